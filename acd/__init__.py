@@ -1,0 +1,1 @@
+"""Automatic call distribution: agents, queues, routing and overflow (filled in by the ACD issue)."""

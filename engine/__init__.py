@@ -1,0 +1,1 @@
+"""hotline: a telephony-first customer-service hotline engine on a real Asterisk."""
