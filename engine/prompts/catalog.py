@@ -1,0 +1,34 @@
+"""The text of every prompt, in Mandarin (default) and English; wording from shared/HOTLINE_RULES.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    zh: str
+    en: str
+
+    def text(self, language: str) -> str:
+        return self.zh if language == "zh" else self.en
+
+
+PROMPTS: tuple[Prompt, ...] = (
+    Prompt("greeting", "您好,请问有什么可以帮您?", "Hello, how may I help you?"),
+    Prompt("greeting-morning", "早上好!请问有什么可以帮您?", "Good morning! How may I help you?"),
+    Prompt("goodbye", "感谢您的来电,再见!", "Thank you for calling. Goodbye!"),
+    Prompt(
+        "apology",
+        "对不起,系统正在维护,请您稍后再拨。",
+        "Sorry, our service is being maintained. Please call again later.",
+    ),
+    Prompt(
+        "misdial",
+        "对不起,这里是客户服务中心,请您查证后再拨。",
+        "Sorry, this is the customer service centre. Please check the number and dial again.",
+    ),
+)
+
+BY_NAME = {p.name: p for p in PROMPTS}
