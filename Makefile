@@ -1,0 +1,31 @@
+# The two commands of the quick start: `make up` (install everything, run the hotline) and `make test`.
+VENV    := .venv
+HOTLINE := $(VENV)/bin/hotline
+
+.PHONY: up setup system-packages test lint bench clean-pbx-test
+
+up: setup
+	$(HOTLINE) up
+
+setup: system-packages $(VENV)/.installed
+	$(HOTLINE) pbx install
+	$(HOTLINE) db upgrade
+
+system-packages:
+	@bash scripts/install-system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup lint
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(VENV)/bin/python -m bench.run

@@ -1,0 +1,126 @@
+"""One caller's call as the call logic sees it: answer, play, collect events, hang up.
+
+Every event for the channel arrives through ``inbox`` in order (the supervisor routes it there). A hangup
+arriving while the logic waits raises ``CallEnded``, which unwinds the call's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.clock import Clock
+from engine.pbx.ari import AriNotFound
+from engine.pbx.ari_events import (
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    Event,
+    PlaybackFinished,
+    PlaybackId,
+    StasisEnd,
+)
+from engine.pbx.ports import CallControl
+from engine.store.journal import JournalEntry
+from engine.store.ports import Journal
+
+log = logging.getLogger(__name__)
+
+# Q.850 causes worth a name in the journal; others are kept as numbers.
+CAUSES = {16: "normal_clearing", 17: "user_busy", 18: "no_user_response", 19: "no_answer", 21: "call_rejected",
+          27: "destination_out_of_order", 31: "normal_unspecified", 34: "no_circuit", 38: "network_out_of_order"}
+
+
+def cause_name(cause: int) -> str:
+    return CAUSES.get(cause, f"cause_{cause}")
+
+
+class CallEnded(Exception):
+    """The caller's channel is gone (hangup or vanished); ``cause`` is a Q.850 name."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+class CallSession:
+    def __init__(self, channel: Channel, control: CallControl, journal: Journal, clock: Clock,
+                 started_at: datetime, readopted: bool = False) -> None:
+        self.channel = channel
+        self.uid = str(channel.id)
+        self.control = control
+        self.journal = journal
+        self.clock = clock
+        self.started_at = started_at
+        self.readopted = readopted
+        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        self.ended: CallEnded | None = None
+        self.digits: list[str] = []
+
+    # -- journal -----------------------------------------------------------------------------------------
+    def note(self, kind: str, data: Mapping[str, Any] | None = None, at: datetime | None = None) -> None:
+        self.journal.append(JournalEntry(call_uid=self.uid, kind=kind, at=at or self.clock.now(), data=data or {}))
+
+    # -- events ------------------------------------------------------------------------------------------
+    def _absorb(self, event: Event) -> Event:
+        """Handle what every wait must handle the same way: hangups end the call, digits are journaled."""
+        match event:
+            case ChannelHangupRequest(cause=cause):
+                self.ended = CallEnded(cause_name(cause))
+            case ChannelDestroyed(cause=cause):
+                self.ended = self.ended or CallEnded(cause_name(cause))
+            case StasisEnd():
+                self.ended = self.ended or CallEnded("left_application")
+            case ChannelDtmfReceived(digit=digit, duration_ms=duration):
+                self.digits.append(digit)
+                self.note("dtmf", {"digit": digit, "duration_ms": duration}, at=event.at)
+        if self.ended is not None:
+            raise self.ended
+        return event
+
+    async def next_event(self, timeout: float | None = None) -> Event | None:
+        """The next event for this call, or None after ``timeout`` seconds."""
+        if self.ended is not None:
+            raise self.ended
+        try:
+            event = await asyncio.wait_for(self.inbox.get(), timeout)
+        except TimeoutError:
+            return None
+        return self._absorb(event)
+
+    # -- actions -----------------------------------------------------------------------------------------
+    async def _act(self, action: Any) -> None:
+        try:
+            await action
+        except AriNotFound:
+            # The channel vanished between the event and our request: a hangup race, not a fault.
+            self.ended = self.ended or CallEnded("vanished")
+            raise self.ended from None
+
+    async def answer(self) -> None:
+        await self._act(self.control.answer(self.channel.id))
+        self.note("call.answered")
+
+    async def play(self, prompt: str) -> None:
+        """Play ``sound:hotline/<prompt>`` and return when it has finished."""
+        playback = PlaybackId(uuid.uuid4().hex)
+        started = self.clock.now()
+        await self._act(self.control.play(self.channel.id, f"sound:hotline/{prompt}", playback))
+        while True:
+            event = await self.next_event()
+            if isinstance(event, PlaybackFinished) and event.playback_id == playback:
+                break
+        ms = int((self.clock.now() - started).total_seconds() * 1000)
+        self.note("prompt.played", {"prompt": prompt, "ms": ms})
+
+    async def hangup(self, reason: str = "normal") -> None:
+        try:
+            await self.control.hangup(self.channel.id, reason)
+        except AriNotFound:
+            pass
+        self.ended = self.ended or CallEnded("normal_clearing")

@@ -1,0 +1,151 @@
+"""The call supervisor: one supervised task per call, events delivered in order through its inbox.
+
+It reads the ARI event stream, starts a task for each caller entering the Stasis app, routes channel and
+playback events to the owning call, and after every (re)connection reconciles with what Asterisk holds:
+calls still in our app that we do not know (a restarted controller) are re-adopted, calls we know that
+Asterisk no longer has are ended. On a normal stop, live callers are handed to the dialplan fallback
+instead of being left in silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from engine.call_session import CallEnded, CallSession
+from engine.clock import Clock
+from engine.logging_setup import current_call
+from engine.masking import mask_number
+from engine.pbx.ari import AriError
+from engine.pbx.ari_events import (
+    Channel,
+    ChannelDestroyed,
+    ChannelId,
+    Connected,
+    Disconnected,
+    Event,
+    StasisStart,
+    UnknownEvent,
+    channel_of,
+)
+from engine.pbx.ports import CallControl
+from engine.store.ports import Journal
+
+log = logging.getLogger(__name__)
+CallFlow = Callable[[CallSession], Awaitable[None]]
+FALLBACK_CONTEXT = "hotline-fallback"
+
+
+class CallSupervisor:
+    def __init__(self, control: CallControl, journal: Journal, flow: CallFlow, clock: Clock, app: str) -> None:
+        self.control = control
+        self.journal = journal
+        self.flow = flow
+        self.clock = clock
+        self.app = app
+        self.calls: dict[ChannelId, CallSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()
+
+    async def run(self, events: AsyncIterator[Event]) -> None:
+        """Consume events until cancelled; then hand live calls over and wait for their tasks."""
+        try:
+            async for event in events:
+                self.dispatch(event)
+        finally:
+            await asyncio.shield(self._hand_over_live_calls())
+
+    # -- routing -----------------------------------------------------------------------------------------
+    def dispatch(self, event: Event) -> None:
+        match event:
+            case Connected():
+                self.connected.set()
+                self._spawn(self._reconcile(), "reconcile")
+            case Disconnected():
+                self.connected.clear()
+            case StasisStart(channel=channel) if channel.id not in self.calls:
+                self._start_call(channel, event.at, readopted=False)
+            case UnknownEvent(type=kind):
+                log.debug("ignored ARI event %s", kind)
+            case _:
+                owner = channel_of(event)
+                call = self.calls.get(owner) if owner else None
+                if call is not None:
+                    call.inbox.put_nowait(event)
+
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def wrapper() -> None:
+            await coro
+
+        task = asyncio.get_running_loop().create_task(wrapper(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _start_call(self, channel: Channel, at: datetime, readopted: bool) -> None:
+        call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
+        self.calls[channel.id] = call
+        self._spawn(self._run_call(call), f"call-{channel.id}")
+
+    # -- one call ----------------------------------------------------------------------------------------
+    async def _run_call(self, call: CallSession) -> None:
+        current_call.set(call.uid)
+        caller = mask_number(call.channel.caller_number)
+        if call.readopted:
+            call.note("call.readopted", {"state": call.channel.state})
+            log.info("re-adopted call from %s to %s", caller, call.channel.dialed)
+        else:
+            call.note("call.started", {"caller": call.channel.caller_number, "dialed": call.channel.dialed,
+                                       "source": "controller"}, at=call.started_at)
+            log.info("call from %s to %s", caller, call.channel.dialed)
+        outcome, cause = "completed", "normal_clearing"
+        try:
+            await self.flow(call)
+            await call.hangup()
+        except CallEnded as ended:
+            outcome, cause = "abandoned", ended.cause
+        except asyncio.CancelledError:
+            outcome, cause = "handed_to_fallback", "controller_stopped"
+            raise
+        except Exception as exc:  # a bug in call logic must end this call, never the controller
+            log.exception("call logic failed")
+            outcome, cause = "error", type(exc).__name__
+            await call.hangup("normal")
+        finally:
+            self.calls.pop(call.channel.id, None)
+            if outcome != "handed_to_fallback":
+                seconds = (self.clock.now() - call.started_at).total_seconds()
+                call.note("call.ended", {"outcome": outcome, "cause": cause})
+                log.info("call ended: %s (%s) after %.1f s", outcome, cause, seconds)
+
+    # -- recovery ----------------------------------------------------------------------------------------
+    def _ours(self, channel: Channel) -> bool:
+        return channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.app
+
+    async def _reconcile(self) -> None:
+        try:
+            present = await self.control.channels()
+        except (AriError, OSError) as exc:
+            log.warning("could not list channels after reconnecting: %s", exc)
+            return
+        present_ids = {c.id for c in present}
+        for channel in present:
+            if self._ours(channel) and channel.id not in self.calls:
+                self._start_call(channel, self.clock.now(), readopted=True)
+        for channel_id, call in list(self.calls.items()):
+            if channel_id not in present_ids:
+                call.inbox.put_nowait(ChannelDestroyed(at=self.clock.now(), channel=call.channel, cause=0,
+                                                       cause_txt="vanished while disconnected"))
+
+    async def _hand_over_live_calls(self) -> None:
+        for call in list(self.calls.values()):
+            try:
+                await self.control.continue_in_dialplan(call.channel.id, FALLBACK_CONTEXT, "s")
+                call.note("call.handed_to_fallback", {"reason": "controller stopped"})
+            except Exception as exc:  # noqa: BLE001 - best effort while stopping
+                log.warning("could not hand call %s to the fallback: %s", call.uid, exc)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,32 @@
+"""The typed context object every command receives, and shared output helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.settings import Settings, load_settings
+
+
+@dataclass
+class CliContext:
+    config_file: Path | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        # Loaded on first use so `--help` works even with a broken settings file.
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

@@ -1,0 +1,46 @@
+"""`hotline run` (the controller) and `hotline up` (PBX up, then the controller) in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from engine import logging_setup
+from engine.app import run_controller
+from engine.cli.context import CliContext, pass_cli
+from engine.cli.pbx import control_for
+from engine.settings import Settings
+from engine.store.migrate import upgrade
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_controller(settings, stop)
+
+
+@click.command("run")
+@click.option("-v", "--verbose", is_flag=True, help="Log every ARI event (DEBUG).")
+@pass_cli
+def run(obj: CliContext, verbose: bool) -> None:
+    """Run the controller in the foreground, printing each call as it happens (Ctrl-C stops)."""
+    logging_setup.configure(verbose)
+    asyncio.run(_serve(obj.settings))
+
+
+@click.command("up")
+@click.option("-v", "--verbose", is_flag=True, help="Log every ARI event (DEBUG).")
+@pass_cli
+def up(obj: CliContext, verbose: bool) -> None:
+    """Start the PBX (if needed), migrate the journal, then run the controller in the foreground."""
+    settings = obj.settings
+    logging_setup.configure(verbose)
+    upgrade(settings.db_url)
+    control_for(settings).start(click.echo)
+    click.echo(f"hotline {settings.hotline_number} is up: SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}; "
+               f"try `.venv/bin/hotline call {settings.hotline_number}` in another terminal")
+    asyncio.run(_serve(settings))

@@ -1,0 +1,59 @@
+"""AMI session through panoramisk: login check and the system-wide events the controller watches.
+
+panoramisk re-logs in by itself after an Asterisk restart (shared/LIBS.md). The AMI user has no
+originate/config/command rights; this module only reads events and sends harmless actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from panoramisk import Manager
+
+from engine.errors import PbxUnreachable
+
+log = logging.getLogger(__name__)
+
+
+class AmiSession:
+    def __init__(self, *, host: str, port: int, user: str, password: str) -> None:
+        self.address = f"{host}:{port}"
+        self.manager = Manager(host=host, port=port, username=user, secret=password, ping_delay=10,
+                               reconnect_timeout=2, log=logging.getLogger("panoramisk"))
+        self.manager.register_event("FullyBooted", self._on_fully_booted)
+        self.manager.register_event("Shutdown", self._on_shutdown)
+
+    async def connect(self, timeout: float = 5) -> None:
+        """Connect and log in; PbxUnreachable with the reason when that fails."""
+        try:
+            await asyncio.wait_for(self.manager.connect(), timeout)
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not self.manager.authenticated:
+                future = self.manager.authenticated_future
+                if future is not None:
+                    await asyncio.wait_for(asyncio.shield(future), timeout)
+                    if not self.manager.authenticated:
+                        raise PbxUnreachable(f"AMI at {self.address} refused our login")
+                elif asyncio.get_running_loop().time() > deadline:
+                    raise PbxUnreachable(f"AMI at {self.address} did not log us in")
+                else:
+                    await asyncio.sleep(0.05)
+        except (OSError, TimeoutError) as exc:
+            raise PbxUnreachable(f"AMI at {self.address} is unreachable: {exc or 'timeout'}") from None
+
+    async def ping(self) -> None:
+        response: Any = await asyncio.wait_for(self.manager.send_action({"Action": "Ping"}), 5)
+        if not getattr(response, "success", False):
+            raise PbxUnreachable(f"AMI at {self.address} did not answer Ping")
+
+    def close(self) -> None:
+        self.manager.close()
+
+    def _on_fully_booted(self, _manager: Manager, _event: Any) -> None:
+        log.info("Asterisk is fully booted")
+
+    def _on_shutdown(self, _manager: Manager, event: Any) -> None:
+        log.warning("Asterisk is shutting down (%s); calls will be re-adopted when it is back",
+                    event.get("Shutdown", "?"))

@@ -1,0 +1,137 @@
+"""Our small ARI client on aiohttp: REST calls and a reconnecting events websocket.
+
+Why our own: shared/LIBS.md (ari-py does not import on Python 3; the other clients fail on reconnect or
+under concurrency). Design points from that trial: the websocket reader never awaits handlers (it
+only parses and hands events on), reconnects with capped backoff plus jitter, and after every
+(re)connection emits ``Connected`` so the owner re-syncs from ``GET /channels``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from engine.errors import PbxUnreachable
+from engine.pbx.ari_events import Channel, ChannelId, Connected, Disconnected, Event, PlaybackId, parse_event
+
+log = logging.getLogger(__name__)
+Params = Mapping[str, str | int | float]
+
+
+class AriError(Exception):
+    """Asterisk answered a REST call with an error status."""
+
+    def __init__(self, status: int, method: str, path: str, message: str) -> None:
+        super().__init__(f"ARI {method} {path} -> {status}: {message}")
+        self.status = status
+
+
+class AriNotFound(AriError):
+    """404: usually the channel hung up a moment ago; callers treat it as a race, not a fault."""
+
+
+class AriClient:
+    def __init__(self, *, host: str, port: int, user: str, password: str, app: str) -> None:
+        self.base = f"http://{host}:{port}/ari"
+        self.ws_url = f"ws://{host}:{port}/ari/events"
+        self.app = app
+        self._auth = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AriClient:
+        self._session = aiohttp.ClientSession(headers=self._auth, timeout=aiohttp.ClientTimeout(total=10))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("AriClient used outside `async with`")
+        return self._session
+
+    # -- REST ----------------------------------------------------------------------------------------
+    async def request(self, method: str, path: str, params: Params | None = None,
+                      body: Mapping[str, Any] | None = None) -> Any:
+        query = {k: str(v) for k, v in (params or {}).items()}
+        try:
+            async with self.session.request(method, self.base + path, params=query, json=body) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    message = text
+                    try:
+                        message = json.loads(text).get("message", text)
+                    except ValueError:
+                        pass
+                    error = AriNotFound if resp.status == 404 else AriError
+                    raise error(resp.status, method, path, message)
+                return json.loads(text) if text else None
+        except aiohttp.ClientConnectionError as exc:
+            raise PbxUnreachable(f"ARI at {self.base} is unreachable: {exc}") from None
+
+    async def info(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.request("GET", "/asterisk/info")
+        return result
+
+    async def channels(self) -> list[Channel]:
+        return [Channel.parse(raw) for raw in await self.request("GET", "/channels")]
+
+    async def answer(self, channel: ChannelId) -> None:
+        await self.request("POST", f"/channels/{channel}/answer")
+
+    async def hangup(self, channel: ChannelId, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{channel}", {"reason": reason})
+
+    async def play(self, channel: ChannelId, media: str, playback: PlaybackId, lang: str | None = None) -> None:
+        params: dict[str, str | int | float] = {"media": media}
+        if lang:
+            params["lang"] = lang
+        await self.request("POST", f"/channels/{channel}/play/{playback}", params)
+
+    async def stop_playback(self, playback: PlaybackId) -> None:
+        await self.request("DELETE", f"/playbacks/{playback}")
+
+    async def continue_in_dialplan(self, channel: ChannelId, context: str, extension: str,
+                                   priority: int = 1) -> None:
+        await self.request("POST", f"/channels/{channel}/continue",
+                           {"context": context, "extension": extension, "priority": priority})
+
+    # -- events ----------------------------------------------------------------------------------------
+    async def events(self, *, max_backoff: float = 2.0) -> AsyncIterator[Event]:
+        """Yield events forever, reconnecting on any drop; ``Connected`` follows each (re)connection."""
+        backoff = 0.1
+        was_connected = False
+        while True:
+            try:
+                async with self.session.ws_connect(self.ws_url, params={"app": self.app}, heartbeat=10,
+                                                   timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
+                    log.info("ARI events connected (app %s)", self.app)
+                    was_connected = True
+                    backoff = 0.1
+                    yield Connected(at=datetime.now(UTC))
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.TEXT:
+                            yield parse_event(json.loads(message.data))
+                        elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                            break
+                reason = "websocket closed"
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                reason = str(exc) or type(exc).__name__
+            if was_connected:
+                log.warning("ARI events lost (%s); reconnecting", reason)
+                was_connected = False
+                yield Disconnected(at=datetime.now(UTC), reason=reason)
+            else:
+                log.debug("ARI not reachable yet (%s); retrying in %.1f s", reason, backoff)
+            await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
+            backoff = min(max_backoff, backoff * 2)

@@ -1,0 +1,116 @@
+"""Test harness for PBX tests: a real Asterisk per test session, the controller as a real process.
+
+The managed PBX root is shared with the operator's install; the test session uses its own instance
+(own config/run/log folders and free ports), so it never disturbs a running hotline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import asyncio
+
+from engine.pbx.credentials import load_or_create
+from engine.settings import Settings
+
+T = TypeVar("T")
+HOTLINE = [str(Path(sys.executable).parent / "hotline")]
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_toml(data_dir: Path, instance: str) -> str:
+    return (f'data_dir = "{data_dir}"\n\n[pbx]\ninstance = "{instance}"\n'
+            f"sip_port = {free_port(socket.SOCK_DGRAM)}\nari_port = {free_port()}\nami_port = {free_port()}\n")
+
+
+def wait_until(check: Callable[[], T | None], timeout: float = 15, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def env_for(config_file: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_CONFIG"] = str(config_file)
+    return env
+
+
+def hotline(config_file: Path, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real `hotline` CLI against the test instance."""
+    result = subprocess.run([*HOTLINE, *args], env=env_for(config_file), capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"hotline {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result
+
+
+async def _app_registered(settings: Settings) -> bool:
+    creds = load_or_create(settings.data_dir)
+    auth = {"Authorization": aiohttp.encode_basic_auth(creds.ari_user, creds.ari_password)}
+    url = f"http://127.0.0.1:{settings.pbx.ari_port}/ari/applications/{settings.stasis_app}"
+    try:
+        async with aiohttp.ClientSession(headers=auth) as s, s.get(url) as resp:
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+def app_registered(settings: Settings) -> bool:
+    return asyncio.run(_app_registered(settings))
+
+
+class Controller:
+    """`hotline run` as a child process, like an operator runs it."""
+
+    def __init__(self, config_file: Path, settings: Settings) -> None:
+        self.config_file = config_file
+        self.settings = settings
+        self.proc: subprocess.Popen[str] | None = None
+        self.log_path = settings.data_dir / "controller.log"
+
+    def start(self) -> Controller:
+        log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen([*HOTLINE, "run"], env=env_for(self.config_file), stdout=log,
+                                     stderr=subprocess.STDOUT, text=True)
+        wait_until(lambda: app_registered(self.settings), 20, "the controller to register its Stasis app")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=20)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __enter__(self) -> Controller:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.stop()

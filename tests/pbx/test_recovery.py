@@ -1,0 +1,40 @@
+"""The controller survives Asterisk restarts and re-adopts calls after its own crash."""
+
+from __future__ import annotations
+
+import threading
+
+from engine.testcall import CallReport
+from tests.pbx.conftest import Pbx
+from tests.pbx.harness import app_registered, wait_until
+from tests.pbx.test_call_journey import dial, event_kinds, journaled_call
+
+
+def test_next_call_is_handled_after_asterisk_restarts(pbx: Pbx) -> None:
+    """`core restart now` under a connected controller: it reconnects and handles the next call."""
+    with pbx.controller() as controller:
+        pbx.control.restart_now()
+        pbx.control.wait_fully_booted(60)
+        wait_until(lambda: app_registered(pbx.settings), 30, "the controller to re-register after restart")
+        report = dial(pbx, caller_id="13900000011")
+        assert report.answered and report.ended_by == "hotline", report
+        journaled_call(pbx, "13900000011", "completed")
+    assert "ARI events lost" in controller.output()
+
+
+def test_crashed_controller_calls_are_readopted(pbx: Pbx) -> None:
+    """A caller in the app when the controller dies is picked up by the next controller, not left silent."""
+    controller = pbx.controller().start()
+    result: list[CallReport] = []
+    caller = threading.Thread(target=lambda: result.append(dial(pbx, caller_id="13900000012", max_call_s=40)))
+    caller.start()
+    try:
+        journaled_call(pbx, "13900000012")  # the first controller has the call
+        controller.kill()
+        controller.start()
+        caller.join(45)
+    finally:
+        controller.stop()
+    assert result and result[0].ended_by == "hotline", result
+    call = journaled_call(pbx, "13900000012", "completed")
+    assert "call.readopted" in event_kinds(pbx, call.id)
