@@ -69,9 +69,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
             calls.cancel()
             await asyncio.gather(fallback, calls, return_exceptions=True)
             reader.ingest(journal)
-            writer.cancel()
+            await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)
-            await journal.close()
             ami.close()
             log.info("hotline controller stopped")
 

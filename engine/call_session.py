@@ -7,6 +7,7 @@ arriving while the logic waits raises ``CallEnded``, which unwinds the call's ta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -83,12 +84,12 @@ class CallSession:
             raise self.ended
         return event
 
-    async def next_event(self, timeout: float | None = None) -> Event | None:
-        """The next event for this call, or None after ``timeout`` seconds."""
+    async def next_event(self, within: float | None = None) -> Event | None:
+        """The next event for this call, or None when none comes ``within`` seconds."""
         if self.ended is not None:
             raise self.ended
         try:
-            event = await asyncio.wait_for(self.inbox.get(), timeout)
+            event = await asyncio.wait_for(self.inbox.get(), within)
         except TimeoutError:
             return None
         return self._absorb(event)
@@ -119,8 +120,6 @@ class CallSession:
         self.note("prompt.played", {"prompt": prompt, "ms": ms})
 
     async def hangup(self, reason: str = "normal") -> None:
-        try:
+        with contextlib.suppress(AriNotFound):
             await self.control.hangup(self.channel.id, reason)
-        except AriNotFound:
-            pass
         self.ended = self.ended or CallEnded("normal_clearing")

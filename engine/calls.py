@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from engine.call_session import CallEnded, CallSession
+from engine.call_session import CallEnded, CallSession, cause_name
 from engine.clock import Clock
 from engine.logging_setup import current_call
 from engine.masking import mask_number
@@ -59,6 +59,7 @@ class CallSupervisor:
 
     # -- routing -----------------------------------------------------------------------------------------
     def dispatch(self, event: Event) -> None:
+        log.debug("ARI event %s", event)
         match event:
             case Connected():
                 self.connected.set()
@@ -67,8 +68,8 @@ class CallSupervisor:
                 self.connected.clear()
             case StasisStart(channel=channel) if channel.id not in self.calls:
                 self._start_call(channel, event.at, readopted=False)
-            case UnknownEvent(type=kind):
-                log.debug("ignored ARI event %s", kind)
+            case UnknownEvent():
+                pass
             case _:
                 owner = channel_of(event)
                 call = self.calls.get(owner) if owner else None
@@ -104,7 +105,7 @@ class CallSupervisor:
             await self.flow(call)
             await call.hangup()
         except CallEnded as ended:
-            outcome, cause = "abandoned", ended.cause
+            outcome, cause = "abandoned", await self._final_cause(call, ended.cause)
         except asyncio.CancelledError:
             outcome, cause = "handed_to_fallback", "controller_stopped"
             raise
@@ -118,6 +119,19 @@ class CallSupervisor:
                 seconds = (self.clock.now() - call.started_at).total_seconds()
                 call.note("call.ended", {"outcome": outcome, "cause": cause})
                 log.info("call ended: %s (%s) after %.1f s", outcome, cause, seconds)
+
+    async def _final_cause(self, call: CallSession, first: str) -> str:
+        """The Q.850 cause of ChannelDestroyed, which follows the hangup request within milliseconds and
+        is more reliable (a request from the far end may carry cause 0)."""
+        deadline = asyncio.get_running_loop().time() + 1.0
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                event = await asyncio.wait_for(call.inbox.get(), left)
+            except TimeoutError:
+                break
+            if isinstance(event, ChannelDestroyed):
+                return cause_name(event.cause) if event.cause else first
+        return first
 
     # -- recovery ----------------------------------------------------------------------------------------
     def _ours(self, channel: Channel) -> bool:

@@ -12,7 +12,6 @@ from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.masking import mask_number
 from engine.store.database import make_engine
 from engine.store.queries import call_events, find_call, recent_calls, to_jsonable
-from engine.testcall import format_report, place_call
 
 
 def _when(value: Any) -> str:
@@ -87,6 +86,8 @@ def call_show(obj: CliContext, ref: str, as_json: bool) -> None:
 def call_dial(obj: CliContext, number: str, keys: str, caller_id: str, hangup_after: float | None,
               as_json: bool) -> None:
     """Place a real SIP call to NUMBER through the running PBX (SIPp) and report what the caller got."""
+    from engine.testcall import format_report, place_call  # SIPp tooling only loads for test calls
+
     settings = obj.settings
     key_list = [k for part in keys.split(",") for k in part.strip()]
     report = asyncio.run(place_call(target_host=settings.pbx.sip_bind, target_port=settings.pbx.sip_port,

@@ -25,15 +25,15 @@ class AmiSession:
         self.manager.register_event("FullyBooted", self._on_fully_booted)
         self.manager.register_event("Shutdown", self._on_shutdown)
 
-    async def connect(self, timeout: float = 5) -> None:
+    async def connect(self, within: float = 5) -> None:
         """Connect and log in; PbxUnreachable with the reason when that fails."""
         try:
-            await asyncio.wait_for(self.manager.connect(), timeout)
-            deadline = asyncio.get_running_loop().time() + timeout
+            await asyncio.wait_for(self.manager.connect(), within)
+            deadline = asyncio.get_running_loop().time() + within
             while not self.manager.authenticated:
                 future = self.manager.authenticated_future
                 if future is not None:
-                    await asyncio.wait_for(asyncio.shield(future), timeout)
+                    await asyncio.wait_for(asyncio.shield(future), within)
                     if not self.manager.authenticated:
                         raise PbxUnreachable(f"AMI at {self.address} refused our login")
                 elif asyncio.get_running_loop().time() > deadline:

@@ -9,6 +9,7 @@ only parses and hands events on), reconnects with capped backoff plus jitter, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -69,10 +70,8 @@ class AriClient:
                 text = await resp.text()
                 if resp.status >= 400:
                     message = text
-                    try:
+                    with contextlib.suppress(ValueError):
                         message = json.loads(text).get("message", text)
-                    except ValueError:
-                        pass
                     error = AriNotFound if resp.status == 404 else AriError
                     raise error(resp.status, method, path, message)
                 return json.loads(text) if text else None
@@ -125,7 +124,7 @@ class AriClient:
                         elif message.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                             break
                 reason = "websocket closed"
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 reason = str(exc) or type(exc).__name__
             if was_connected:
                 log.warning("ARI events lost (%s); reconnecting", reason)

@@ -7,6 +7,7 @@ to the site's service manager.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import socket
@@ -164,6 +165,7 @@ class PbxControl:
         self.write_config()
         self.cli("module reload res_pjsip.so")
         self.cli("dialplan reload")
+        self.cli("module reload cdr_custom.so")
 
     def stop(self, timeout: float = 30) -> bool:
         """Stop Asterisk now (calls are cut); False when it was not running."""
@@ -171,10 +173,8 @@ class PbxControl:
             raise DomainError("the PBX is external: stop it with the site's service manager")
         if not self.is_running():
             return False
-        try:
+        with contextlib.suppress(PbxUnreachable):  # the socket closes under our feet while it stops
             self.cli("core stop now", timeout=timeout)
-        except PbxUnreachable:
-            pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.is_running():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from engine.pbx.control import PbxControl
 from engine.pbx.credentials import load_or_create
@@ -18,8 +19,6 @@ from engine.settings import Settings, load_settings
 from engine.store.database import make_engine
 from engine.store.migrate import upgrade
 from tests.pbx.harness import Controller, settings_toml
-
-import sqlalchemy
 
 
 @dataclass

@@ -6,6 +6,7 @@ The managed PBX root is shared with the operator's install; the test session use
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
-import asyncio
 
 from engine.pbx.credentials import load_or_create
 from engine.settings import Settings

@@ -1,0 +1,479 @@
+"""The journal writer: call handling appends entries, a background task writes them to the database.
+
+Call handling must never wait on the database, so ``JournalWriter.append`` only buffers. ``run()``
+drains the buffer in batches, one transaction each, in a worker thread; while the database is away it
+keeps the entries, logs one warning and retries with capped exponential backoff. ``close()`` makes a
+last attempt and spills whatever is left to a JSON-lines file, which the next ``run()`` replays first.
+
+Every entry becomes a ``call_events`` row (seq 1, 2, 3.. per call, in append order); a few kinds also
+update the ``calls`` projection (see ``_project``). Collaborators: engine.store.tables (schema),
+engine.store.database (engines, failure messages), engine.masking (caller numbers in logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+from sqlalchemy import Column, Connection, func, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from engine.clock import Clock, SystemClock
+from engine.masking import mask_number
+from engine.store.database import display_url, failure_reason, make_engine, unreachable
+from engine.store.tables import SOURCES, call_events, calls
+
+logger = logging.getLogger(__name__)
+
+CALL_STARTED: Final = "call.started"
+CALL_ANSWERED: Final = "call.answered"
+CALL_ENDED: Final = "call.ended"
+
+BATCH_SIZE: Final = 500
+FIRST_BACKOFF: Final = 0.2
+MAX_BACKOFF: Final = 5.0
+
+# Errors that a given entry will cause again on every retry, unlike an unreachable database.
+_ENTRY_ERRORS: Final = (IntegrityError, DataError)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One thing that happened to a call. ``at`` must be timezone-aware; ``data`` JSON-ready."""
+
+    call_uid: str
+    kind: str
+    at: datetime
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not self.call_uid or len(self.call_uid) > 64:
+            raise ValueError(f"call_uid must be 1-64 characters, got {self.call_uid!r}")
+        if not self.kind or len(self.kind) > 48:
+            raise ValueError(f"kind must be 1-48 characters, got {self.kind!r}")
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError(f"journal entry {self.kind} has a naive timestamp {self.at!r}")
+
+    def to_json(self) -> str:
+        """One spill-file line."""
+        record = {
+            "call_uid": self.call_uid,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "data": dict(self.data),
+        }
+        return json.dumps(record, ensure_ascii=False, default=str)
+
+    @classmethod
+    def from_json(cls, line: str) -> JournalEntry:
+        record = json.loads(line)
+        return cls(
+            call_uid=record["call_uid"],
+            kind=record["kind"],
+            at=datetime.fromisoformat(record["at"]),
+            data=record.get("data") or {},
+        )
+
+
+def _detached(entry: JournalEntry) -> JournalEntry:
+    # A private JSON-ready copy: the caller may mutate its dict later, and a value json cannot encode
+    # must not poison a whole batch in the worker thread.
+    data = json.loads(json.dumps(dict(entry.data), default=str))
+    return replace(entry, data=data)
+
+
+class JournalWriter:
+    """Buffers journal entries and writes them in the background; see the module docstring.
+
+    ``append`` must be called from the event loop's thread. Start ``run()`` as a supervised task and
+    ``await close()`` at shutdown; ``close()`` also stops ``run()``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        spill_path: Path,
+        clock: Clock | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self._url = url
+        self._shown_url = display_url(url)
+        self._engine = make_engine(url)
+        self._spill_path = spill_path
+        self._clock: Clock = clock or SystemClock()
+        self._batch_size = batch_size
+        self._pending: deque[JournalEntry] = deque()
+        # Taken from _pending, not yet committed; only the DB job running right now touches it.
+        self._inflight: list[JournalEntry] = []
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._running = False
+        self._run_done = asyncio.Event()
+        self._run_done.set()
+        self._closed = False
+        self._outage_since: datetime | None = None
+        self._backoff = FIRST_BACKOFF
+
+    @property
+    def spill_path(self) -> Path:
+        return self._spill_path
+
+    @property
+    def pending(self) -> int:
+        """Entries appended but not yet committed."""
+        return len(self._pending) + len(self._inflight)
+
+    def append(self, entry: JournalEntry) -> None:
+        """Queue ``entry`` for writing. Never blocks on the database and never raises."""
+        try:
+            detached = _detached(entry)
+            if self._closed:
+                logger.warning("journal is closed; spilling %s for call %s", entry.kind, entry.call_uid)
+                self._spill([detached])
+                return
+            self._pending.append(detached)
+            self._idle.clear()
+            self._wakeup.set()
+        except Exception:
+            logger.exception("could not journal %s for call %s", entry.kind, entry.call_uid)
+
+    async def wait_idle(self) -> None:
+        """Return once everything appended so far is committed (needs ``run()`` to be running)."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """Replay a spill file left by an earlier run, then write entries as they come until closed."""
+        if self._running or self._closed:
+            raise RuntimeError("JournalWriter.run() is already running or the writer is closed")
+        self._running = True
+        self._run_done.clear()
+        try:
+            if self._spill_path.exists():
+                self._idle.clear()
+                if not await self._retrying(self._replay_spill_job):
+                    return
+            while not self._stopping.is_set():
+                self._wakeup.clear()
+                if not await self._retrying(self._flush):
+                    return
+                if not self.pending:
+                    self._idle.set()
+                await self._first_of(self._wakeup.wait())
+        finally:
+            self._running = False
+            self._run_done.set()
+
+    async def close(self) -> None:
+        """Stop ``run()``, write what is left in one last attempt and spill anything that still fails."""
+        if self._closed:
+            return
+        self._stopping.set()
+        await self._run_done.wait()
+        if self._jobs:
+            # A batch in flight (run() may have been cancelled) can still commit: wait, don't guess.
+            await asyncio.wait(set(self._jobs))
+        try:
+            await self._flush()
+        except Exception as exc:
+            leftover = [*self._inflight, *self._pending]
+            self._inflight.clear()
+            self._pending.clear()
+            logger.warning(
+                "journal database %s is unreachable at shutdown (%s); spilling %d entries to %s",
+                self._shown_url,
+                failure_reason(exc),
+                len(leftover),
+                self._spill_path,
+            )
+            await asyncio.to_thread(self._spill, leftover)
+        finally:
+            self._closed = True
+            self._idle.set()
+            await asyncio.to_thread(self._engine.dispose)
+
+    def replay_spill(self) -> int:
+        """Write the spill file's entries to the database in one transaction, then remove the file.
+
+        Synchronous: it blocks on the database, so async code runs it in a thread (``run()`` does, before
+        anything newer, so spilled entries keep their place). Returns how many entries were written.
+        Raises DatabaseUnreachable and keeps the file when the database cannot take them. A file the
+        database refuses (bad data) is set aside as ``<name>.rejected`` and logged as an ERROR.
+        """
+        try:
+            return self._replay_spill()
+        except SQLAlchemyError as exc:
+            raise unreachable(self._url, exc) from None
+
+    def _replay_spill(self) -> int:
+        path = self._spill_path
+        if not path.exists():
+            return 0
+        entries = list(self._read_spill(path))
+        try:
+            self._write(entries)
+        except _ENTRY_ERRORS as exc:
+            rejected = self._rejected_path()
+            with rejected.open("a", encoding="utf-8") as out:
+                out.write(path.read_text(encoding="utf-8"))
+            path.unlink()
+            logger.error(
+                "journal database refused the spill file %s (%s); its %d entries are kept in %s",
+                path,
+                failure_reason(exc),
+                len(entries),
+                rejected,
+            )
+            return 0
+        path.unlink()
+        logger.info("replayed %d journal entries from %s", len(entries), path)
+        return len(entries)
+
+    # -- the background loop ---------------------------------------------------------------------
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> bool:
+        """Run ``step`` until it succeeds (True) or the writer is stopping (False)."""
+        while True:
+            try:
+                await step()
+            except Exception as exc:
+                if self._outage_since is None:
+                    self._outage_since = self._clock.now()
+                    logger.warning(
+                        "journal database %s is unreachable (%s); keeping %d entries in memory and retrying",
+                        self._shown_url,
+                        failure_reason(exc),
+                        self.pending,
+                    )
+                else:
+                    logger.debug("journal write failed again: %s", failure_reason(exc))
+                await self._first_of(self._clock.sleep(random.uniform(self._backoff / 2, self._backoff)))
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+                if self._stopping.is_set():
+                    return False
+                continue
+            if self._outage_since is not None:
+                down_for = (self._clock.now() - self._outage_since).total_seconds()
+                logger.info("journal database %s is back after %.1f s", self._shown_url, down_for)
+                self._outage_since = None
+            self._backoff = FIRST_BACKOFF
+            return True
+
+    async def _first_of(self, waiting: Coroutine[Any, Any, Any]) -> None:
+        """Await ``waiting`` unless the writer starts stopping first."""
+        waiter = asyncio.ensure_future(waiting)
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, stopper):
+                task.cancel()
+            await asyncio.gather(waiter, stopper, return_exceptions=True)
+
+    async def _flush(self) -> None:
+        """One attempt to commit everything buffered; raises (keeping the entries) on failure."""
+        while self._inflight or self._pending:
+            if not self._inflight:
+                count = min(self._batch_size, len(self._pending))
+                self._inflight = [self._pending.popleft() for _ in range(count)]
+            await self._shielded(self._commit_inflight())
+
+    async def _shielded(self, job: Coroutine[Any, Any, None]) -> None:
+        # Cancelling run() must not leave us unsure whether a batch was committed: the job finishes
+        # (and does its bookkeeping) on its own, and close() waits for it.
+        task = asyncio.ensure_future(job)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+        await asyncio.shield(task)
+
+    async def _replay_spill_job(self) -> None:
+        await self._shielded(self._replay_in_thread())
+
+    async def _replay_in_thread(self) -> None:
+        await asyncio.to_thread(self._replay_spill)
+
+    async def _commit_inflight(self) -> None:
+        batch = list(self._inflight)
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except _ENTRY_ERRORS:
+            await self._commit_one_by_one()
+            return
+        del self._inflight[: len(batch)]
+
+    async def _commit_one_by_one(self) -> None:
+        # Some entry in the batch is refused: find it without holding back the others.
+        while self._inflight:
+            entry = self._inflight[0]
+            error = await asyncio.to_thread(self._write_single, entry)
+            if error is not None:
+                await asyncio.to_thread(self._reject, entry, error)
+            self._inflight.pop(0)
+
+    # -- worker-thread side --------------------------------------------------------------------
+
+    def _write(self, entries: Sequence[JournalEntry]) -> None:
+        if not entries:
+            return
+        with self._engine.begin() as connection:
+            _apply(connection, entries)
+
+    def _write_single(self, entry: JournalEntry) -> BaseException | None:
+        error: BaseException | None = None
+        # Twice: a concurrent writer (e.g. the fallback path) may have raced us for the same call.
+        for _ in range(2):
+            try:
+                self._write([entry])
+            except _ENTRY_ERRORS as exc:
+                error = exc
+            else:
+                return None
+        return error
+
+    def _spill(self, entries: Sequence[JournalEntry]) -> None:
+        if not entries:
+            return
+        try:
+            self._spill_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._spill_path.open("a", encoding="utf-8") as out:
+                out.writelines(entry.to_json() + "\n" for entry in entries)
+        except OSError as exc:
+            logger.error("could not spill %d journal entries to %s: %s", len(entries), self._spill_path, exc)
+
+    def _rejected_path(self) -> Path:
+        return self._spill_path.with_name(self._spill_path.name + ".rejected")
+
+    def _reject(self, entry: JournalEntry, error: BaseException) -> None:
+        rejected = self._rejected_path()
+        logger.error(
+            "journal database refused %s for call %s (%s); kept in %s",
+            entry.kind,
+            entry.call_uid,
+            failure_reason(error),
+            rejected,
+        )
+        try:
+            rejected.parent.mkdir(parents=True, exist_ok=True)
+            with rejected.open("a", encoding="utf-8") as out:
+                out.write(entry.to_json() + "\n")
+        except OSError as exc:
+            logger.error("could not write %s: %s", rejected, exc)
+
+    @staticmethod
+    def _read_spill(path: Path) -> Iterable[JournalEntry]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield JournalEntry.from_json(line)
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.error("skipping unreadable line %d of %s: %s", number, path, exc)
+
+
+# -- projection: entries -> rows, inside one transaction ---------------------------------------
+
+
+def _apply(connection: Connection, entries: Sequence[JournalEntry]) -> None:
+    """Append ``entries`` to call_events and update the calls projection, in order."""
+    cursors: dict[str, list[int]] = {}  # call_uid -> [calls.id, last seq]
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        cursor = cursors.get(entry.call_uid)
+        created = False
+        if cursor is None:
+            call_id = _find_call(connection, entry.call_uid)
+            if call_id is None:
+                call_id, created = _insert_call(connection, entry), True
+            last = connection.execute(
+                select(func.coalesce(func.max(call_events.c.seq), 0)).where(call_events.c.call_id == call_id)
+            ).scalar_one()
+            cursor = cursors[entry.call_uid] = [call_id, int(last)]
+        if not (created and entry.kind == CALL_STARTED):
+            _project(connection, cursor[0], entry)
+        cursor[1] += 1
+        rows.append(
+            {"call_id": cursor[0], "seq": cursor[1], "at": entry.at, "kind": entry.kind, "data": entry.data}
+        )
+    connection.execute(insert(call_events), rows)
+
+
+def _find_call(connection: Connection, call_uid: str) -> int | None:
+    found = connection.execute(select(calls.c.id).where(calls.c.call_uid == call_uid)).scalar()
+    return None if found is None else int(found)
+
+
+def _insert_call(connection: Connection, entry: JournalEntry) -> int:
+    if entry.kind == CALL_STARTED:
+        values = _started_values(entry)
+        logger.debug("journal: call %s from %s started", entry.call_uid, mask_number(values["caller"]))
+    else:
+        # Nothing is lost if call.started never made it: later events still get a row to hang on.
+        values = {"source": "controller"}
+        logger.debug("journal: %s for unknown call %s; adding a placeholder row", entry.kind, entry.call_uid)
+    inserted = (
+        insert(calls).values(call_uid=entry.call_uid, started_at=entry.at, **values).returning(calls.c.id)
+    )
+    return int(connection.execute(inserted).scalar_one())
+
+
+def _project(connection: Connection, call_id: int, entry: JournalEntry) -> None:
+    """Update the calls row for an existing call; first answer and first end win."""
+    row = calls.c
+    if entry.kind == CALL_STARTED:
+        # A re-adopted call keeps its row; only fill what an earlier placeholder did not know.
+        filled = {
+            name: func.coalesce(getattr(row, name), value)
+            for name, value in _started_values(entry).items()
+            if name in ("caller", "dialed") and value is not None
+        }
+        if filled:
+            connection.execute(update(calls).where(row.id == call_id).values(**filled))
+    elif entry.kind == CALL_ANSWERED:
+        connection.execute(
+            update(calls).where(row.id == call_id, row.answered_at.is_(None)).values(answered_at=entry.at)
+        )
+    elif entry.kind == CALL_ENDED:
+        connection.execute(
+            update(calls)
+            .where(row.id == call_id, row.ended_at.is_(None))
+            .values(
+                ended_at=entry.at,
+                outcome=_fit(entry.data.get("outcome"), row.outcome),
+                hangup_cause=_fit(entry.data.get("cause"), row.hangup_cause),
+            )
+        )
+
+
+def _started_values(entry: JournalEntry) -> dict[str, Any]:
+    source = entry.data.get("source") or "controller"
+    if source not in SOURCES:
+        logger.warning(
+            "journal: call %s has unknown source %r; recorded as controller", entry.call_uid, source
+        )
+        source = "controller"
+    return {
+        "caller": _fit(entry.data.get("caller"), calls.c.caller),
+        "dialed": _fit(entry.data.get("dialed"), calls.c.dialed),
+        "source": source,
+    }
+
+
+def _fit(value: object, column: Column[Any]) -> str | None:
+    # PostgreSQL refuses over-long strings; a truncated number beats a lost call record.
+    if value is None:
+        return None
+    length: int | None = getattr(column.type, "length", None)
+    text = str(value)
+    return text[:length] if length else text

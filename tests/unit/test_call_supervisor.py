@@ -1,0 +1,109 @@
+"""The supervisor's routing, call life cycle and recovery, against fakes (no PBX)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.calls import CallSupervisor
+from engine.greeting_flow import greeting_flow
+from engine.pbx.ari_events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    Connected,
+    PlaybackFinished,
+    PlaybackId,
+    StasisStart,
+)
+from tests.unit.fakes import FakeClock, FakeControl, ListJournal, channel
+
+
+def make() -> tuple[CallSupervisor, FakeControl, ListJournal, FakeClock]:
+    control, journal, clock = FakeControl(), ListJournal(), FakeClock()
+    return CallSupervisor(control, journal, greeting_flow, clock, "hotline"), control, journal, clock
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def finish_playbacks(sup: CallSupervisor, control: FakeControl, finished: set[str]) -> None:
+    """Tell the supervisor that every playback started so far has finished, as Asterisk would."""
+    for cmd in control.commands:
+        if cmd[0] == "play" and cmd[3] not in finished:
+            finished.add(cmd[3])
+            sup.dispatch(PlaybackFinished(at=FakeClock().now(), playback_id=PlaybackId(cmd[3]),
+                                          target_uri=f"channel:{cmd[1]}", state="done"))
+
+
+def test_call_is_answered_greeted_and_hung_up() -> None:
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        sup.dispatch(StasisStart(at=clock.now(), channel=channel(), args=("inbound",)))
+        finished: set[str] = set()
+        for _ in range(3):
+            await settle()
+            finish_playbacks(sup, control, finished)
+        await settle()
+        assert [c[0] for c in control.commands] == ["answer", "play", "play", "hangup"]
+        assert control.commands[1][2] == "sound:hotline/greeting"  # 14:00 UTC is afternoon
+        assert journal.kinds("1.1") == ["call.started", "call.answered", "prompt.played", "prompt.played",
+                                        "call.ended"]
+        assert journal.entries[-1].data["outcome"] == "completed"
+        assert sup.calls == {}
+
+    asyncio.run(scenario())
+
+
+def test_hangup_during_prompt_is_abandoned_and_digits_are_journaled() -> None:
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        ch = channel()
+        sup.dispatch(StasisStart(at=clock.now(), channel=ch))
+        await settle()
+        sup.dispatch(ChannelDtmfReceived(at=clock.now(), channel=ch, digit="5", duration_ms=100))
+        sup.dispatch(ChannelHangupRequest(at=clock.now(), channel=ch, cause=16))
+        sup.dispatch(ChannelDestroyed(at=clock.now(), channel=ch, cause=16, cause_txt="Normal Clearing"))
+        await settle()
+        await asyncio.sleep(0.01)
+        assert journal.kinds("1.1") == ["call.started", "call.answered", "dtmf", "call.ended"]
+        assert journal.entries[-1].data == {"outcome": "abandoned", "cause": "normal_clearing"}
+        assert ("hangup", "1.1") not in control.commands
+
+    asyncio.run(scenario())
+
+
+def test_reconnect_readopts_our_calls_only() -> None:
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        control.present = [channel("2.1"), channel("2.2", in_app=False)]
+        sup.dispatch(Connected(at=clock.now()))
+        await settle()
+        assert set(sup.calls) == {"2.1"}
+        assert journal.kinds("2.1")[0] == "call.readopted"
+        for task in list(sup._tasks):
+            task.cancel()
+        await asyncio.gather(*sup._tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_stop_hands_live_calls_to_the_dialplan_fallback() -> None:
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        events: asyncio.Queue[StasisStart] = asyncio.Queue()
+
+        async def stream():  # type: ignore[no-untyped-def]
+            while True:
+                yield await events.get()
+
+        runner = asyncio.create_task(sup.run(stream()))
+        events.put_nowait(StasisStart(at=clock.now(), channel=channel("3.1")))
+        await settle()
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        assert ("continue", "3.1", "hotline-fallback") in control.commands
+        assert "call.handed_to_fallback" in journal.kinds("3.1")
+
+    asyncio.run(scenario())
