@@ -98,7 +98,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Build Settings from the file (if any) and the environment; raise SettingsError with the culprit."""
     env = dict(os.environ if environ is None else environ)
-    path = config_file or (Path(env[CONFIG_ENV]) if CONFIG_ENV in env else None)
+    path = config_file or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     data: dict[str, Any] = {}
     source = "defaults"
     if path is not None or DEFAULT_CONFIG_FILE.exists():
@@ -119,5 +119,6 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         if first["type"] == "extra_forbidden":
-            raise SettingsError(f"unknown setting '{where}' in {source}") from None
+            # Unknown environment names were refused above, so an unknown key comes from the file.
+            raise SettingsError(f"unknown setting '{where}' in {path}") from None
         raise SettingsError(f"bad value for setting '{where}' in {source}: {first['msg']}") from None

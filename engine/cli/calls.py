@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from engine.cli.context import CliContext, emit_json, pass_cli
+from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
 from engine.masking import mask_number
-from engine.store.database import make_engine
 from engine.store.queries import call_events, find_call, recent_calls, to_jsonable
 
 
@@ -24,11 +23,8 @@ def _when(value: Any) -> str:
 @pass_cli
 def calls_command(obj: CliContext, limit: int, as_json: bool) -> None:
     """Recent calls, newest first."""
-    engine = make_engine(obj.settings.db_url)
-    try:
+    with open_journal(obj.settings) as engine:
         rows = recent_calls(engine, limit)
-    finally:
-        engine.dispose()
     if as_json:
         emit_json([to_jsonable(r) for r in rows])
         return
@@ -58,12 +54,9 @@ def call() -> None:
 @pass_cli
 def call_show(obj: CliContext, ref: str, as_json: bool) -> None:
     """The journal of one call (by id or Asterisk unique id), events in order."""
-    engine = make_engine(obj.settings.db_url)
-    try:
+    with open_journal(obj.settings) as engine:
         summary = find_call(engine, ref)
         events = call_events(engine, summary.id)
-    finally:
-        engine.dispose()
     if as_json:
         emit_json({"call": to_jsonable(summary), "events": [to_jsonable(e) for e in events]})
         return

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy
 
 from engine.settings import Settings, load_settings
+from engine.store.database import check_database, make_engine
 
 
 @dataclass
@@ -30,3 +34,14 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def open_journal(settings: Settings) -> Iterator[sqlalchemy.Engine]:
+    """The journal database, checked first so an outage is one clear error line."""
+    check_database(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

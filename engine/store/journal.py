@@ -186,6 +186,8 @@ class JournalWriter:
             # A batch in flight (run() may have been cancelled) can still commit: wait, don't guess.
             await asyncio.wait(set(self._jobs))
         try:
+            # Older spilled entries first (run() may have stopped before replaying them), then the buffer.
+            await asyncio.to_thread(self._replay_spill)
             await self._flush()
         except Exception as exc:
             leftover = [*self._inflight, *self._pending]
