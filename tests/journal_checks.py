@@ -1,0 +1,230 @@
+"""Journal behaviour every supported database must show.
+
+tests/unit/test_journal_sqlite.py and tests/postgres/test_journal_postgres.py run these same checks
+against an upgraded, empty database, so SQLite and PostgreSQL cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, func, select
+
+from engine.store.database import make_engine
+from engine.store.journal import JournalEntry, JournalWriter
+from engine.store.migrate import VERSION_TABLE
+from engine.store.queries import CallSummary, call_events, find_call, recent_calls, to_jsonable
+from engine.store.tables import calls, metadata
+
+# Beijing time on purpose: offsets other than UTC must survive the round trip.
+T0 = datetime(2024, 11, 23, 18, 30, 0, tzinfo=timezone(timedelta(hours=8)))
+CALLER = "13800138000"
+
+
+def closed_port() -> int:
+    """A loopback TCP port nobody listens on (it was free a moment ago)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def entry(call_uid: str, kind: str, seconds: float, **data: Any) -> JournalEntry:
+    return JournalEntry(call_uid=call_uid, kind=kind, at=at(seconds), data=data)
+
+
+def write(url: str, spill_path: Path, entries: Sequence[JournalEntry]) -> None:
+    """One writer session, as the controller runs it: run(), append, wait until committed, close()."""
+
+    async def session() -> None:
+        writer = JournalWriter(url, spill_path)
+        runner = asyncio.create_task(writer.run())
+        for item in entries:
+            writer.append(item)
+        await asyncio.wait_for(writer.wait_idle(), 60)
+        await writer.close()
+        await runner
+
+    asyncio.run(session())
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def assert_aware(*stamps: datetime | None) -> None:
+    for stamp in stamps:
+        assert stamp is not None and stamp.tzinfo is not None and stamp.utcoffset() is not None, stamp
+
+
+def check_schema_matches_tables(url: str) -> None:
+    """The migrations create exactly what engine.store.tables describes."""
+    with reading(url) as engine, engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE, "compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def check_life_cycle(url: str, tmp_path: Path) -> None:
+    """A whole call: the calls row is projected and every entry is an event, in order."""
+    uid = "1732357800.101"
+    entries = [
+        entry(uid, "call.started", 0, caller=CALLER, dialed="10086"),
+        entry(uid, "call.answered", 1),
+        entry(uid, "prompt.played", 2, prompt="welcome"),
+        entry(uid, "dtmf", 5, digit="1"),
+        entry(uid, "call.ended", 9, outcome="completed", cause="normal_clearing"),
+    ]
+    write(url, tmp_path / "spill.jsonl", entries)
+    with reading(url) as engine:
+        call = find_call(engine, uid)
+        assert call == CallSummary(
+            id=call.id,
+            call_uid=uid,
+            caller=CALLER,
+            dialed="10086",
+            source="controller",
+            started_at=at(0),
+            answered_at=at(1),
+            ended_at=at(9),
+            outcome="completed",
+            hangup_cause="normal_clearing",
+        )
+        assert_aware(call.started_at, call.answered_at, call.ended_at)
+        assert find_call(engine, str(call.id)) == call
+        assert recent_calls(engine)[0] == call
+        events = call_events(engine, call.id)
+        assert [(e.seq, e.kind, e.at) for e in events] == [
+            (n, item.kind, item.at) for n, item in enumerate(entries, start=1)
+        ]
+        assert_aware(*(e.at for e in events))
+        assert events[0].data == {"caller": CALLER, "dialed": "10086"}
+        assert events[2].data == {"prompt": "welcome"}
+        assert events[1].data == {}
+        as_json = json.loads(json.dumps(to_jsonable({"call": call, "events": events})))
+        assert as_json["call"]["started_at"] == at(0).astimezone(UTC).isoformat()
+        assert as_json["events"][3]["data"] == {"digit": "1"}
+    assert not (tmp_path / "spill.jsonl").exists()
+
+
+def check_recent_calls_newest_first(url: str, tmp_path: Path) -> None:
+    started = [entry(f"1732357800.{n}", "call.started", n * 60, caller=CALLER) for n in range(1, 6)]
+    write(url, tmp_path / "spill.jsonl", started)
+    with reading(url) as engine:
+        assert [c.call_uid for c in recent_calls(engine, limit=3)] == [
+            "1732357800.5",
+            "1732357800.4",
+            "1732357800.3",
+        ]
+
+
+def check_readopted_call(url: str, tmp_path: Path) -> None:
+    """After a controller restart the call keeps its row; its events continue the sequence."""
+    uid = "1732357800.202"
+    spill = tmp_path / "spill.jsonl"
+    write(url, spill, [entry(uid, "call.started", 0, caller=CALLER, dialed="10086"), entry(uid, "call.answered", 3)])
+    write(
+        url,
+        spill,
+        [
+            entry(uid, "call.started", 60, caller="999", dialed="10086"),
+            entry(uid, "call.readopted", 60),
+            entry(uid, "call.ended", 90, outcome="completed", cause="normal_clearing"),
+        ],
+    )
+    with reading(url) as engine:
+        with engine.connect() as connection:
+            count = connection.execute(select(func.count()).where(calls.c.call_uid == uid)).scalar_one()
+        assert count == 1
+        call = find_call(engine, uid)
+        assert (call.caller, call.started_at, call.answered_at, call.ended_at) == (CALLER, at(0), at(3), at(90))
+        kinds = [(e.seq, e.kind) for e in call_events(engine, call.id)]
+        assert kinds == [
+            (1, "call.started"),
+            (2, "call.answered"),
+            (3, "call.started"),
+            (4, "call.readopted"),
+            (5, "call.ended"),
+        ]
+
+
+def check_placeholder_row(url: str, tmp_path: Path) -> None:
+    """Entries for a call whose call.started never arrived still land, on a placeholder row."""
+    uid = "1732357800.303"
+    write(
+        url,
+        tmp_path / "spill.jsonl",
+        [
+            entry(uid, "call.answered", 7),
+            entry(uid, "dtmf", 8, digit="0"),
+            entry(uid, "call.ended", 12, outcome="abandoned", cause="user_busy"),
+        ],
+    )
+    with reading(url) as engine:
+        call = find_call(engine, uid)
+        assert (call.source, call.caller, call.dialed) == ("controller", None, None)
+        assert (call.started_at, call.answered_at, call.ended_at) == (at(7), at(7), at(12))
+        assert (call.outcome, call.hangup_cause) == ("abandoned", "user_busy")
+        assert [e.kind for e in call_events(engine, call.id)] == ["call.answered", "dtmf", "call.ended"]
+
+
+def check_fallback_source(url: str, tmp_path: Path) -> None:
+    uid = "1732357800.404"
+    write(url, tmp_path / "spill.jsonl", [entry(uid, "call.started", 0, caller=CALLER, source="fallback")])
+    with reading(url) as engine:
+        assert find_call(engine, uid).source == "fallback"
+
+
+def check_spill_and_replay(good_url: str, unreachable_url: str, tmp_path: Path) -> None:
+    """Entries the database could not take are spilled at close() and replayed first by the next run()."""
+    uid = "1732357800.505"
+    spill = tmp_path / "spill.jsonl"
+    spilled = [
+        entry(uid, "call.started", 0, caller=CALLER, dialed="10086"),
+        entry(uid, "call.answered", 1),
+        entry(uid, "dtmf", 2, digit="9"),
+    ]
+
+    async def outage() -> None:
+        writer = JournalWriter(unreachable_url, spill)
+        runner = asyncio.create_task(writer.run())
+        for item in spilled:
+            writer.append(item)
+        await asyncio.sleep(0.3)  # let run() fail at least once
+        assert writer.pending == len(spilled)
+        await writer.close()
+        await runner
+
+    asyncio.run(outage())
+    lines = spill.read_text(encoding="utf-8").splitlines()
+    assert [JournalEntry.from_json(line) for line in lines] == spilled
+
+    write(good_url, spill, [entry(uid, "call.ended", 20, outcome="completed", cause="normal_clearing")])
+    assert not spill.exists()
+    with reading(good_url) as engine:
+        call = find_call(engine, uid)
+        assert (call.caller, call.answered_at, call.ended_at) == (CALLER, at(1), at(20))
+        events = call_events(engine, call.id)
+        assert [(e.seq, e.kind) for e in events] == [
+            (1, "call.started"),
+            (2, "call.answered"),
+            (3, "dtmf"),
+            (4, "call.ended"),
+        ]
+        assert events[2].data == {"digit": "9"}
