@@ -72,7 +72,8 @@ class CallSession:
         """Handle what every wait must handle the same way: hangups end the call, digits are journaled."""
         match event:
             case ChannelHangupRequest(cause=cause):
-                self.ended = CallEnded(cause_name(cause))
+                # A caller's plain BYE arrives with cause 0 (not defined): that is a normal clearing.
+                self.ended = CallEnded(cause_name(cause or 16))
             case ChannelDestroyed(cause=cause):
                 self.ended = self.ended or CallEnded(cause_name(cause))
             case StasisEnd():

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from engine.call_session import CallEnded, CallSession, cause_name
+from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.logging_setup import current_call
 from engine.masking import mask_number
@@ -105,7 +105,7 @@ class CallSupervisor:
             await self.flow(call)
             await call.hangup()
         except CallEnded as ended:
-            outcome, cause = "abandoned", await self._final_cause(call, ended.cause)
+            outcome, cause = "abandoned", ended.cause
         except asyncio.CancelledError:
             outcome, cause = "handed_to_fallback", "controller_stopped"
             raise
@@ -119,19 +119,6 @@ class CallSupervisor:
                 seconds = (self.clock.now() - call.started_at).total_seconds()
                 call.note("call.ended", {"outcome": outcome, "cause": cause})
                 log.info("call ended: %s (%s) after %.1f s", outcome, cause, seconds)
-
-    async def _final_cause(self, call: CallSession, first: str) -> str:
-        """The Q.850 cause of ChannelDestroyed, which follows the hangup request within milliseconds and
-        is more reliable (a request from the far end may carry cause 0)."""
-        deadline = asyncio.get_running_loop().time() + 1.0
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            try:
-                event = await asyncio.wait_for(call.inbox.get(), left)
-            except TimeoutError:
-                break
-            if isinstance(event, ChannelDestroyed):
-                return cause_name(event.cause) if event.cause else first
-        return first
 
     # -- recovery ----------------------------------------------------------------------------------------
     def _ours(self, channel: Channel) -> bool:
