@@ -121,6 +121,8 @@ def pbx_check(obj: CliContext) -> None:
     control = control_for(obj.settings)
     results: list[tuple[str, str | None]] = []
     try:
+        if not control.is_running():
+            raise PbxUnreachable(f"Asterisk is not running (instance {obj.settings.pbx.instance})")
         control.wait_fully_booted(timeout=20)
         results.append(("core waitfullybooted", None))
         missing = control.missing_modules()

@@ -160,7 +160,8 @@ class RtpListener:
         # One G.711 byte is one sample; a packet of any ptime becomes consecutive 20 ms frames.
         for offset in range(0, len(payload), FRAME_SAMPLES):
             chunk = payload[offset:offset + FRAME_SAMPLES]
-            self._frames.append(_Frame(arrival + offset / SAMPLE_RATE, len(chunk), sum(squares[b] for b in chunk)))
+            energy = sum(squares[b] for b in chunk)
+            self._frames.append(_Frame(arrival + offset / SAMPLE_RATE, len(chunk), energy))
 
     def report(self, origin: float | None = None) -> AudioReport:
         """Measurements so far; segment times relative to `origin` (default: the first packet's arrival)."""

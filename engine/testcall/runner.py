@@ -70,11 +70,13 @@ class CallReport:
 async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060, dialed: str,
                      caller_id: str = "13800138000", keys: Sequence[str] = (),
                      hangup_after_s: float | None = None, max_call_s: float = 30, speak: bool = False,
-                     local_ip: str = "127.0.0.1", work_dir: Path | None = None) -> CallReport:
+                     local_ip: str = "127.0.0.1", work_dir: Path | None = None,
+                     first_key_delay_s: float = 1.5, key_gap_s: float = 0.6) -> CallReport:
     """Call `dialed` at `target_host`:`target_port` from `caller_id`, press `keys`, and report.
 
-    The caller waits `max_call_s` for an answer, then (from the answer) presses the keys, optionally
-    plays 7 s of speech (`speak`), and hangs up after `hangup_after_s` or, without it, waits up to
+    The caller waits `max_call_s` for an answer; then, counted from the answer, it presses the keys
+    (the first after `first_key_delay_s`, then `key_gap_s` of quiet after each 140 ms key), optionally
+    plays 7 s of speech (`speak`, PCMA), and hangs up after `hangup_after_s` or, without it, waits up to
     `max_call_s` for the hotline to hang up. A PBX that does not answer gives a report with `error` set;
     a missing SIPp raises SippNotInstalled. `work_dir` keeps the scenario and SIPp's logs for reading.
     """
@@ -83,18 +85,22 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
     if sipp is None:
         raise SippNotInstalled("sipp is not installed: apt-get install sip-tester")
     if (keys or speak) and not SIPP_PCAP_DIR.is_dir():
-        raise SippNotInstalled(f"SIPp's captures are missing from {SIPP_PCAP_DIR}: apt-get install sip-tester")
+        raise SippNotInstalled(f"SIPp's captures are missing from {SIPP_PCAP_DIR}: "
+                               "apt-get install sip-tester")
     stock = [dtmf_pcap(key) for key in keys]
     max_call_ms = round(max_call_s * 1000)
     connected_s = hangup_after_s if hangup_after_s is not None else max_call_s
     sipp_timeout_s = math.ceil(max_call_s + connected_s + SIPP_MARGIN_S)
 
     with _work_folder(work_dir) as folder:
+        for stale in ("events.log", "errors.log"):  # a reused work_dir must not report the last call
+            (folder / stale).unlink(missing_ok=True)
         key_pcaps = _write_key_pcaps(folder, stock)
         async with RtpListener(local_ip) as listener:
             sipp_media_port = _free_media_port(local_ip)
             scenario = caller_scenario(
                 dialed=dialed, caller_id=caller_id, keys=list(keys), max_call_ms=max_call_ms,
+                first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
                 hangup_after_ms=None if hangup_after_s is None else round(hangup_after_s * 1000),
                 media_port=listener.port, media_ip=local_ip, sipp_media_port=sipp_media_port,
                 speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps])

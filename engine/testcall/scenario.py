@@ -1,8 +1,9 @@
 """SIPp scenario text for a scripted hotline caller, and the RTP captures it plays.
 
-Pure functions, no processes and no sockets: `caller_scenario` renders the XML that `runner.place_call`
-hands to SIPp; `parse_events` reads back the ``testcall|<event>|<detail>|<timestamp>`` lines the scenario
-writes with ``<log>`` actions, so the log format lives in this one module. The pcap helpers read SIPp's
+No processes and no sockets; the only I/O is reading a capture to learn its length. `caller_scenario`
+renders the XML that `runner.place_call` hands to SIPp; `parse_events` reads back the
+``testcall|<event>|<detail>|<timestamp>`` lines the scenario writes with ``<log>`` actions, so the log
+format lives in this one module. The pcap helpers read SIPp's
 stock RFC 2833 captures (Debian package sip-tester) and renumber them: every capture carries the same
 SSRC and a fixed RTP timestamp, and Asterisk drops a DTMF event whose timestamp is not newer than the last
 one it ended, so pressing "1,1" or "2,1" with the stock files would lose keys.

@@ -32,9 +32,11 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(s.getsockname()[1])
 
 
-def settings_toml(data_dir: Path, instance: str) -> str:
+def settings_toml(data_dir: Path, instance: str, sip_port: int | None = None) -> str:
+    """A settings file for a private instance on free ports."""
+    sip = sip_port or free_port(socket.SOCK_DGRAM)
     return (f'data_dir = "{data_dir}"\n\n[pbx]\ninstance = "{instance}"\n'
-            f"sip_port = {free_port(socket.SOCK_DGRAM)}\nari_port = {free_port()}\nami_port = {free_port()}\n")
+            f"sip_port = {sip}\nari_port = {free_port()}\nami_port = {free_port()}\n")
 
 
 def wait_until(check: Callable[[], T | None], timeout: float = 15, what: str = "condition") -> T:

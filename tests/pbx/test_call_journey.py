@@ -98,3 +98,17 @@ def test_call_show_cli_lists_events(pbx: Pbx) -> None:
     assert "139****0005" in listing and "13900000005" not in listing
     shown = hotline(pbx.config_file, "call", "show", str(call.id)).stdout
     assert "call.answered" in shown and "prompt.played" in shown
+
+
+def test_dtmf_keys_reach_the_journal(pbx: Pbx) -> None:
+    """RFC 2833 digits sent by the caller during the greeting are journaled in order."""
+    with pbx.controller():
+        report = dial(pbx, caller_id="13900000006", keys=["1", "2", "#"])
+        assert report.answered, report
+        call = journaled_call(pbx, "13900000006", "completed")
+    engine = pbx.journal()
+    try:
+        digits = [e.data["digit"] for e in call_events(engine, call.id) if e.kind == "dtmf"]
+    finally:
+        engine.dispose()
+    assert digits == ["1", "2", "#"]

@@ -80,8 +80,8 @@ BYE_IN = '<recv request="BYE" timeout="15000"/>' + \
 
 
 def answer(media_port: int) -> str:
-    return send(f"SIP/2.0 200 OK\n{HEADERS}\nContact: <sip:hotline@[local_ip]:[local_port]>\n{sdp(media_port)}",
-                retrans=True) + ACK_IN
+    contact = "Contact: <sip:hotline@[local_ip]:[local_port]>"
+    return send(f"SIP/2.0 200 OK\n{HEADERS}\n{contact}\n{sdp(media_port)}", retrans=True) + ACK_IN
 
 
 def pause(ms: int) -> str:
@@ -89,7 +89,7 @@ def pause(ms: int) -> str:
 
 
 def reinvite(media_port: int) -> str:
-    """A connected-line style re-INVITE; the caller's 200 must carry its SDP (check_it fails the UAS if not)."""
+    """A connected-line style re-INVITE; the caller's 200 must carry its SDP (check_it fails the UAS else)."""
     return (send(f"INVITE [next_url] SIP/2.0\n{IN_DIALOG}\nCSeq: 1 INVITE\n{sdp(media_port)}", retrans=True)
             + '<recv response="200"><action><ereg regexp="m=audio [0-9]+ RTP/AVP 0 8 101" search_in="body"'
               ' check_it="true" assign_to="offer"/></action></recv>'
@@ -135,7 +135,8 @@ class FakeHotline:
                 "sipp", "-sf", "uas.xml", "-m", "1", "-i", "127.0.0.1", "-p", str(self.port),
                 "-mi", "127.0.0.1", "-mp", str(runner._free_media_port("127.0.0.1")),
                 "-ci", "127.0.0.1", "-cp", str(free_port()), "-nostdin", "-timeout", "40s", "-timeout_error",
-                "-trace_msg", "-message_file", "uas_messages.log", "-trace_err", "-error_file", "uas_errors.log",
+                "-trace_msg", "-message_file", "uas_messages.log",
+                "-trace_err", "-error_file", "uas_errors.log",
                 cwd=self.folder, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=stderr_file)
         deadline = time.monotonic() + 10
@@ -197,7 +198,8 @@ def call_fake_hotline(tmp_path: Path, steps: Callable[[FakeHotline], list[str]],
 def test_hotline_hangs_up_and_the_caller_heard_it_and_pressed_keys(tmp_path: Path) -> None:
     """Answer, speak to the caller for 3.5 s, hang up; the caller's keys arrive renumbered, repeats kept."""
     report, hotline, uas_exit = call_fake_hotline(
-        tmp_path, lambda h: [INVITE_IN_DIALOG, RINGING, answer(h.media_port), PLAY_SPEECH, pause(3500), BYE_OUT],
+        tmp_path,
+        lambda h: [INVITE_IN_DIALOG, RINGING, answer(h.media_port), PLAY_SPEECH, pause(3500), BYE_OUT],
         keys=["1", "1", "2"])
     assert uas_exit == 0
     assert report.status == 200 and report.answered and report.error is None, report
@@ -251,8 +253,9 @@ def test_unlisted_rejection_code_still_reaches_the_report(tmp_path: Path) -> Non
 def test_reinvite_is_answered_and_a_bye_during_keys_ends_the_call(tmp_path: Path) -> None:
     """Connected-line re-INVITE mid-call gets 200 + SDP; the hotline's BYE while keys are pending wins."""
     report, _, uas_exit = call_fake_hotline(
-        tmp_path, lambda h: [INVITE_IN_DIALOG, answer(h.media_port), pause(300), reinvite(h.media_port), pause(1500),
-                             BYE_OUT],
+        tmp_path,
+        lambda h: [INVITE_IN_DIALOG, answer(h.media_port), pause(300), reinvite(h.media_port), pause(1500),
+                   BYE_OUT],
         keys=list("123456789"), max_call_s=10)
     assert uas_exit == 0
     assert report.answered and report.ended_by == "hotline" and report.error is None, report
