@@ -7,6 +7,7 @@ arriving while the logic waits raises ``CallEnded``, which unwinds the call's ta
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import uuid
@@ -61,7 +62,8 @@ class CallSession:
         self.readopted = readopted
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()
         self.ended: CallEnded | None = None
-        self.digits: list[str] = []
+        # Keys the caller typed that no prompt or menu has consumed yet (type-ahead).
+        self.type_ahead: collections.deque[str] = collections.deque()
 
     # -- journal -----------------------------------------------------------------------------------------
     def note(self, kind: str, data: Mapping[str, Any] | None = None, at: datetime | None = None) -> None:
@@ -69,7 +71,7 @@ class CallSession:
 
     # -- events ------------------------------------------------------------------------------------------
     def _absorb(self, event: Event) -> Event:
-        """Handle what every wait must handle the same way: hangups end the call, digits are journaled."""
+        """Handle what every wait must handle the same way: hangups end the call, keys go to type-ahead."""
         match event:
             case ChannelHangupRequest(cause=cause):
                 # A caller's plain BYE arrives with cause 0 (not defined): that is a normal clearing.
@@ -78,9 +80,9 @@ class CallSession:
                 self.ended = self.ended or CallEnded(cause_name(cause))
             case StasisEnd():
                 self.ended = self.ended or CallEnded("left_application")
-            case ChannelDtmfReceived(digit=digit, duration_ms=duration):
-                self.digits.append(digit)
-                self.note("dtmf", {"digit": digit, "duration_ms": duration}, at=event.at)
+            case ChannelDtmfReceived(digit=digit):
+                # Not journaled key by key: the IVR journals what the keys meant, masking passwords.
+                self.type_ahead.append(digit)
         if self.ended is not None:
             raise self.ended
         return event
@@ -96,7 +98,7 @@ class CallSession:
         return self._absorb(event)
 
     # -- actions -----------------------------------------------------------------------------------------
-    async def _act(self, action: Any) -> None:
+    async def act(self, action: Any) -> None:
         try:
             await action
         except AriNotFound:
@@ -105,14 +107,14 @@ class CallSession:
             raise self.ended from None
 
     async def answer(self) -> None:
-        await self._act(self.control.answer(self.channel.id))
+        await self.act(self.control.answer(self.channel.id))
         self.note("call.answered")
 
     async def play(self, prompt: str) -> None:
         """Play ``sound:hotline/<prompt>`` and return when it has finished."""
         playback = PlaybackId(uuid.uuid4().hex)
         started = self.clock.now()
-        await self._act(self.control.play(self.channel.id, f"sound:hotline/{prompt}", playback))
+        await self.act(self.control.play(self.channel.id, f"sound:hotline/{prompt}", playback))
         while True:
             event = await self.next_event()
             if isinstance(event, PlaybackFinished) and event.playback_id == playback:

@@ -87,7 +87,9 @@ def call_dial(obj: CliContext, number: str, keys: str, caller_id: str, hangup_af
                                     dialed=number, caller_id=caller_id, keys=key_list,
                                     hangup_after_s=hangup_after))
     if as_json:
-        emit_json(asdict(report))
+        data = asdict(report)
+        data["audio"]["payload_types"] = sorted(report.audio.payload_types)
+        emit_json(data)
     else:
         click.echo(format_report(report))
     if not report.answered:

@@ -25,6 +25,11 @@ PROMPTS: tuple[Prompt, ...] = (
         "Sorry, our service is being maintained. Please call again later.",
     ),
     Prompt(
+        "agent-unavailable",
+        "对不起,人工服务暂时无法接通,请您稍后再拨。",
+        "Sorry, no agent can take your call right now. Please call again later.",
+    ),
+    Prompt(
         "misdial",
         "对不起,这里是客户服务中心,请您查证后再拨。",
         "Sorry, this is the customer service centre. Please check the number and dial again.",

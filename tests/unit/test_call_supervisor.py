@@ -56,7 +56,7 @@ def test_call_is_answered_greeted_and_hung_up() -> None:
     asyncio.run(scenario())
 
 
-def test_hangup_during_prompt_is_abandoned_and_digits_are_journaled() -> None:
+def test_hangup_during_prompt_is_abandoned_and_keys_are_buffered_not_journaled() -> None:
     async def scenario() -> None:
         sup, control, journal, clock = make()
         ch = channel()
@@ -67,7 +67,7 @@ def test_hangup_during_prompt_is_abandoned_and_digits_are_journaled() -> None:
         sup.dispatch(ChannelDestroyed(at=clock.now(), channel=ch, cause=16, cause_txt="Normal Clearing"))
         await settle()
         await asyncio.sleep(0.01)
-        assert journal.kinds("1.1") == ["call.started", "call.answered", "dtmf", "call.ended"]
+        assert journal.kinds("1.1") == ["call.started", "call.answered", "call.ended"]
         assert journal.entries[-1].data == {"outcome": "abandoned", "cause": "normal_clearing"}
         assert ("hangup", "1.1") not in control.commands
 

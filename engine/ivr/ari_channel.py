@@ -1,0 +1,89 @@
+"""The IVR's view of a real call (``IvrChannel`` port) on top of a CallSession and ARI.
+
+Barge-in: a key pressed during a prompt stops that playback at once and skips the prompts queued
+after it; the key stays in the call's type-ahead buffer, so callers who know the menu can type
+"1 1" and land two levels down without listening. Texts known only during the call are synthesized
+(and cached) before playing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from engine.call_session import CallSession
+from engine.ivr.ports import Say
+from engine.pbx.ari import AriNotFound
+from engine.pbx.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackId
+
+Synthesize = Callable[[str], Awaitable[str]]
+
+
+class AriIvrChannel:
+    def __init__(self, call: CallSession, synthesize: Synthesize) -> None:
+        self.call = call
+        self.synthesize = synthesize
+
+    @property
+    def caller(self) -> str:
+        return self.call.channel.caller_number
+
+    @property
+    def dialed(self) -> str:
+        return self.call.channel.dialed
+
+    def now(self) -> datetime:
+        return self.call.clock.now()
+
+    def note(self, kind: str, data: Mapping[str, Any] | None = None) -> None:
+        self.call.note(kind, data)
+
+    def clear_type_ahead(self) -> None:
+        self.call.type_ahead.clear()
+
+    async def say(self, items: Sequence[Say], *, barge_in: bool = True) -> None:
+        for item in items:
+            if barge_in and self.call.type_ahead:
+                return
+            prompt = item.prompt if item.prompt is not None else await self.synthesize(item.text or "")
+            playback = PlaybackId(uuid.uuid4().hex)
+            started = self.now()
+            await self.call.act(self.call.control.play(self.call.channel.id, f"sound:hotline/{prompt}", playback))
+            finished = await self._until_played(playback, barge_in)
+            ms = int((self.now() - started).total_seconds() * 1000)
+            self.note("prompt.played", {"prompt": prompt, "ms": ms, **({} if finished else {"interrupted": True})})
+            if not finished:
+                return
+
+    async def _until_played(self, playback: PlaybackId, barge_in: bool) -> bool:
+        """True when the playback ran to its end, False when a key cut it short."""
+        while True:
+            event = await self.call.next_event()
+            if isinstance(event, PlaybackFinished) and event.playback_id == playback:
+                return True
+            if barge_in and isinstance(event, ChannelDtmfReceived):
+                with contextlib.suppress(AriNotFound):  # it may have just finished by itself
+                    await self.call.control.stop_playback(playback)
+                return False
+
+    async def get_digit(self, timeout: float) -> str | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.call.type_ahead:
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            await self.call.next_event(within=left)
+        return self.call.type_ahead.popleft()
+
+    async def to_queue(self, queue: str, priority: int = 0) -> None:
+        # The ACD issue connects callers to agents; until then the caller is told politely.
+        self.note("queue.requested", {"queue": queue, "priority": priority})
+        await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+
+    async def hangup(self) -> None:
+        await self.call.hangup()
