@@ -1,6 +1,6 @@
 """Entry point of ``make bench``: climb call rates on the hotline and on the dialplan baseline, report both.
 
-    python -m bench.run [--rates 10,20,40,60] [--seconds 8] [--hold 3] [--out bench/results]
+    python -m bench.run [--rates 10,20,40,60,80,100] [--seconds 8] [--hold 3] [--out bench/results]
 
 Brings up a private PBX instance (``pbx_session``), runs one SIPp load step per (rate, path)
 (``sipp_load``), then prints the Markdown table and writes ``<out>/<timestamp>.json`` and ``.md``
@@ -60,8 +60,8 @@ def _hold(text: str) -> float:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", type=parse_rates, default=parse_rates("10,20,40,60"),
-                        help="call rates to climb, calls/s, comma-separated (default 10,20,40,60)")
+    parser.add_argument("--rates", type=parse_rates, default=parse_rates("10,20,40,60,80,100"),
+                        help="call rates to climb, calls/s, comma-separated (default 10,20,40,60,80,100)")
     parser.add_argument("--seconds", type=_positive_int, default=8,
                         help="seconds of load per rate (default 8)")
     parser.add_argument("--hold", type=_hold, default=3.0,
