@@ -19,6 +19,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 TEMPLATE_DIRS = (PROJECT_DIR / "asterisk-conf", PROJECT_DIR / "dialplan")
 # Output file name for each template that does not simply drop its ".j2".
 RENAMES = {"hotline.conf.j2": "hotline-dialplan.conf"}
+# A site's own Asterisk keeps its own directories and module policy: we never write these there.
+MANAGED_ONLY = frozenset({"asterisk.conf", "modules.conf"})
 
 
 def _environment() -> jinja2.Environment:
@@ -63,5 +65,7 @@ def render_config(settings: Settings, creds: PbxCredentials) -> dict[str, str]:
     for directory in TEMPLATE_DIRS:
         for template in sorted(directory.glob("*.j2")):
             name = RENAMES.get(template.name, template.name.removesuffix(".j2"))
+            if settings.pbx.mode == "external" and name in MANAGED_ONLY:
+                continue
             files[name] = env.get_template(template.name).render(context)
     return files

@@ -53,3 +53,9 @@ def test_ports_and_instance_are_settings() -> None:
 def test_benchmark_baseline_only_when_asked() -> None:
     assert "7" + "10086,1,Answer()" not in render()["hotline-dialplan.conf"]
     assert "exten => 710086,1,Answer()" in render(pbx_bench_baseline="true")["hotline-dialplan.conf"]
+
+
+def test_external_pbx_keeps_its_own_directories_and_modules() -> None:
+    files = render(pbx_mode="external")
+    assert "asterisk.conf" not in files and "modules.conf" not in files
+    assert "pjsip.conf" in files and "hotline-dialplan.conf" in files
