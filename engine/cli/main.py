@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from engine.cli import calls, database, pbx, prompts, run
+from engine.cli import calls, data, database, flows, incidents, pbx, prompts, run
 from engine.cli.context import CliContext
 from engine.errors import HotlineError
 
@@ -35,7 +35,8 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
     ctx.obj = CliContext(config_file=config_file)
 
 
-for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up):
+for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
+              data.data, incidents.incident, flows.flows):
     cli.add_command(group)
 
 

@@ -1,0 +1,1 @@
+"""Turning values into words callers hear (engine.speech.mandarin); pure functions, no I/O."""
