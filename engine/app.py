@@ -7,21 +7,33 @@ import contextlib
 import logging
 from pathlib import Path
 
+import sqlalchemy
+
 from engine.call_session import CallSession
 from engine.calls import CallFlow, CallSupervisor
 from engine.clock import SystemClock
 from engine.fallback_journal import FallbackCdrReader
-from engine.greeting_flow import greeting_flow
+from engine.incidents import IncidentBoard
+from engine.ivr.call_flow import ivr_call_flow
+from engine.ivr.library import FlowLibrary
+from engine.ivr.ports import SelfService
+from engine.ivr.prompts import flow_prompts
+from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.credentials import load_or_create
 from engine.pbx.layout import PbxLayout
+from engine.prompts.build import build_prompts
+from engine.prompts.tts import synthesize
+from engine.selfservice.db_source import DbSelfService
+from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
-from engine.store.database import check_database
+from engine.store.database import check_database, make_engine
 from engine.store.journal import JournalWriter
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
+REFRESH_SECONDS = 2.0
 
 
 def spill_path(settings: Settings) -> Path:
@@ -37,23 +49,56 @@ async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter
         await asyncio.sleep(FALLBACK_POLL_SECONDS)
 
 
+async def _build_flow_prompts(library: FlowLibrary, layout: PbxLayout) -> None:
+    written = await asyncio.to_thread(build_prompts, layout.prompt_dir, flow_prompts(library.flows.values()))
+    if written:
+        log.info("rendered %d new prompt file(s) for the flows", len(written))
+
+
+async def _keep_current(library: FlowLibrary, board: IncidentBoard, journal_db: sqlalchemy.Engine,
+                        layout: PbxLayout, clock: SystemClock) -> None:
+    """Incidents start and stop, and flow files change, while calls go on: pick them up within seconds."""
+    while True:
+        await asyncio.to_thread(board.refresh, journal_db, clock.now())
+        if library.reload_if_changed():
+            await _build_flow_prompts(library, layout)
+        await asyncio.sleep(REFRESH_SECONDS)
+
+
+def _self_service(settings: Settings, journal_db: sqlalchemy.Engine) -> SelfService:
+    if settings.self_service_url:
+        return HttpSelfService(settings.self_service_url, settings.self_service_timeout)
+    return DbSelfService(journal_db, settings.self_service_timeout)
+
+
 async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None = None) -> None:
     """Run until ``stop`` is set: ARI events -> call tasks, journal writer, fallback-call reader."""
     check_database(settings.db_url)
+    library = FlowLibrary(settings.flows_folder)  # refuses to start on an invalid flow
     creds = load_or_create(settings.data_dir)
     layout = PbxLayout.from_settings(settings)
+    await _build_flow_prompts(library, layout)
     clock = SystemClock()
+    journal_db = make_engine(settings.db_url)
+    board = IncidentBoard()
+    board.refresh(journal_db, clock.now())
+    services = IvrServices(self_service=_self_service(settings, journal_db), incidents=board, tz=settings.tz)
+
+    async def speak(text: str) -> str:
+        return await synthesize(text, settings.language, layout.prompt_dir)
+
     journal = JournalWriter(settings.db_url, spill_path(settings))
     ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
                      password=creds.ami_password)
     reader = FallbackCdrReader(layout.fallback_cdr_file, settings.data_dir / "fallback-cdr.offset")
-    chosen_flow: CallFlow = flow or greeting_flow
+    chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak)
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
                          password=creds.ari_password, app=settings.stasis_app) as ari:
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app)
         writer = asyncio.create_task(journal.run(), name="journal")
         calls = asyncio.create_task(supervisor.run(ari.events()), name="calls")
         fallback = asyncio.create_task(_poll_fallback_calls(reader, journal), name="fallback-calls")
+        current = asyncio.create_task(_keep_current(library, board, journal_db, layout, clock), name="refresh")
         try:
             with contextlib.suppress(Exception):
                 await ami.connect()
@@ -66,12 +111,14 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
                     raise task.exception()  # type: ignore[misc]
         finally:
             fallback.cancel()
+            current.cancel()
             calls.cancel()
-            await asyncio.gather(fallback, calls, return_exceptions=True)
+            await asyncio.gather(fallback, current, calls, return_exceptions=True)
             reader.ingest(journal)
             await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)
             ami.close()
+            journal_db.dispose()
             log.info("hotline controller stopped")
 
 

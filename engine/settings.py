@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -54,12 +55,36 @@ class Settings(BaseModel):
     data_dir: Path = Field(default=Path(".hotline"), validate_default=True)
     database_url: str | None = None
     stasis_app: str = Field(default="hotline", pattern=r"^[a-z][a-z0-9_-]{0,30}$")
+    # The IVR flows operators edit (one YAML file per flow); default: the ivr_flows/ folder shipped here.
+    flows_dir: Path | None = None
+    # Business hours, greetings by time of day and dates in the journal's views use this zone.
+    timezone: str = "Asia/Shanghai"
+    # Self-service look-ups: the journal database (default) or an HTTP service of the operator's.
+    self_service_url: str | None = None
+    self_service_timeout: float = Field(default=2.0, gt=0, le=30)
     pbx: PbxSettings = PbxSettings()
 
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def flows_folder(self) -> Path:
+        return self.flows_dir or Path(__file__).resolve().parents[1] / "ivr_flows"
 
     @property
     def db_url(self) -> str:

@@ -140,6 +140,7 @@ class _Reader:
 # -- field kinds of nodes: each reads one YAML value into the dataclass value ----------------------------------
 
 Kind = Callable[[_Reader, yaml.Node, str], Any]
+_BAD = object()  # a bad value where None is a legitimate one
 
 
 def _target(r: _Reader, node: yaml.Node, what: str) -> Any:
@@ -166,9 +167,10 @@ def _terminator(r: _Reader, node: yaml.Node, what: str) -> Any:
     if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
         return None  # explicitly no terminator: entry ends at max length or by timeout
     value = r.text(node, what)
-    if value is not None and value not in DTMF_KEYS:
-        r.fail(_line(node), f"{what} must be one key of 0-9 * #, not '{value}'")
-        return None
+    if value is None or value not in DTMF_KEYS:
+        if value is not None:
+            r.fail(_line(node), f"{what} must be one key of 0-9 * #, not '{value}'")
+        return _BAD
     return value
 
 
@@ -307,8 +309,8 @@ def _read_node(r: _Reader, name: str, node: yaml.Node, line: int) -> Node | None
             continue
         attr, kind = spec[key]
         parsed = kind(r, value, f"{type_name} node '{name}' {key}")
-        if parsed is None and not (key == "terminator" and isinstance(value, yaml.ScalarNode)
-                                   and value.tag == _NULL):
+        # Kinds return None for a bad value (already reported); only a terminator may be None on purpose.
+        if parsed is _BAD or (parsed is None and kind is not _terminator):
             ok = False
             continue
         values[attr] = parsed

@@ -13,18 +13,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-import ivr_flows
 from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.errors import SettingsError
 from engine.ivr.runner import IvrServices
 from engine.ivr.simulate import NoIncidents, SampleSelfService, parse_keys, simulate
 from ivr_flows.check import check_file
+from ivr_flows.errors import FlowError
 from ivr_flows.loader import load_flows
 
-FLOWS_DIR = Path(ivr_flows.__file__).parent
 AT_FORMAT = "%Y-%m-%d %H:%M"
 
-_dir_option = click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=FLOWS_DIR,
+_dir_option = click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False), default=None,
                            show_default=True, help="Folder of the flow files (*.yaml).")
 
 
@@ -38,12 +37,20 @@ def flows() -> None:
 @_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def flows_check(ctx: click.Context, files: tuple[Path, ...], folder: Path, as_json: bool) -> None:
+def flows_check(ctx: click.Context, files: tuple[Path, ...], folder: Path | None, as_json: bool) -> None:
     """Check flow files (default: every file of the flows folder); exit 2 on any problem."""
+    folder = folder or ctx.find_object(CliContext).settings.flows_folder  # type: ignore[union-attr]
     paths = list(files) or sorted(folder.glob("*.yaml"))
     if not paths:
         raise SettingsError(f"no flow files (*.yaml) in {folder}")
     report = {str(path): check_file(path) for path in paths}
+    if not files and not any(report.values()):
+        # Across files of the folder: two files may not define the same flow name.
+        try:
+            load_flows(folder)
+        except FlowError as err:
+            for problem in err.problems:
+                report.setdefault(problem.file, []).append(problem)
     bad = any(report.values())
     if as_json:
         emit_json({file: [{"line": p.line, "message": p.message} for p in problems]
@@ -69,7 +76,7 @@ def flows_check(ctx: click.Context, files: tuple[Path, ...], folder: Path, as_js
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None, help="Prompt language (default: setting).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_cli
-def flows_simulate(obj: CliContext, flow_name: str, folder: Path, caller: str, dialed: str | None, keys: str,
+def flows_simulate(obj: CliContext, flow_name: str, folder: Path | None, caller: str, dialed: str | None, keys: str,
                    at_text: str | None, tz_name: str, language: str | None, as_json: bool) -> None:
     """Walk a flow for one scripted call and show the path and what the caller hears."""
     try:
@@ -84,6 +91,7 @@ def flows_simulate(obj: CliContext, flow_name: str, folder: Path, caller: str, d
         at = datetime.strptime(at_text, AT_FORMAT).replace(tzinfo=tz) if at_text else datetime.now(tz)
     except ValueError:
         raise click.BadParameter(f"'{at_text}' is not '{AT_FORMAT}'", param_hint="--at") from None
+    folder = folder or obj.settings.flows_folder
     flows_by_name = load_flows(folder)
     if flow_name not in flows_by_name:
         raise SettingsError(f"no flow '{flow_name}' in {folder} (have: {', '.join(sorted(flows_by_name)) or 'none'})")

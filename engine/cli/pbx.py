@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from engine.cli.context import CliContext, emit_json, pass_cli
+from engine.cli.prompts import all_prompts
 from engine.errors import HotlineError, PbxUnreachable
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
@@ -39,7 +40,7 @@ def pbx_install(obj: CliContext) -> None:
         raise HotlineError("the PBX is external (pbx.mode = external): nothing to install")
     version = install(settings.pbx.root, click.echo)
     control = control_for(settings)
-    written = build_prompts(control.layout.prompt_dir)
+    written = build_prompts(control.layout.prompt_dir, all_prompts(settings))
     control.write_config()
     click.echo(f"{version} ready; {len(written)} prompt file(s) rendered; config in {control.config_dir}")
 

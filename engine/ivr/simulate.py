@@ -216,7 +216,7 @@ class SampleSelfService:
     """The demo accounts and orders of ``engine.selfservice.loading.sample_data`` in memory.
 
     13800138000 / password 123456: balance 123.45 yuan, bill 88.00, 3.5 GB of 10 GB used, broadband repair
-    BB20261123001 in progress. Callers can only type digits, so an order is also found by its digits
+    20261123001 in progress. Callers can only type digits, so an order is also found by its digits
     (``20261123001``).
     """
 

@@ -45,7 +45,10 @@ def render_prompt(text: str, language: str, target: Path) -> None:
 
 
 def build_prompts(prompt_dir: PromptDir, prompts: tuple[Prompt, ...] = PROMPTS) -> list[Path]:
-    """Render every missing prompt in both languages; return the files written."""
+    """Render every missing prompt in both languages; return the files written.
+
+    Flow prompts are added by the callers that know the flows (``engine.ivr.prompts.flow_prompts``).
+    """
     written: list[Path] = []
     for prompt in prompts:
         for language in ("zh", "en"):

@@ -14,7 +14,7 @@ The back end answers three requests (keys are URL-quoted path segments):
 
 ``GET {base}/broadband-orders/{order_no}`` → 200::
 
-    {"order_no": "BB20261123001", "number": "13800138000",
+    {"order_no": "20261123001", "number": "13800138000",
      "kind": "repair",                                    # install | repair
      "status": "in_progress",                             # accepted | dispatched | in_progress | completed | cancelled
      "eta": "2026-11-24"}                                 # or null

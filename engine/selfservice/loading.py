@@ -86,7 +86,7 @@ def sample_data(today: date) -> tuple[list[AccountRecord], list[BroadbandOrder]]
     """A handful of accounts and orders for demos and tests; dates are relative to ``today``.
 
     13800138000 / 123456 is the documented demo caller: balance 123.45 yuan, bill 88.00 for this month,
-    3.5 GB of 10 GB used, a broadband repair in progress (BB20261123001) due tomorrow.
+    3.5 GB of 10 GB used, a broadband repair in progress (20261123001) due tomorrow.
     """
     month = today.strftime("%Y-%m")
 
@@ -102,8 +102,8 @@ def sample_data(today: date) -> tuple[list[AccountRecord], list[BroadbandOrder]]
         account("13600000003", "赵六", "135790", 0, 0, None, None),
     ]
     orders = [
-        BroadbandOrder("BB20261123001", "13800138000", "repair", "in_progress", today + timedelta(days=1)),
-        BroadbandOrder("BB20261120007", "13800138000", "install", "completed", None),
+        BroadbandOrder("20261123001", "13800138000", "repair", "in_progress", today + timedelta(days=1)),
+        BroadbandOrder("20261120007", "13800138000", "install", "completed", None),
         BroadbandOrder("BB20261122015", "13700000002", "install", "dispatched", today + timedelta(days=3)),
     ]
     return records, orders

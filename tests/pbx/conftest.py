@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,19 @@ from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.database import make_engine
 from engine.store.migrate import upgrade
-from tests.pbx.harness import Controller, settings_toml
+from tests.pbx.harness import Controller, hotline, settings_toml
+
+SHIPPED_FLOWS = Path(__file__).resolve().parents[2] / "ivr_flows"
+
+
+def write_test_flows(folder: Path, hours: str = "00:00-24:00") -> Path:
+    """The shipped flows, open at the given hours every day and with short timers, for the PBX tests."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (SHIPPED_FLOWS / "hotline.yaml").read_text(encoding="utf-8")
+    text = re.sub(r'(daily|holiday): "[^"]*"', rf'\1: "{hours}"', text)
+    text = re.sub(r"timeout: \d+", "timeout: 2", text)
+    (folder / "hotline.yaml").write_text(text, encoding="utf-8")
+    return folder
 
 
 @dataclass
@@ -40,12 +53,14 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     if asterisk_version(base.pbx.root) is None:
         pytest.fail(f"the managed PBX is not installed in {base.pbx.root}: run `make setup`")
     data_dir = tmp_path_factory.mktemp("hotline-data")
+    flows_dir = write_test_flows(data_dir / "flows")
     config_file = data_dir / "hotline.toml"
-    config_file.write_text(settings_toml(data_dir, f"t{os.getpid()}"))
+    config_file.write_text(f'flows_dir = "{flows_dir}"\n' + settings_toml(data_dir, f"t{os.getpid()}"))
     settings = load_settings(config_file, environ={})
     control = PbxControl(settings, load_or_create(settings.data_dir))
     build_prompts(control.layout.prompt_dir)
     upgrade(settings.db_url)
+    hotline(config_file, "data", "load", "--sample")
     control.start(lambda line: None)
     try:
         yield Pbx(settings, config_file, control)

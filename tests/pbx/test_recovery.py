@@ -16,9 +16,9 @@ def test_next_call_is_handled_after_asterisk_restarts(pbx: Pbx) -> None:
         pbx.control.restart_now()
         pbx.control.wait_fully_booted(60)
         wait_until(lambda: app_registered(pbx.settings), 30, "the controller to re-register after restart")
-        report = dial(pbx, caller_id="13900000011")
+        report = dial(pbx, caller_id="13600000011", keys=["0"])
         assert report.answered and report.ended_by == "hotline", report
-        journaled_call(pbx, "13900000011", "completed")
+        journaled_call(pbx, "13600000011", "completed")
     assert "ARI events lost" in controller.output()
 
 
@@ -26,15 +26,17 @@ def test_crashed_controller_calls_are_readopted(pbx: Pbx) -> None:
     """A caller in the app when the controller dies is picked up by the next controller, not left silent."""
     controller = pbx.controller().start()
     result: list[CallReport] = []
-    caller = threading.Thread(target=lambda: result.append(dial(pbx, caller_id="13900000012", max_call_s=40)))
+    # The caller asks for an agent only once the second controller has the call.
+    caller = threading.Thread(target=lambda: result.append(
+        dial(pbx, caller_id="13600000012", keys=["0"], first_key_delay_s=10, max_call_s=60)))
     caller.start()
     try:
-        journaled_call(pbx, "13900000012")  # the first controller has the call
+        journaled_call(pbx, "13600000012")  # the first controller has the call
         controller.kill()
         controller.start()
-        caller.join(45)
+        caller.join(75)
     finally:
         controller.stop()
     assert result and result[0].ended_by == "hotline", result
-    call = journaled_call(pbx, "13900000012", "completed")
+    call = journaled_call(pbx, "13600000012", "completed")
     assert "call.readopted" in event_kinds(pbx, call.id)

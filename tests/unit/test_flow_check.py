@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import ivr_flows
-from engine.ivr.runner import IvrServices
+from engine.ivr.runner import FlowRunner, IvrServices
 from ivr_flows.check import check_file, check_flow
 from ivr_flows.errors import FlowError
 from tests.unit.fakes_ivr import FakeIncidents, FakeSelfService, flow_from
@@ -168,7 +168,8 @@ def test_variables_lookup_kinds_and_formats() -> None:
           bye: {type: hangup}
         """) == [
         "test.yaml:6: lookup node 'look': unknown kind 'weather' (one of balance, bill, data_usage, broadband_order)",
-        "test.yaml:7: lookup node 'look' key: variable 'order' is never collected (use 'caller' or a collect node's var)",
+        "test.yaml:7: lookup node 'look' key: variable 'order' is never collected (use 'caller' or a collect "
+        "node's var)",
         "test.yaml:8: lookup node 'look' say: unknown format 'forecast' in {sky:forecast} (one of amount, date, data, "
         "digits, number, month, order_status, text)",
     ]
@@ -220,7 +221,5 @@ def test_invalid_times_and_dates_are_reported_by_check_file(tmp_path: Path) -> N
 
 def test_the_runner_refuses_a_flow_with_problems() -> None:
     flow = flow_from("start: a\nnodes:\n  a: {type: goto, next: b}\n")
-    from engine.ivr.runner import FlowRunner
-
     with pytest.raises(FlowError, match="test.yaml:3: goto node 'a' next: unknown node 'b'"):
         FlowRunner(flow, IvrServices(FakeSelfService(), FakeIncidents()))

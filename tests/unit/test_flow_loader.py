@@ -189,3 +189,8 @@ def test_flow_error_is_a_one_line_settings_error() -> None:
     err = FlowError([Problem("f.yaml", 3, "x"), Problem("f.yaml", 9, "y")])
     assert isinstance(err, SettingsError) and err.exit_code == 2
     assert err.message == "f.yaml:3: x; f.yaml:9: y"
+
+
+def test_terminator_may_be_null_but_not_any_text() -> None:
+    text = SMALL.replace("011: bye", "0: bye").replace("terminator: null", "terminator: x")
+    assert problems(text) == ["test.yaml:15: collect node 'order' terminator must be one key of 0-9 * #, not 'x'"]

@@ -59,10 +59,10 @@ def test_broadband_order_lookup(engine: Engine) -> None:
     source = DbSelfService(engine)
 
     async def main() -> None:
-        assert await source.lookup("broadband_order", "BB20261123001") == LookupResult(
+        assert await source.lookup("broadband_order", "20261123001") == LookupResult(
             "ok", {"kind": "repair", "status": "in_progress", "eta": date(2026, 11, 24)}
         )
-        completed = await source.lookup("broadband_order", "BB20261120007")
+        completed = await source.lookup("broadband_order", "20261120007")
         assert completed.values["eta"] is None
         assert (await source.lookup("broadband_order", "BB00000000000")).status == "not_found"
 
@@ -94,7 +94,7 @@ def test_database_gone_is_unavailable_and_logged_once_masked(
 
     async def main() -> None:
         assert await source.lookup("balance", "13800138000") == LookupResult("unavailable")
-        assert await source.lookup("broadband_order", "BB20261123001") == LookupResult("unavailable")
+        assert await source.lookup("broadband_order", "20261123001") == LookupResult("unavailable")
         assert await source.check_password("13800138000", "123456") is None
 
     with caplog.at_level(logging.WARNING, logger=LOGGER):
@@ -131,7 +131,7 @@ def test_slow_database_times_out(engine: Engine) -> None:
         started = asyncio.get_running_loop().time()
         try:
             assert (await source.lookup("balance", "13800138000")).status == "unavailable"
-            assert (await source.lookup("broadband_order", "BB20261123001")).status == "unavailable"
+            assert (await source.lookup("broadband_order", "20261123001")).status == "unavailable"
         finally:
             # asyncio.run waits for its worker threads at exit: let the stuck queries finish.
             release.set()

@@ -25,7 +25,7 @@ ACCOUNT = {
     "data_used_mb": 3584,
     "data_total_mb": 10240,
 }
-ORDER = {"order_no": "BB20261123001", "number": "13800138000", "kind": "repair", "status": "in_progress",
+ORDER = {"order_no": "20261123001", "number": "13800138000", "kind": "repair", "status": "in_progress",
          "eta": "2026-11-24"}
 LOGGER = "engine.selfservice.http_source"
 
@@ -113,7 +113,7 @@ def test_account_lookups() -> None:
 
 def test_broadband_order_lookup() -> None:
     async def check(source: HttpSelfService, _backend: Backend) -> None:
-        assert await source.lookup("broadband_order", "BB20261123001") == LookupResult(
+        assert await source.lookup("broadband_order", "20261123001") == LookupResult(
             "ok", {"kind": "repair", "status": "in_progress", "eta": date(2026, 11, 24)})
         assert (await source.lookup("broadband_order", "BB404")).status == "not_found"
         # A key with URL characters stays one path segment.
@@ -169,7 +169,7 @@ def test_refused_connection_is_unavailable_logged_once_masked(caplog: pytest.Log
         async with HttpSelfService(f"http://127.0.0.1:{port}") as source:
             assert await source.lookup("balance", "13800138000") == LookupResult("unavailable")
             assert await source.check_password("13800138000", "123456") is None
-            assert await source.lookup("broadband_order", "BB20261123001") == LookupResult("unavailable")
+            assert await source.lookup("broadband_order", "20261123001") == LookupResult("unavailable")
 
     with caplog.at_level(logging.WARNING, logger=LOGGER):
         asyncio.run(main())

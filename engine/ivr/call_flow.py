@@ -1,0 +1,30 @@
+"""The call flow the supervisor runs for each caller: answer, then the IVR from the right entry node.
+
+The entry node depends on the number dialled: the hotline number starts at the flow's start node, a
+speed line (hotline number + suffix) at its own node.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from engine.call_session import CallSession
+from engine.calls import CallFlow
+from engine.ivr.ari_channel import AriIvrChannel
+from engine.ivr.library import FlowLibrary
+from engine.ivr.runner import FlowRunner, IvrServices
+
+log = logging.getLogger(__name__)
+
+
+def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: str,
+                  synthesize: Callable[[str], Awaitable[str]]) -> CallFlow:
+    async def run_ivr(call: CallSession) -> None:
+        await call.answer()
+        flow = library.main  # the version in force when the call arrived serves the whole call
+        start = flow.entry_for(call.channel.dialed, hotline_number)
+        exit_ = await FlowRunner(flow, services).run(AriIvrChannel(call, synthesize), start)
+        log.info("IVR finished: %s", exit_)
+
+    return run_ivr
