@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from engine.call_session import CallSession
 from engine.pbx.ari_events import Channel, ChannelId, PlaybackId
 from engine.store.journal import JournalEntry
 
@@ -60,3 +61,10 @@ def channel(uid: str = "1.1", number: str = "13800138000", in_app: bool = True) 
     return Channel(id=ChannelId(uid), name=f"PJSIP/anonymous-{uid}", state="Ring", caller_number=number,
                    dialed="10086", language="zh", app_name="Stasis" if in_app else "",
                    app_data="hotline,inbound,10086" if in_app else "")
+
+
+async def greeting_flow(call: CallSession) -> None:
+    """A minimal call flow for supervisor tests: answer, greet, say goodbye."""
+    await call.answer()
+    await call.play("greeting")
+    await call.play("goodbye")

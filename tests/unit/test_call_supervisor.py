@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from engine.calls import CallSupervisor
-from engine.greeting_flow import greeting_flow
 from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
@@ -15,7 +14,7 @@ from engine.pbx.ari_events import (
     PlaybackId,
     StasisStart,
 )
-from tests.unit.fakes import FakeClock, FakeControl, ListJournal, channel
+from tests.unit.fakes import FakeClock, FakeControl, ListJournal, channel, greeting_flow
 
 
 def make() -> tuple[CallSupervisor, FakeControl, ListJournal, FakeClock]:
@@ -47,7 +46,7 @@ def test_call_is_answered_greeted_and_hung_up() -> None:
             finish_playbacks(sup, control, finished)
         await settle()
         assert [c[0] for c in control.commands] == ["answer", "play", "play", "hangup"]
-        assert control.commands[1][2] == "sound:hotline/greeting"  # 14:00 UTC is afternoon
+        assert control.commands[1][2] == "sound:hotline/greeting"
         assert journal.kinds("1.1") == ["call.started", "call.answered", "prompt.played", "prompt.played",
                                         "call.ended"]
         assert journal.entries[-1].data["outcome"] == "completed"

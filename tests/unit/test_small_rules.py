@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from engine.fallback_journal import journal_entries, parse_cdr_lines
-from engine.greeting_flow import greeting_prompt
 from engine.masking import mask_number
 
 
@@ -14,11 +11,6 @@ def test_mask_number() -> None:
     assert mask_number("") == "(unknown)"
     assert mask_number("1234") == "****"
     assert "0138" not in mask_number("02150138000")
-
-
-def test_morning_greeting_before_noon() -> None:
-    assert greeting_prompt(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), UTC) == "greeting-morning"
-    assert greeting_prompt(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), UTC) == "greeting"
 
 
 def test_fallback_cdr_lines_become_journal_entries() -> None:
