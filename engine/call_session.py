@@ -21,6 +21,7 @@ from engine.pbx.ari_events import (
     Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
+    ChannelEvent,
     ChannelHangupRequest,
     Event,
     PlaybackFinished,
@@ -72,6 +73,8 @@ class CallSession:
     # -- events ------------------------------------------------------------------------------------------
     def _absorb(self, event: Event) -> Event:
         """Handle what every wait must handle the same way: hangups end the call, keys go to type-ahead."""
+        if isinstance(event, ChannelEvent) and event.channel.id != self.channel.id:
+            return event  # another leg of this call (an agent): the call logic decides
         match event:
             case ChannelHangupRequest(cause=cause):
                 # A caller's plain BYE arrives with cause 0 (not defined): that is a normal clearing.

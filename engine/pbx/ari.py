@@ -13,14 +13,23 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
 from engine.errors import PbxUnreachable
-from engine.pbx.ari_events import Channel, ChannelId, Connected, Disconnected, Event, PlaybackId, parse_event
+from engine.pbx.ari_events import (
+    BridgeId,
+    Channel,
+    ChannelId,
+    Connected,
+    Disconnected,
+    Event,
+    PlaybackId,
+    parse_event,
+)
 
 log = logging.getLogger(__name__)
 Params = Mapping[str, str | int | float]
@@ -104,6 +113,43 @@ class AriClient:
                                    priority: int = 1) -> None:
         await self.request("POST", f"/channels/{channel}/continue",
                            {"context": context, "extension": extension, "priority": priority})
+
+    async def start_moh(self, channel: ChannelId, moh_class: str = "default") -> None:
+        await self.request("POST", f"/channels/{channel}/moh", {"mohClass": moh_class})
+
+    async def stop_moh(self, channel: ChannelId) -> None:
+        await self.request("DELETE", f"/channels/{channel}/moh")
+
+    async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId:
+        result = await self.request("POST", "/bridges", {"type": kind, "name": name})
+        return BridgeId(str(result["id"]))
+
+    async def add_to_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None:
+        # Multi-valued parameters go as one comma-separated query value (shared/LIBS.md).
+        await self.request("POST", f"/bridges/{bridge}/addChannel", {"channel": ",".join(channels)})
+
+    async def destroy_bridge(self, bridge: BridgeId) -> None:
+        await self.request("DELETE", f"/bridges/{bridge}")
+
+    async def record_bridge(self, bridge: BridgeId, name: str) -> None:
+        await self.request("POST", f"/bridges/{bridge}/record",
+                           {"name": name, "format": "wav", "ifExists": "overwrite", "beep": "false",
+                            "terminateOn": "none"})
+
+    async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
+                        timeout_s: int) -> None:
+        """Ring ``endpoint``; the new channel enters our app (StasisStart) only once it answers."""
+        await self.request("POST", "/channels",
+                           {"endpoint": endpoint, "app": self.app, "appArgs": app_args, "callerId": caller_id,
+                            "timeout": timeout_s, "channelId": channel_id})
+
+    async def endpoint_states(self, technology: str = "PJSIP") -> dict[str, str]:
+        """Resource name -> state ("online", "offline", "unknown") of every endpoint of ``technology``."""
+        rows = await self.request("GET", f"/endpoints/{technology}")
+        return {str(r["resource"]): str(r.get("state", "unknown")) for r in rows}
+
+    async def subscribe(self, event_source: str) -> None:
+        await self.request("POST", f"/applications/{self.app}/subscription", {"eventSource": event_source})
 
     # -- events ----------------------------------------------------------------------------------------
     async def events(self, *, max_backoff: float = 2.0) -> AsyncIterator[Event]:

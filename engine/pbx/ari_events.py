@@ -117,6 +117,19 @@ class PlaybackFinished(PlaybackEvent):
 
 
 @dataclass(frozen=True)
+class EndpointStateChange(Event):
+    resource: str
+    state: str
+
+
+@dataclass(frozen=True)
+class RecordingFinished(Event):
+    name: str
+    duration_s: int
+    target_uri: str
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     type: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -179,6 +192,15 @@ def parse_event(raw: dict[str, Any]) -> Event:
             return _playback(PlaybackStarted, raw, at)
         case "PlaybackFinished", _:
             return _playback(PlaybackFinished, raw, at)
+        case "EndpointStateChange", _:
+            endpoint = raw.get("endpoint") or {}
+            return EndpointStateChange(at=at, resource=str(endpoint.get("resource", "")),
+                                       state=str(endpoint.get("state", "")))
+        case "RecordingFinished", _:
+            recording = raw.get("recording") or {}
+            return RecordingFinished(at=at, name=str(recording.get("name", "")),
+                                     duration_s=int(recording.get("duration", 0) or 0),
+                                     target_uri=str(recording.get("target_uri", "")))
         case _:
             return UnknownEvent(at=at, type=kind, raw=raw)
 
