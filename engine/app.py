@@ -9,6 +9,8 @@ from pathlib import Path
 
 import sqlalchemy
 
+from acd.queues import load_queues
+from acd.state import AcwPolicy
 from engine.call_session import CallSession
 from engine.calls import CallFlow, CallSupervisor
 from engine.clock import SystemClock
@@ -25,6 +27,8 @@ from engine.pbx.credentials import load_or_create
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
 from engine.prompts.tts import synthesize
+from engine.queueing.desk import AgentDesk
+from engine.queueing.service import QueueService
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
@@ -33,6 +37,7 @@ from engine.store.journal import JournalWriter
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
+LIVE_STATUS_FILE = "live-status.json"
 REFRESH_SECONDS = 2.0
 
 
@@ -83,6 +88,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     board = IncidentBoard()
     board.refresh(journal_db, clock.now())
     services = IvrServices(self_service=_self_service(settings, journal_db), incidents=board, tz=settings.tz)
+    queues = load_queues(settings.queues_path)
+    layout.recordings_dir.mkdir(parents=True, exist_ok=True)
+    layout.recordings_dir.chmod(0o700)  # recordings are personal data
 
     async def speak(text: str) -> str:
         return await synthesize(text, settings.language, layout.prompt_dir)
@@ -91,10 +99,16 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
                      password=creds.ami_password)
     reader = FallbackCdrReader(layout.fallback_cdr_file, settings.data_dir / "fallback-cdr.offset")
-    chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak)
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
                          password=creds.ari_password, app=settings.stasis_app) as ari:
-        supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app)
+        acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
+                           AcwPolicy(settings.acw_seconds, settings.max_missed_offers))
+        desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
+        desk.refresh_agents()
+        chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)
+        supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
+        distributor = asyncio.create_task(acd.run(), name="distributor")
+        desk_task = asyncio.create_task(desk.run(), name="agent-desk")
         writer = asyncio.create_task(journal.run(), name="journal")
         calls = asyncio.create_task(supervisor.run(ari.events()), name="calls")
         fallback = asyncio.create_task(_poll_fallback_calls(reader, journal), name="fallback-calls")
@@ -110,10 +124,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            fallback.cancel()
-            current.cancel()
-            calls.cancel()
-            await asyncio.gather(fallback, current, calls, return_exceptions=True)
+            for task in (fallback, current, calls, distributor, desk_task):
+                task.cancel()
+            await asyncio.gather(fallback, current, calls, distributor, desk_task, return_exceptions=True)
             reader.ingest(journal)
             await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)

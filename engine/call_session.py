@@ -11,7 +11,7 @@ import collections
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from engine.pbx.ari_events import (
     ChannelDtmfReceived,
     ChannelEvent,
     ChannelHangupRequest,
+    ChannelId,
     Event,
     PlaybackFinished,
     PlaybackId,
@@ -63,8 +64,16 @@ class CallSession:
         self.readopted = readopted
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()
         self.ended: CallEnded | None = None
+        # Other channels of this call (agents rung for it): their events come to this inbox too.
+        self.legs: set[ChannelId] = set()
+        self.on_new_leg: Callable[[CallSession, ChannelId], None] = lambda _call, _leg: None
         # Keys the caller typed that no prompt or menu has consumed yet (type-ahead).
         self.type_ahead: collections.deque[str] = collections.deque()
+
+    def add_leg(self, leg: ChannelId) -> None:
+        """Route events of ``leg`` (registered before it exists, so no event is missed) to this call."""
+        self.legs.add(leg)
+        self.on_new_leg(self, leg)
 
     # -- journal -----------------------------------------------------------------------------------------
     def note(self, kind: str, data: Mapping[str, Any] | None = None, at: datetime | None = None) -> None:

@@ -10,6 +10,7 @@ instead of being left in silence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -25,6 +26,7 @@ from engine.pbx.ari_events import (
     ChannelId,
     Connected,
     Disconnected,
+    EndpointStateChange,
     Event,
     StasisStart,
     UnknownEvent,
@@ -39,7 +41,8 @@ FALLBACK_CONTEXT = "hotline-fallback"
 
 
 class CallSupervisor:
-    def __init__(self, control: CallControl, journal: Journal, flow: CallFlow, clock: Clock, app: str) -> None:
+    def __init__(self, control: CallControl, journal: Journal, flow: CallFlow, clock: Clock, app: str,
+                 side_events: Callable[[Event], None] = lambda _event: None) -> None:
         self.control = control
         self.journal = journal
         self.flow = flow
@@ -48,6 +51,8 @@ class CallSupervisor:
         self.calls: dict[ChannelId, CallSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        # Events that belong to no caller (agents' feature codes, endpoint states) go here.
+        self.side_events = side_events
 
     async def run(self, events: AsyncIterator[Event]) -> None:
         """Consume events until cancelled; then hand live calls over and wait for their tasks."""
@@ -64,10 +69,19 @@ class CallSupervisor:
             case Connected():
                 self.connected.set()
                 self._spawn(self._reconcile(), "reconcile")
+                self.side_events(event)
             case Disconnected():
                 self.connected.clear()
-            case StasisStart(channel=channel) if channel.id not in self.calls:
-                self._start_call(channel, event.at, readopted=False)
+            case StasisStart(channel=channel, args=args) if channel.id not in self.calls:
+                if args[:1] == ("inbound",) or not args:
+                    self._start_call(channel, event.at, readopted=False)
+                elif args[:1] == ("agent-leg",):
+                    # An agent answered for a caller who has gone meanwhile: release the agent.
+                    self._spawn(self._drop(channel.id), f"drop-{channel.id}")
+                else:
+                    self.side_events(event)
+            case EndpointStateChange():
+                self.side_events(event)
             case UnknownEvent():
                 pass
             case _:
@@ -86,6 +100,7 @@ class CallSupervisor:
 
     def _start_call(self, channel: Channel, at: datetime, readopted: bool) -> None:
         call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
+        call.on_new_leg = lambda owner, leg: self.calls.__setitem__(leg, owner)
         self.calls[channel.id] = call
         self._spawn(self._run_call(call), f"call-{channel.id}")
 
@@ -115,14 +130,22 @@ class CallSupervisor:
             await call.hangup("normal")
         finally:
             self.calls.pop(call.channel.id, None)
+            for leg in call.legs:
+                self.calls.pop(leg, None)
             if outcome != "handed_to_fallback":
                 seconds = (self.clock.now() - call.started_at).total_seconds()
                 call.note("call.ended", {"outcome": outcome, "cause": cause})
                 log.info("call ended: %s (%s) after %.1f s", outcome, cause, seconds)
 
+    async def _drop(self, channel: ChannelId) -> None:
+        with contextlib.suppress(AriError):
+            await self.control.hangup(channel)
+
     # -- recovery ----------------------------------------------------------------------------------------
     def _ours(self, channel: Channel) -> bool:
-        return channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.app
+        """A caller in our app (agents' legs and feature-code channels are not calls of their own)."""
+        parts = channel.app_data.split(",")
+        return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] in (["inbound"], [])
 
     async def _reconcile(self) -> None:
         try:

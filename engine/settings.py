@@ -57,6 +57,11 @@ class Settings(BaseModel):
     stasis_app: str = Field(default="hotline", pattern=r"^[a-z][a-z0-9_-]{0,30}$")
     # The IVR flows operators edit (one YAML file per flow); default: the ivr_flows/ folder shipped here.
     flows_dir: Path | None = None
+    # ACD queues (skills, ring timeout, service level, ...); default: acd/queues.yaml shipped here.
+    queues_file: Path | None = None
+    # After-call work length and how many unanswered offers in a row pause an agent.
+    acw_seconds: float = Field(default=60, ge=0, le=3600)
+    max_missed_offers: int = Field(default=2, ge=1, le=10)
     # Business hours, greetings by time of day and dates in the journal's views use this zone.
     timezone: str = "Asia/Shanghai"
     # Self-service look-ups: the journal database (default) or an HTTP service of the operator's.
@@ -85,6 +90,10 @@ class Settings(BaseModel):
     @property
     def flows_folder(self) -> Path:
         return self.flows_dir or Path(__file__).resolve().parents[1] / "ivr_flows"
+
+    @property
+    def queues_path(self) -> Path:
+        return self.queues_file or Path(__file__).resolve().parents[1] / "acd" / "queues.yaml"
 
     @property
     def db_url(self) -> str:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from engine.store import self_service_tables  # noqa: F401 - registers its tables on the shared metadata
+from engine.store import (
+    agent_journal_tables,  # noqa: F401 - registers its tables on the shared metadata
+    agent_tables,  # noqa: F401 - registers its table on the shared metadata
+    self_service_tables,  # noqa: F401 - registers its tables on the shared metadata
+)
 from engine.store.database import make_engine
 from engine.store.migrate import VERSION_TABLE
 from engine.store.tables import metadata

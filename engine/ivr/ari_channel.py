@@ -19,14 +19,16 @@ from engine.call_session import CallSession
 from engine.ivr.ports import Say
 from engine.pbx.ari import AriNotFound
 from engine.pbx.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackId
+from engine.queueing.service import QueueService
 
 Synthesize = Callable[[str], Awaitable[str]]
 
 
 class AriIvrChannel:
-    def __init__(self, call: CallSession, synthesize: Synthesize) -> None:
+    def __init__(self, call: CallSession, synthesize: Synthesize, queues: QueueService | None = None) -> None:
         self.call = call
         self.synthesize = synthesize
+        self.queues = queues
 
     @property
     def caller(self) -> str:
@@ -81,9 +83,9 @@ class AriIvrChannel:
         return self.call.type_ahead.popleft()
 
     async def to_queue(self, queue: str, priority: int = 0) -> None:
-        # The ACD issue connects callers to agents; until then the caller is told politely.
         self.note("queue.requested", {"queue": queue, "priority": priority})
-        await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+        if self.queues is None or not await self.queues.serve(self.call, queue, priority):
+            await self.say([Say(prompt="agent-unavailable")], barge_in=False)
 
     async def hangup(self) -> None:
         await self.call.hangup()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.agents.config_file import ensure_agents_file
 from engine.errors import DomainError, PbxCommandFailed, PbxUnreachable, PortInUse
 from engine.pbx.credentials import PbxCredentials
 from engine.pbx.install import require_installed
@@ -73,6 +74,8 @@ class PbxControl:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             tmp.replace(path)
+        # pjsip.conf includes the agents' file (written by engine.agents.provision): it must exist.
+        ensure_agents_file(target)
         return target
 
     # -- CLI ---------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ PROMPTS: tuple[Prompt, ...] = (
         "对不起,人工服务暂时无法接通,请您稍后再拨。",
         "Sorry, no agent can take your call right now. Please call again later.",
     ),
+    Prompt("feature-done", "操作成功。", "Done."),
+    Prompt("feature-refused", "对不起,当前状态下无法执行该操作。",
+           "Sorry, that is not possible in your current state."),
     Prompt(
         "misdial",
         "对不起,这里是客户服务中心,请您查证后再拨。",

@@ -29,9 +29,12 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.clock import Clock, SystemClock
 from engine.masking import mask_number
+from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
 from engine.store.tables import SOURCES, call_events, calls
 
+# Journal entries of agents carry this prefix instead of a call's unique id.
+AGENT_PREFIX = "agent:"
 logger = logging.getLogger(__name__)
 
 CALL_STARTED: Final = "call.started"
@@ -388,10 +391,18 @@ class JournalWriter:
 
 
 def _apply(connection: Connection, entries: Sequence[JournalEntry]) -> None:
-    """Append ``entries`` to call_events and update the calls projection, in order."""
+    """Append ``entries`` to call_events and update the calls projection, in order.
+
+    Entries of agents (``agent:<work number>``) go to agent_events instead: they belong to no call.
+    """
+    agent_rows = [_agent_row(e) for e in entries if e.call_uid.startswith(AGENT_PREFIX)]
+    if agent_rows:
+        connection.execute(insert(agent_events), agent_rows)
     cursors: dict[str, list[int]] = {}  # call_uid -> [calls.id, last seq]
     rows: list[dict[str, Any]] = []
     for entry in entries:
+        if entry.call_uid.startswith(AGENT_PREFIX):
+            continue
         cursor = cursors.get(entry.call_uid)
         created = False
         if cursor is None:
@@ -408,7 +419,15 @@ def _apply(connection: Connection, entries: Sequence[JournalEntry]) -> None:
         rows.append(
             {"call_id": cursor[0], "seq": cursor[1], "at": entry.at, "kind": entry.kind, "data": entry.data}
         )
-    connection.execute(insert(call_events), rows)
+    if rows:
+        connection.execute(insert(call_events), rows)
+
+
+def _agent_row(entry: JournalEntry) -> dict[str, Any]:
+    data = entry.data
+    return {"agent": entry.call_uid.removeprefix(AGENT_PREFIX), "at": entry.at,
+            "from_state": str(data.get("from", "")), "to_state": str(data.get("to", "")),
+            "reason": data.get("reason"), "call_uid": data.get("call")}
 
 
 def _find_call(connection: Connection, call_uid: str) -> int | None:

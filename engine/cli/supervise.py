@@ -1,0 +1,104 @@
+"""Supervisors' live commands: `hotline agent login|logout|pause|resume|end-acw` and `hotline status`.
+
+State changes go to the running controller through the ``agent_requests`` table (it applies them within a
+second and writes back the result); the live view reads the snapshot the controller rewrites every second.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from sqlalchemy import insert, select
+
+from engine.agents.store import get_agent
+from engine.app import LIVE_STATUS_FILE
+from engine.cli.agents import agent
+from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
+from engine.errors import DomainError, UnreachableError
+from engine.queueing.desk import read_snapshot
+from engine.store.agent_journal_tables import agent_requests
+
+ANSWER_WITHIN_S = 5.0
+
+
+def _request(obj: CliContext, work_number: str, action: str, reason: str | None) -> None:
+    with open_journal(obj.settings) as db:
+        get_agent(db, work_number)  # unknown agent: a clear error before anything is queued
+        with db.begin() as conn:
+            request_id = conn.execute(insert(agent_requests).values(
+                agent=work_number, action=action, reason=reason, requested_at=datetime.now(UTC))
+            ).inserted_primary_key[0]  # type: ignore[index]
+        deadline = time.monotonic() + ANSWER_WITHIN_S
+        while time.monotonic() < deadline:
+            with db.connect() as conn:
+                result = conn.execute(select(agent_requests.c.result)
+                                      .where(agent_requests.c.id == request_id)).scalar()
+            if result is not None:
+                if result != "ok":
+                    raise DomainError(f"agent {work_number}: {result}")
+                click.echo(f"agent {work_number}: {action} done")
+                return
+            time.sleep(0.2)
+    raise UnreachableError(f"the controller did not answer within {ANSWER_WITHIN_S:.0f} s (is `hotline run` up?); "
+                           "the request stays queued and applies when it is back")
+
+
+def _simple(action: str, help_text: str) -> click.Command:
+    @click.command(action.replace("_", "-"), help=help_text)
+    @click.argument("work_number")
+    @pass_cli
+    def command(obj: CliContext, work_number: str) -> None:
+        _request(obj, work_number, action, None)
+
+    return command
+
+
+for _action, _help in (("login", "Sign the agent in: it starts taking calls."),
+                       ("logout", "Sign the agent out (after the current call, if any)."),
+                       ("resume", "End the agent's pause."),
+                       ("end_acw", "End the agent's after-call work now.")):
+    agent.add_command(_simple(_action, _help))
+
+
+@agent.command("pause")
+@click.argument("work_number")
+@click.option("--reason", default="supervisor", show_default=True, help="Why (shown in `hotline status`).")
+@pass_cli
+def agent_pause(obj: CliContext, work_number: str, reason: str) -> None:
+    """Pause the agent (after the current call, if any)."""
+    _request(obj, work_number, "pause", reason)
+
+
+def _render(snapshot: dict[str, Any]) -> str:
+    lines = [f"{'queue':<12} {'waiting':>7} {'longest':>8} {'agents':>6}"]
+    for q in snapshot["queues"]:
+        lines.append(f"{q['queue']:<12} {q['waiting']:>7} {q['longest_wait_s']:>7.0f}s {q['agents_serving']:>6}")
+    lines.append("")
+    lines.append(f"{'agent':<8} {'state':<16} {'for':>7}  {'sip':<5} reason")
+    for a in snapshot["agents"]:
+        lines.append(f"{a['agent']:<8} {a['state']:<16} {a['in_state_s']:>6.0f}s  "
+                     f"{'up' if a['registered'] else 'down':<5} {a['reason'] or ''}")
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+@pass_cli
+def status(obj: CliContext, as_json: bool, watch: bool) -> None:
+    """Live view: each queue (waiting, longest wait, agents) and each agent (state, time in state, reason)."""
+    path = obj.settings.data_dir / LIVE_STATUS_FILE
+    while True:
+        snapshot = read_snapshot(path)
+        if snapshot is None:
+            raise UnreachableError("no live status: the controller is not running (`hotline run`)")
+        if as_json:
+            emit_json(snapshot)
+        else:
+            click.echo(("\x1b[2J\x1b[H" if watch else "") + _render(snapshot))
+        if not watch:
+            return
+        time.sleep(1)

@@ -1,0 +1,171 @@
+"""The agents' desk: what reaches the ACD from outside a call.
+
+- feature codes dialled on a softphone (``*1`` sign in ... ``*5`` end after-call work) arrive as channels in
+  the Stasis app; the desk applies them, says OK or sorry, and hangs up;
+- SIP registration of the agents' endpoints (read every second, and at once after reconnects);
+- supervisors' requests from the CLI (table ``agent_requests``), answered with the result;
+- the provisioned agents list, re-read from the database so `hotline agent add` needs no restart;
+- the live snapshot for `hotline status` (a JSON file in the data folder, rewritten every second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import select, update
+
+from acd.model import Agent, AgentId
+from acd.routing import agents_serving, waiting_in
+from acd.state import AgentEvent, EndAfterCallWork, Pause, Resume, SignIn, SignOut
+from engine.agents.store import list_agents
+from engine.clock import Clock
+from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
+from engine.queueing.service import AgentLine, QueueService
+from engine.store.agent_journal_tables import agent_requests
+
+log = logging.getLogger(__name__)
+FEATURES: dict[str, AgentEvent] = {"1": SignIn(), "2": SignOut(), "3": Pause("break"), "4": Resume(),
+                                   "5": EndAfterCallWork()}
+
+
+def request_event(action: str, reason: str | None) -> AgentEvent:
+    match action:
+        case "login":
+            return SignIn()
+        case "logout":
+            return SignOut()
+        case "pause":
+            return Pause(reason or "supervisor")
+        case "resume":
+            return Resume()
+        case _:
+            return EndAfterCallWork()
+
+
+class AgentDesk:
+    def __init__(self, service: QueueService, ari: AriClient, db: sqlalchemy.Engine, clock: Clock,
+                 status_file: Path) -> None:
+        self.service = service
+        self.ari = ari
+        self.db = db
+        self.clock = clock
+        self.status_file = status_file
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- events from the ARI stream ---------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        match event:
+            case Connected():
+                self._spawn(self.after_connect())
+            case StasisStart(channel=channel, args=("agent-feature", code, *rest)):
+                self._spawn(self._feature(channel.id, code, rest[0] if rest else channel.caller_number))
+            case EndpointStateChange(resource=resource, state=state):
+                self.service.registration(resource, state == "online")
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _feature(self, channel: ChannelId, code: str, number: str) -> None:
+        agent = AgentId(number)
+        event = FEATURES.get(code)
+        refused = "unknown feature code" if event is None else self.service.agent_event(agent, event)
+        log.info("feature *%s from agent %s: %s", code, agent, refused or "done")
+        prompt = "feature-done" if refused is None else "feature-refused"
+        with contextlib.suppress(AriError):
+            await self.ari.play(channel, f"sound:hotline/{prompt}", PlaybackId(f"{channel}-fc"))
+            await asyncio.sleep(2.5)
+        with contextlib.suppress(AriError):
+            await self.ari.hangup(channel)
+
+    async def after_connect(self) -> None:
+        """Registration states may have changed while we were away: look at all of them now."""
+        await self.read_registrations()
+
+    async def read_registrations(self) -> None:
+        # Polled, not subscribed: an `endpoint:PJSIP` subscription would also send every caller's channel
+        # events a second time (seen: each DTMF key twice).
+        try:
+            states = await self.ari.endpoint_states()
+        except (AriError, OSError) as exc:
+            log.warning("could not read the agents' registrations: %s", exc)
+            return
+        for resource, state in states.items():
+            self.service.registration(resource, state == "online")
+
+    # -- periodic work ----------------------------------------------------------------------------------
+    def refresh_agents(self) -> None:
+        lines = {AgentId(r.work_number): AgentLine(Agent(AgentId(r.work_number), r.name, r.skills, r.tier), r.sip_user)
+                 for r in list_agents(self.db)}
+        self.service.set_agents(lines)
+
+    def pending_requests(self) -> list[tuple[int, str, str, str | None]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(agent_requests.c.id, agent_requests.c.agent, agent_requests.c.action,
+                                       agent_requests.c.reason).where(agent_requests.c.done_at.is_(None))
+                                .order_by(agent_requests.c.id)).all()
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+    def answer_request(self, request_id: int, result: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(agent_requests).where(agent_requests.c.id == request_id)
+                         .values(done_at=self.clock.now(), result=result[:200]))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.refresh_agents)
+                await self.read_registrations()
+                for request_id, agent, action, reason in await asyncio.to_thread(self.pending_requests):
+                    refused = self.service.agent_event(AgentId(agent), request_event(action, reason))
+                    await asyncio.to_thread(self.answer_request, request_id, refused or "ok")
+                await asyncio.to_thread(self.write_snapshot)
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                log.warning("agent desk cannot reach the database: %s", str(exc).splitlines()[0])
+            await asyncio.sleep(1.0)
+
+    # -- live view ------------------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        now = self.clock.now()
+        waiting = list(self.service.waiting.values())
+        agents = [line.agent for line in self.service.lines.values()]
+        queues = []
+        for name, config in sorted(self.service.queues.items()):
+            mine = waiting_in(name, waiting)
+            longest = max(((now - w.enqueued_at).total_seconds() for w in mine), default=0.0)
+            queues.append({"queue": name, "waiting": len(mine), "longest_wait_s": round(longest, 1),
+                           "agents_serving": agents_serving(config, agents, self.service.statuses)})
+        return {
+            "at": now.isoformat(),
+            "queues": queues,
+            "agents": [{"agent": s.agent, "state": str(s.state), "since": s.since.isoformat(),
+                        "in_state_s": round((now - s.since).total_seconds(), 1), "reason": s.reason,
+                        "registered": s.registered}
+                       for s in sorted(self.service.statuses.values(), key=lambda s: s.agent)],
+        }
+
+    def write_snapshot(self) -> None:
+        tmp = self.status_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.snapshot(), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.status_file)
+
+
+def read_snapshot(status_file: Path, max_age_s: float = 5.0) -> dict[str, Any] | None:
+    """The controller's latest snapshot, or None when there is none or it is stale (controller stopped)."""
+    try:
+        data: dict[str, Any] = json.loads(status_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    age = (datetime.now(datetime.fromisoformat(data["at"]).tzinfo) - datetime.fromisoformat(data["at"]))
+    return data if age.total_seconds() <= max_age_s else None

@@ -1,0 +1,280 @@
+"""Distribution owned by the controller: waiting callers, agents' live states, who gets whom.
+
+Each caller's own call task runs ``serve``: music on hold while waiting, then for every agent the router
+picks, ring the agent's softphone (the caller keeps their place if nobody answers), bridge the two,
+record the conversation, and after the call put the agent into after-call work. The pure rules live in
+``acd`` (state machine, routing); this module applies them, journals what happens and drives ARI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from acd.model import Agent, AgentId, AgentStatus, CallUid, QueueName
+from acd.queues import QueueConfig
+from acd.routing import WaitingCaller, agents_serving, next_assignments
+from acd.state import (
+    AcwPolicy,
+    AgentEvent,
+    CallFinished,
+    OfferAnswered,
+    Offered,
+    OfferMissed,
+    RegistrationBack,
+    RegistrationLost,
+    Tick,
+    next_deadline,
+    transition,
+)
+from engine.call_session import CallEnded, CallSession
+from engine.clock import Clock
+from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari_events import (
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    ChannelId,
+    StasisEnd,
+    StasisStart,
+)
+from engine.store.journal import JournalEntry
+from engine.store.ports import Journal
+
+log = logging.getLogger(__name__)
+AGENT_JOURNAL_PREFIX = "agent:"
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    """An agent and the SIP user its softphone registers as."""
+
+    agent: Agent
+    sip_user: str
+
+
+class QueueService:
+    def __init__(self, ari: AriClient, journal: Journal, clock: Clock, queues: Mapping[QueueName, QueueConfig],
+                 recordings_dir: Path, policy: AcwPolicy | None = None) -> None:
+        self.ari = ari
+        self.journal = journal
+        self.clock = clock
+        self.queues = dict(queues)
+        self.recordings_dir = recordings_dir
+        self.policy = policy or AcwPolicy()
+        self.lines: dict[AgentId, AgentLine] = {}
+        self.statuses: dict[AgentId, AgentStatus] = {}
+        self.waiting: dict[CallUid, WaitingCaller] = {}
+        self._offers: dict[CallUid, asyncio.Future[AgentId]] = {}
+        self._wake = asyncio.Event()
+        self._legs = 0
+
+    # -- agents -------------------------------------------------------------------------------------------
+    def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
+        """The provisioned agents (from the database); new ones start logged out, removed ones vanish."""
+        now = self.clock.now()
+        for agent_id in lines:
+            self.statuses.setdefault(agent_id, AgentStatus.logged_out(agent_id, now))
+        for gone in set(self.statuses) - set(lines):
+            if self.statuses[gone].call is None:
+                del self.statuses[gone]
+        self.lines = dict(lines)
+
+    def agent_event(self, agent: AgentId, event: AgentEvent) -> str | None:
+        """Apply one event to an agent; journal the changes; None when accepted, else the reason."""
+        status = self.statuses.get(agent)
+        if status is None:
+            return f"unknown agent {agent}"
+        result = transition(status, event, self.clock.now(), self.policy)
+        if result.rejected:
+            return result.rejected
+        self.statuses[agent] = result.status
+        for change in result.changes:
+            self.journal.append(JournalEntry(
+                call_uid=f"{AGENT_JOURNAL_PREFIX}{agent}", kind="agent.state", at=change.at,
+                data={"agent": agent, "from": change.from_state, "to": change.to_state, "reason": change.reason,
+                      "call": result.status.call}))
+            log.info("agent %s: %s -> %s (%s)", agent, change.from_state, change.to_state, change.reason)
+        self._wake.set()
+        return None
+
+    def registration(self, sip_user: str, online: bool) -> None:
+        for agent_id, line in self.lines.items():
+            if line.sip_user == sip_user and self.statuses[agent_id].registered != online:
+                self.agent_event(agent_id, RegistrationBack() if online else RegistrationLost())
+
+    def agent_by_sip_user(self, sip_user: str) -> AgentId | None:
+        return next((a for a, line in self.lines.items() if line.sip_user == sip_user), None)
+
+    # -- the distributor ----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Match waiting callers with free agents whenever something changes; expire after-call work."""
+        while True:
+            deadlines = [d for s in self.statuses.values() if (d := next_deadline(s, self.policy)) is not None]
+            wait_s = max(0.05, min((d - self.clock.now()).total_seconds() for d in deadlines)) if deadlines else 5.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait_s)
+            self._wake.clear()
+            for agent_id, status in list(self.statuses.items()):
+                deadline = next_deadline(status, self.policy)
+                if deadline is not None and deadline <= self.clock.now():
+                    self.agent_event(agent_id, Tick())
+            self._assign()
+
+    def _assign(self) -> None:
+        agents = [line.agent for line in self.lines.values()]
+        for call, agent in next_assignments(list(self.waiting.values()), agents, self.statuses, self.queues):
+            offer = self._offers.get(call)
+            if offer is None or offer.done():
+                continue
+            if self.agent_event(agent, Offered(call)) is None:
+                self.waiting.pop(call, None)
+                offer.set_result(agent)
+
+    # -- one caller ---------------------------------------------------------------------------------------
+    def queue_config(self, queue: str) -> QueueConfig:
+        return self.queues.get(QueueName(queue)) or self.queues[QueueName("general")]
+
+    def serving(self, config: QueueConfig) -> int:
+        return agents_serving(config, [line.agent for line in self.lines.values()], self.statuses)
+
+    async def serve(self, call: CallSession, queue: str, priority: int) -> bool:
+        """Keep the caller until an agent has talked to them (True), nobody can (False: no agent signed in,
+        or the queue's maximum wait passed; the caller-experience scripts take over there) or they hang up
+        (CallEnded)."""
+        config = self.queue_config(queue)
+        uid = CallUid(call.uid)
+        if self.serving(config) == 0:
+            call.note("queue.closed", {"queue": config.name, "why": "no agent signed in"})
+            return False
+        call.note("queue.entered", {"queue": config.name, "priority": priority})
+        await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
+        enqueued_at = self.clock.now()
+        refused: set[AgentId] = set()
+        try:
+            while True:
+                offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
+                self._offers[uid] = offer
+                self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority,
+                                                  enqueued_at=enqueued_at, caller=call.channel.caller_number,
+                                                  refused_by=frozenset(refused))
+                self._wake.set()
+                while not offer.done():
+                    waited = (self.clock.now() - enqueued_at).total_seconds()
+                    if waited >= config.max_wait_s or self.serving(config) == 0:
+                        call.note("queue.left", {"queue": config.name, "waited_s": round(waited, 1),
+                                                 "why": "max wait" if waited >= config.max_wait_s else "no agent"})
+                        with contextlib.suppress(AriError):
+                            await self.ari.stop_moh(call.channel.id)
+                        return False
+                    await call.next_event(within=0.25)
+                agent = offer.result()
+                if await self._offer(call, agent, config):
+                    return True
+                refused.add(agent)
+        finally:
+            self.waiting.pop(uid, None)
+            pending = self._offers.pop(uid, None)
+            if pending is not None and not pending.done():
+                pending.cancel()
+
+    async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig) -> bool:
+        """Ring one agent; True once a conversation took place, False when the agent did not answer."""
+        uid = CallUid(call.uid)
+        line = self.lines[agent]
+        self._legs += 1
+        leg = ChannelId(f"{call.uid}-agent-{self._legs}")
+        call.add_leg(leg)
+        call.note("queue.offered", {"agent": agent})
+        try:
+            await self.ari.originate(endpoint=f"PJSIP/{line.sip_user}", channel_id=leg,
+                                     app_args=f"agent-leg,{call.uid}", caller_id=call.channel.caller_number,
+                                     timeout_s=int(config.ring_timeout_s))
+            answered = await self._until_answered(call, leg, config.ring_timeout_s + 3)
+        except AriError as exc:
+            log.warning("could not ring agent %s: %s", agent, exc)
+            answered = False
+        except CallEnded:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            self.agent_event(agent, OfferMissed(uid))
+            raise
+        if not answered:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            call.note("queue.no_answer", {"agent": agent})
+            self.agent_event(agent, OfferMissed(uid))
+            return False
+        self.agent_event(agent, OfferAnswered(uid))
+        call.note("queue.answered", {"agent": agent})
+        try:
+            await self._converse(call, leg, agent)
+        finally:
+            self.agent_event(agent, CallFinished(uid))
+        return True
+
+    async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + within_s
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            event = await call.next_event(within=left)
+            match event:
+                case StasisStart(channel=channel) if channel.id == leg:
+                    return True
+                case ChannelDestroyed(channel=channel) if channel.id == leg:
+                    return False
+        return False
+
+    async def _converse(self, call: CallSession, leg: ChannelId, agent: AgentId) -> None:
+        """Bridge caller and agent, record, and wait for either side to hang up."""
+        bridge = await self.ari.create_bridge("mixing", name=f"call-{call.uid}")
+        name = f"{call.uid}-{agent}"
+        try:
+            with contextlib.suppress(AriError):
+                await self.ari.stop_moh(call.channel.id)
+            await self.ari.add_to_bridge(bridge, [call.channel.id, leg])
+            await self.ari.record_bridge(bridge, name)
+            call.note("recording.started", {"name": name, "agent": agent})
+            while True:
+                event = await call.next_event()
+                if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == leg:
+                    call.note("call.agent_hung_up", {"agent": agent})
+                    return
+        finally:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(bridge)
+            await self._note_recording(call, name, agent)
+
+    async def _note_recording(self, call: CallSession, name: str, agent: AgentId) -> None:
+        path = self.recordings_dir / f"{name}.wav"
+        facts = await asyncio.to_thread(_settle_recording, path)
+        if facts is None:
+            call.note("recording.missing", {"name": name, "agent": agent})
+            return
+        seconds, checksum = facts
+        call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
+
+
+def _settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
+    """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
+    import time
+
+    last = -1
+    for _ in range(waits):
+        size = path.stat().st_size if path.exists() else -1
+        if size > 44 and size == last:
+            break
+        last = size
+        time.sleep(0.1)
+    if not path.exists():
+        return None
+    path.chmod(0o600)  # recordings are personal data: never world-readable
+    data = path.read_bytes()
+    seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono wav
+    return round(seconds, 2), hashlib.sha256(data).hexdigest()
+
