@@ -138,13 +138,14 @@ def agent_remove(obj: CliContext, work_number: str, yes: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (includes the password).")
 @pass_cli
 def agent_passwd(obj: CliContext, work_number: str, as_json: bool) -> None:
-    """Give an agent's SIP account a new password (shown once); the old one stops working."""
+    """Give an agent's SIP account a new password (shown once); the old one stops working and the
+    softphone's current registration is dropped, so it must register again with the new one."""
     settings = obj.settings
     provision.check(settings)
     with open_journal(settings) as engine:
         a = get_agent(engine, work_number)
         password = set_password(engine, work_number)
-        result = provision.apply(settings, engine)
+        result = provision.apply(settings, engine, drop_registrations=[a.sip_user])
     account = _account(settings, a.work_number, a.sip_user, password, result)
     if as_json:
         emit_json(account)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from engine.agents.provision import write_agents_config
 from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.cli.prompts import all_prompts
-from engine.errors import HotlineError, PbxUnreachable
+from engine.errors import HotlineError, PbxUnreachable, UnreachableError
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.control import PbxControl
@@ -20,6 +22,7 @@ from engine.pbx.install import install
 from engine.pbx.render import render_config
 from engine.prompts.build import build_prompts
 from engine.settings import Settings
+from engine.store.database import check_database, make_engine
 
 
 def control_for(settings: Settings) -> PbxControl:
@@ -45,11 +48,25 @@ def pbx_install(obj: CliContext) -> None:
     click.echo(f"{version} ready; {len(written)} prompt file(s) rendered; config in {control.config_dir}")
 
 
+def write_agents(settings: Settings) -> None:
+    """The agents' SIP accounts from the journal database, so a fresh start knows every softphone."""
+    with contextlib.suppress(UnreachableError):  # no journal yet: no agents either
+        check_database(settings.db_url)
+        engine = make_engine(settings.db_url)
+        try:
+            write_agents_config(settings, engine)
+        finally:
+            engine.dispose()
+
+
 @pbx.command("up")
 @pass_cli
 def pbx_up(obj: CliContext) -> None:
     """Start the PBX in the background (or reload its configuration if it runs)."""
-    control_for(obj.settings).start(click.echo)
+    control = control_for(obj.settings)
+    control.write_config()
+    write_agents(obj.settings)
+    control.start(click.echo)
 
 
 @pbx.command("down")

@@ -10,7 +10,7 @@ import click
 from engine import logging_setup
 from engine.app import run_controller
 from engine.cli.context import CliContext, pass_cli
-from engine.cli.pbx import control_for
+from engine.cli.pbx import control_for, write_agents
 from engine.settings import Settings
 from engine.store.migrate import upgrade
 
@@ -40,7 +40,10 @@ def up(obj: CliContext, verbose: bool) -> None:
     settings = obj.settings
     logging_setup.configure(verbose)
     upgrade(settings.db_url)
-    control_for(settings).start(click.echo)
+    control = control_for(settings)
+    control.write_config()
+    write_agents(settings)
+    control.start(click.echo)
     click.echo(f"hotline {settings.hotline_number} is up: SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}; "
                f"try `.venv/bin/hotline call {settings.hotline_number}` in another terminal")
     asyncio.run(_serve(settings))

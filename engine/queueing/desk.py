@@ -34,8 +34,9 @@ from engine.queueing.service import AgentLine, QueueService
 from engine.store.agent_journal_tables import agent_requests
 
 log = logging.getLogger(__name__)
-FEATURES: dict[str, AgentEvent] = {"1": SignIn(), "2": SignOut(), "3": Pause("break"), "4": Resume(),
-                                   "5": EndAfterCallWork()}
+# Feature names as the agents' dialplan passes them (*1 .. *5).
+FEATURES: dict[str, AgentEvent] = {"sign_in": SignIn(), "sign_out": SignOut(), "pause": Pause("break"),
+                                   "resume": Resume(), "end_acw": EndAfterCallWork()}
 
 
 def request_event(action: str, reason: str | None) -> AgentEvent:
@@ -80,8 +81,8 @@ class AgentDesk:
     async def _feature(self, channel: ChannelId, code: str, number: str) -> None:
         agent = AgentId(number)
         event = FEATURES.get(code)
-        refused = "unknown feature code" if event is None else self.service.agent_event(agent, event)
-        log.info("feature *%s from agent %s: %s", code, agent, refused or "done")
+        refused = "unknown feature" if event is None else self.service.agent_event(agent, event)
+        log.info("feature %s from agent %s: %s", code, agent, refused or "done")
         prompt = "feature-done" if refused is None else "feature-refused"
         with contextlib.suppress(AriError):
             await self.ari.play(channel, f"sound:hotline/{prompt}", PlaybackId(f"{channel}-fc"))

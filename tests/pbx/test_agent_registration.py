@@ -24,7 +24,8 @@ def _contacts(pbx: Pbx) -> str:
 
 
 def test_added_agent_registers_wrong_password_is_refused_removed_agent_is_gone(pbx: Pbx) -> None:
-    """Add, register (contact qualified), wrong password (401), remove (endpoint and contact gone)."""
+    """Add, register (contact qualified), wrong password (401), new password (old registration dropped),
+    remove (endpoint and contact gone)."""
     uptime_before = _uptime_s(pbx)
     account = json.loads(hotline(pbx.config_file, "agent", "add", WORK_NUMBER, "--name", "测试员",
                                  "--skills", "billing", "--json").stdout)
@@ -45,12 +46,21 @@ def test_added_agent_registers_wrong_password_is_refused_removed_agent_is_gone(p
                                  target_host=host, target_port=int(port)) as intruder:
                 assert not intruder.registered and intruder.register_status in (401, 403)
 
-            hotline(pbx.config_file, "agent", "remove", WORK_NUMBER, "--yes")
-            wait_until(lambda: "Unable to find object" in pbx.control.cli(f"pjsip show endpoint {SIP_USER}"),
-                       10, "the endpoint to disappear")
-            wait_until(lambda: SIP_USER not in _contacts(pbx), 10, "the contact to disappear")
-            # The old credentials are worthless now.
+            # A new password drops the current registration; only the new password registers again.
+            renewed = json.loads(hotline(pbx.config_file, "agent", "passwd", WORK_NUMBER, "--json").stdout)
+            wait_until(lambda: SIP_USER not in _contacts(pbx), 10, "the registration to be dropped")
             assert await agent.register() != 200
+            async with SippAgent(sip_user=SIP_USER, password=renewed["password"], target_host=host,
+                                 target_port=int(port)) as renewed_agent:
+                assert renewed_agent.registered
+                wait_until(lambda: f"@127.0.0.1:{renewed_agent.port}" in _contacts(pbx), 10, "the new contact")
+
+                hotline(pbx.config_file, "agent", "remove", WORK_NUMBER, "--yes")
+                wait_until(lambda: "Unable to find object" in pbx.control.cli(f"pjsip show endpoint {SIP_USER}"),
+                           10, "the endpoint to disappear")
+                wait_until(lambda: SIP_USER not in _contacts(pbx), 10, "the contact to disappear")
+                # The credentials are worthless now.
+                assert await renewed_agent.register() != 200
 
     asyncio.run(scenario())
     assert _uptime_s(pbx) >= uptime_before, "Asterisk restarted"
