@@ -22,6 +22,14 @@ from engine.store.migrate import upgrade
 from tests.pbx.harness import Controller, hotline, settings_toml
 
 SHIPPED_FLOWS = Path(__file__).resolve().parents[2] / "ivr_flows"
+SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "acd" / "queues.yaml"
+
+
+def write_test_queues(path: Path) -> Path:
+    """The shipped queues with a short ring timeout, so ring-no-answer tests take seconds."""
+    text = SHIPPED_QUEUES.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"ring_timeout_s: \d+", "ring_timeout_s: 4", text), encoding="utf-8")
+    return path
 
 
 def write_test_flows(folder: Path, hours: str = "00:00-24:00") -> Path:
@@ -54,8 +62,10 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
         pytest.fail(f"the managed PBX is not installed in {base.pbx.root}: run `make setup`")
     data_dir = tmp_path_factory.mktemp("hotline-data")
     flows_dir = write_test_flows(data_dir / "flows")
+    queues_file = write_test_queues(data_dir / "queues.yaml")
     config_file = data_dir / "hotline.toml"
-    config_file.write_text(f'flows_dir = "{flows_dir}"\n' + settings_toml(data_dir, f"t{os.getpid()}"))
+    config_file.write_text(f'flows_dir = "{flows_dir}"\nqueues_file = "{queues_file}"\nacw_seconds = 3\n'
+                           + settings_toml(data_dir, f"t{os.getpid()}"))
     settings = load_settings(config_file, environ={})
     control = PbxControl(settings, load_or_create(settings.data_dir))
     build_prompts(control.layout.prompt_dir)

@@ -83,3 +83,70 @@ def test_caller_reaches_a_signed_in_agent_and_the_call_is_recorded(pbx: Pbx) -> 
     states = [(a, b) for a, b, _ in agent_states(pbx, "2001")]
     assert ("logged_out", "available") in states
     assert ("available", "ringing") in states and ("ringing", "on_call") in states
+
+
+def test_ring_no_answer_moves_on_and_repeated_misses_pause_the_agent(pbx: Pbx) -> None:
+    """An agent who lets the phone ring is skipped (the caller keeps their place and the next agent gets
+    the call); after two misses in a row that agent is paused with reason no-answer."""
+    silent = add_agent(pbx, "2002", skills="complaints")
+    helpful = add_agent(pbx, "2003", skills="complaints")
+    sip_port = pbx.settings.pbx.sip_port
+
+    async def scenario() -> list[CallReport]:
+        async with SippAgent(sip_user=silent["sip_user"], password=silent["password"], target_port=sip_port,
+                             answer=False) as _ignoring, \
+                SippAgent(sip_user=helpful["sip_user"], password=helpful["password"], target_port=sip_port,
+                          answer_after_s=0.5, hangup_after_s=2.0):
+            for number in ("2002", "2003"):  # 2002 signs in first: it has been idle longest
+                await asyncio.to_thread(wait_registered, pbx, number)
+                await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", number)
+                await asyncio.sleep(0.2)
+            reports = []
+            for caller in ("13500000002", "13500000003"):
+                reports.append(await place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                                caller_id=caller, keys=["3"], max_call_s=60))
+            return reports
+
+    with pbx.controller():
+        reports = asyncio.run(scenario())
+        assert all(r.answered and r.ended_by == "hotline" for r in reports), reports
+        first = events(pbx, journaled_call(pbx, "13500000002", "completed", timeout=30).id)
+        assert ("queue.no_answer", {"agent": "2002"}) in first
+        assert ("queue.answered", {"agent": "2003"}) in first
+        second = events(pbx, journaled_call(pbx, "13500000003", "completed", timeout=30).id)
+        assert ("queue.no_answer", {"agent": "2002"}) in second
+        assert ("queue.answered", {"agent": "2003"}) in second  # after its 3 s of after-call work
+        status = live_agent(pbx, "2002")
+        assert status is not None and status["state"] == "paused" and status["reason"] == "no-answer", status
+
+
+def test_pause_resume_and_registration_loss(pbx: Pbx) -> None:
+    """Supervisor pause/resume reach the controller; a softphone that stops answering SIP is no longer
+    offered calls, and with nobody left the caller is told no agent is available."""
+    creds = add_agent(pbx, "2004", skills="vip")
+    sip_port = pbx.settings.pbx.sip_port
+
+    async def scenario() -> CallReport:
+        async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port) as phone:
+            await asyncio.to_thread(wait_registered, pbx, "2004")
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2004")
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "pause", "2004", "--reason", "meeting")
+            paused = await asyncio.to_thread(live_agent, pbx, "2004")
+            assert paused is not None and paused["state"] == "paused" and paused["reason"] == "meeting", paused
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "resume", "2004")
+            refused = await asyncio.to_thread(hotline, pbx.config_file, "agent", "resume", "2004", check=False)
+            assert refused.returncode == 1 and refused.stderr.startswith("error: agent 2004:"), refused.stderr
+            await phone.stop()  # the softphone dies without unregistering
+        await asyncio.to_thread(wait_until, lambda: (live_agent(pbx, "2004") or {}).get("registered") is False,
+                                60, "the controller to notice the lost registration")
+        return await place_call(target_port=sip_port, dialed=pbx.settings.hotline_number, caller_id="13900000005",
+                                max_call_s=60)
+
+    with pbx.controller():
+        report = asyncio.run(scenario())
+        assert report.answered and report.ended_by == "hotline", report
+        call = journaled_call(pbx, "13900000005", "completed", timeout=30)
+        evts = events(pbx, call.id)
+        assert ("queue.closed", {"queue": "vip", "why": "no agent signed in"}) in evts
+    reasons = [r for _, _, r in agent_states(pbx, "2004")]
+    assert "meeting" in reasons and "resume" in reasons and "registration-lost" in reasons
