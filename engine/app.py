@@ -104,7 +104,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
                            AcwPolicy(settings.acw_seconds, settings.max_missed_offers))
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
-        desk.refresh_agents()
+        desk.start()
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
         distributor = asyncio.create_task(acd.run(), name="distributor")

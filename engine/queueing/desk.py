@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from acd.model import Agent, AgentId
 from acd.routing import agents_serving, waiting_in
@@ -31,7 +31,7 @@ from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
 from engine.queueing.service import AgentLine, QueueService
-from engine.store.agent_journal_tables import agent_requests
+from engine.store.agent_journal_tables import agent_events, agent_requests
 
 log = logging.getLogger(__name__)
 # Feature names as the agents' dialplan passes them (*1 .. *5).
@@ -110,6 +110,20 @@ class AgentDesk:
         lines = {AgentId(r.work_number): AgentLine(Agent(AgentId(r.work_number), r.name, r.skills, r.tier), r.sip_user)
                  for r in list_agents(self.db)}
         self.service.set_agents(lines)
+
+    def last_states(self) -> dict[AgentId, tuple[str, str | None]]:
+        """Each agent's last journaled state and reason."""
+        latest = (select(agent_events.c.agent, func.max(agent_events.c.id).label("last"))
+                  .group_by(agent_events.c.agent).subquery())
+        with self.db.connect() as conn:
+            rows = conn.execute(select(agent_events.c.agent, agent_events.c.to_state, agent_events.c.reason)
+                                .join(latest, agent_events.c.id == latest.c.last)).all()
+        return {AgentId(str(r[0])): (str(r[1]), r[2]) for r in rows}
+
+    def start(self) -> None:
+        """Before the first call: the provisioned agents, in the states the journal last saw them."""
+        self.refresh_agents()
+        self.service.restore(self.last_states())
 
     def pending_requests(self) -> list[tuple[int, str, str, str | None]]:
         with self.db.connect() as conn:

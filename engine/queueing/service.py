@@ -13,10 +13,10 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from acd.model import Agent, AgentId, AgentStatus, CallUid, QueueName
+from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
 from acd.routing import WaitingCaller, agents_serving, next_assignments
 from acd.state import (
@@ -83,6 +83,28 @@ class QueueService:
             if self.statuses[gone].call is None:
                 del self.statuses[gone]
         self.lines = dict(lines)
+
+    def restore(self, last: Mapping[AgentId, tuple[str, str | None]]) -> None:
+        """Take up the agents' states journaled by the previous controller (the journal is the truth).
+
+        Signed-in agents stay signed in and paused ones paused; an agent journaled on a call or in wrap-up
+        is taken as available, since that call did not survive the restart with its agent leg.
+        """
+        now = self.clock.now()
+        for agent_id, (state, reason) in last.items():
+            status = self.statuses.get(agent_id)
+            if status is None or state == AgentState.LOGGED_OUT:
+                continue
+            paused = state == AgentState.PAUSED
+            restored = AgentState.PAUSED if paused else AgentState.AVAILABLE
+            # Reconciliation, not an event of the agent's: built directly, journaled as "restored".
+            self.statuses[agent_id] = replace(status, state=restored, since=now, reason=reason if paused else None,
+                                              idle_since=None if paused else now)
+            self.journal.append(JournalEntry(
+                call_uid=f"{AGENT_JOURNAL_PREFIX}{agent_id}", kind="agent.state", at=now,
+                data={"agent": agent_id, "from": AgentState.LOGGED_OUT, "to": restored, "reason": "restored",
+                      "call": None}))
+        self._wake.set()
 
     def agent_event(self, agent: AgentId, event: AgentEvent) -> str | None:
         """Apply one event to an agent; journal the changes; None when accepted, else the reason."""

@@ -150,3 +150,18 @@ def test_pause_resume_and_registration_loss(pbx: Pbx) -> None:
         assert ("queue.closed", {"queue": "vip", "why": "no agent signed in"}) in evts
     reasons = [r for _, _, r in agent_states(pbx, "2004")]
     assert "meeting" in reasons and "resume" in reasons and "registration-lost" in reasons
+
+
+def test_agent_states_survive_a_controller_restart(pbx: Pbx) -> None:
+    """A restarted controller takes the agents' states from the journal instead of logging everyone out."""
+    add_agent(pbx, "2005", skills="general")
+    add_agent(pbx, "2006", skills="general")
+    with pbx.controller():
+        hotline(pbx.config_file, "agent", "login", "2005")
+        hotline(pbx.config_file, "agent", "login", "2006")
+        hotline(pbx.config_file, "agent", "pause", "2006", "--reason", "training")
+    with pbx.controller():
+        wait_until(lambda: live_agent(pbx, "2006"), 10, "the live status")
+        assert (live_agent(pbx, "2005") or {}).get("state") == "available"
+        after = live_agent(pbx, "2006") or {}
+        assert after.get("state") == "paused" and after.get("reason") == "training", after
