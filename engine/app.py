@@ -102,7 +102,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
                          password=creds.ari_password, app=settings.stasis_app) as ari:
         acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
-                           AcwPolicy(settings.acw_seconds, settings.max_missed_offers))
+                           AcwPolicy(settings.acw_seconds, settings.max_missed_offers), speak)
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)

@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
-from acd.routing import WaitingCaller, agents_serving, next_assignments
+from acd.routing import WaitingCaller, agents_serving, expected_wait, next_assignments, position_of
 from acd.state import (
     AcwPolicy,
     AgentEvent,
@@ -39,9 +40,12 @@ from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelHangupRequest,
     ChannelId,
+    PlaybackFinished,
+    PlaybackId,
     StasisEnd,
     StasisStart,
 )
+from engine.speech.mandarin import say_number
 from engine.store.journal import JournalEntry
 from engine.store.ports import Journal
 
@@ -59,7 +63,8 @@ class AgentLine:
 
 class QueueService:
     def __init__(self, ari: AriClient, journal: Journal, clock: Clock, queues: Mapping[QueueName, QueueConfig],
-                 recordings_dir: Path, policy: AcwPolicy | None = None) -> None:
+                 recordings_dir: Path, policy: AcwPolicy | None = None,
+                 speak: Callable[[str], Awaitable[str]] | None = None) -> None:
         self.ari = ari
         self.journal = journal
         self.clock = clock
@@ -72,6 +77,9 @@ class QueueService:
         self._offers: dict[CallUid, asyncio.Future[AgentId]] = {}
         self._wake = asyncio.Event()
         self._legs = 0
+        self.speak = speak
+        # Average talk time for the expected-wait announcement; starts at the manual's 270-360 s talk target.
+        self.average_handle_s = 300.0
 
     # -- agents -------------------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
@@ -185,7 +193,12 @@ class QueueService:
                                                   enqueued_at=enqueued_at, caller=call.channel.caller_number,
                                                   refused_by=frozenset(refused))
                 self._wake.set()
+                announce_at = self.clock.now().timestamp() + config.announce_every_s
                 while not offer.done():
+                    if self.clock.now().timestamp() >= announce_at:
+                        await self._announce_position(call, config)
+                        announce_at = self.clock.now().timestamp() + config.announce_every_s
+                        continue
                     waited = (self.clock.now() - enqueued_at).total_seconds()
                     if waited >= config.max_wait_s or self.serving(config) == 0:
                         call.note("queue.left", {"queue": config.name, "waited_s": round(waited, 1),
@@ -203,6 +216,31 @@ class QueueService:
             pending = self._offers.pop(uid, None)
             if pending is not None and not pending.done():
                 pending.cancel()
+
+    async def _announce_position(self, call: CallSession, config: QueueConfig) -> None:
+        """Tell a waiting caller how many are ahead and roughly how long it will take, then music again."""
+        try:
+            position = position_of(CallUid(call.uid), self.waiting.values())
+        except KeyError:
+            return
+        wait_s = expected_wait(position, self.serving(config), self.average_handle_s)
+        minutes = max(1, round(wait_s / 60))
+        call.note("queue.announced", {"queue": config.name, "position": position, "expected_wait_s": round(wait_s)})
+        if self.speak is None:
+            return
+        ahead = position - 1
+        text = ("您是下一位,请稍候。" if ahead == 0 else
+                f"您前面还有{say_number(ahead)}位客户,预计等待{say_number(minutes)}分钟,请稍候。")
+        prompt = await self.speak(text)
+        with contextlib.suppress(AriError):
+            await self.ari.stop_moh(call.channel.id)
+        playback = PlaybackId(uuid.uuid4().hex)
+        await call.act(self.ari.play(call.channel.id, f"sound:hotline/{prompt}", playback))
+        while True:
+            event = await call.next_event(within=30)
+            if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
+                break
+        await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
 
     async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig) -> bool:
         """Ring one agent; True once a conversation took place, False when the agent did not answer."""
@@ -233,10 +271,13 @@ class QueueService:
             return False
         self.agent_event(agent, OfferAnswered(uid))
         call.note("queue.answered", {"agent": agent})
+        talk_started = self.clock.now()
         try:
             await self._converse(call, leg, agent)
         finally:
             self.agent_event(agent, CallFinished(uid))
+            talk_s = (self.clock.now() - talk_started).total_seconds()
+            self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
         return True
 
     async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:

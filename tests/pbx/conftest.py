@@ -26,9 +26,10 @@ SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "acd" / "queues.yaml"
 
 
 def write_test_queues(path: Path) -> Path:
-    """The shipped queues with a short ring timeout, so ring-no-answer tests take seconds."""
+    """The shipped queues with short ring and announcement timers, so those tests take seconds."""
     text = SHIPPED_QUEUES.read_text(encoding="utf-8")
-    path.write_text(re.sub(r"ring_timeout_s: \d+", "ring_timeout_s: 4", text), encoding="utf-8")
+    text = re.sub(r"ring_timeout_s: \d+", "ring_timeout_s: 4", text)
+    path.write_text(re.sub(r"announce_every_s: \d+", "announce_every_s: 3", text), encoding="utf-8")
     return path
 
 

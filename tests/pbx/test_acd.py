@@ -165,3 +165,30 @@ def test_agent_states_survive_a_controller_restart(pbx: Pbx) -> None:
         assert (live_agent(pbx, "2005") or {}).get("state") == "available"
         after = live_agent(pbx, "2006") or {}
         assert after.get("state") == "paused" and after.get("reason") == "training", after
+
+
+def test_waiting_caller_hears_position_and_is_served_first_come(pbx: Pbx) -> None:
+    """With the only agent busy, the next caller waits with music, hears their position, and is put
+    through when the agent is free again (after-call work included)."""
+    creds = add_agent(pbx, "2007", skills="complaints")
+    sip_port = pbx.settings.pbx.sip_port
+
+    async def scenario() -> list[CallReport]:
+        async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
+                             answer_after_s=0.5, hangup_after_s=8.0):
+            await asyncio.to_thread(wait_registered, pbx, "2007")
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2007")
+            first = asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                                   caller_id="13500000011", keys=["3"], max_call_s=60))
+            await asyncio.sleep(3)
+            second = await place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                      caller_id="13500000012", keys=["3"], max_call_s=90)
+            return [await first, second]
+
+    with pbx.controller():
+        reports = asyncio.run(scenario())
+        assert all(r.answered and r.ended_by == "hotline" for r in reports), reports
+        evts = events(pbx, journaled_call(pbx, "13500000012", "completed", timeout=30).id)
+        announced = [d for k, d in evts if k == "queue.announced"]
+        assert announced and announced[0]["position"] == 1, evts
+        assert ("queue.answered", {"agent": "2007"}) in evts
