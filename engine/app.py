@@ -23,6 +23,7 @@ from engine.ivr.prompts import flow_prompts
 from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
+from engine.pbx.ari_events import ChannelId
 from engine.pbx.credentials import load_or_create
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
@@ -107,6 +108,7 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         desk.start()
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
+        desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
         distributor = asyncio.create_task(acd.run(), name="distributor")
         desk_task = asyncio.create_task(desk.run(), name="agent-desk")
         writer = asyncio.create_task(journal.run(), name="journal")

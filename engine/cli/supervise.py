@@ -1,4 +1,5 @@
-"""Supervisors' live commands: `hotline agent login|logout|pause|resume|end-acw` and `hotline status`.
+"""Supervisors' live commands: `hotline agent login|logout|pause|resume|end-acw`, `hotline call transfer`
+and `hotline status`.
 
 State changes go to the running controller through the ``agent_requests`` table (it applies them within a
 second and writes back the result); the live view reads the snapshot the controller rewrites every second.
@@ -11,15 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+import sqlalchemy
 from sqlalchemy import insert, select
 
 from engine.agents.store import get_agent
 from engine.app import LIVE_STATUS_FILE
 from engine.cli.agents import agent
+from engine.cli.calls import call
 from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
 from engine.errors import DomainError, UnreachableError
 from engine.queueing.desk import read_snapshot
-from engine.store.agent_journal_tables import agent_requests
+from engine.store.agent_journal_tables import agent_requests, call_requests
+from engine.store.queries import find_call
 
 ANSWER_WITHIN_S = 5.0
 
@@ -31,17 +35,21 @@ def _request(obj: CliContext, work_number: str, action: str, reason: str | None)
             request_id = conn.execute(insert(agent_requests).values(
                 agent=work_number, action=action, reason=reason, requested_at=datetime.now(UTC))
             ).inserted_primary_key[0]  # type: ignore[index]
-        deadline = time.monotonic() + ANSWER_WITHIN_S
-        while time.monotonic() < deadline:
-            with db.connect() as conn:
-                result = conn.execute(select(agent_requests.c.result)
-                                      .where(agent_requests.c.id == request_id)).scalar()
-            if result is not None:
-                if result != "ok":
-                    raise DomainError(f"agent {work_number}: {result}")
-                click.echo(f"agent {work_number}: {action} done")
-                return
-            time.sleep(0.2)
+        result = _await_answer(db, agent_requests, request_id)
+    if result != "ok":
+        raise DomainError(f"agent {work_number}: {result}")
+    click.echo(f"agent {work_number}: {action} done")
+
+
+def _await_answer(db: sqlalchemy.Engine, table: sqlalchemy.Table, request_id: int) -> str:
+    """The controller's answer to a request (it polls every second)."""
+    deadline = time.monotonic() + ANSWER_WITHIN_S
+    while time.monotonic() < deadline:
+        with db.connect() as conn:
+            result = conn.execute(select(table.c.result).where(table.c.id == request_id)).scalar()
+        if result is not None:
+            return str(result)
+        time.sleep(0.2)
     raise UnreachableError(f"the controller did not answer within {ANSWER_WITHIN_S:.0f} s (is `hotline run` up?); "
                            "the request stays queued and applies when it is back")
 
@@ -102,3 +110,24 @@ def status(obj: CliContext, as_json: bool, watch: bool) -> None:
         if not watch:
             return
         time.sleep(1)
+
+
+@call.command("transfer")
+@click.argument("ref")
+@click.option("--queue", "to_queue", default=None, help="Send the caller to this queue.")
+@click.option("--agent", "to_agent", default=None, help="Send the caller to this agent (work number).")
+@pass_cli
+def call_transfer(obj: CliContext, ref: str, to_queue: str | None, to_agent: str | None) -> None:
+    """Blind-transfer a caller who is talking to an agent to another queue or agent (one call in the journal)."""
+    if (to_queue is None) == (to_agent is None):
+        raise click.UsageError("give exactly one of --queue or --agent")
+    with open_journal(obj.settings) as db:
+        summary = find_call(db, ref)
+        with db.begin() as conn:
+            request_id = conn.execute(insert(call_requests).values(
+                call_uid=summary.call_uid, action="transfer", target_queue=to_queue, target_agent=to_agent,
+                requested_at=datetime.now(UTC))).inserted_primary_key[0]  # type: ignore[index]
+        result = _await_answer(db, call_requests, request_id)
+    if result != "ok":
+        raise DomainError(f"call {summary.id}: {result}")
+    click.echo(f"call {summary.id}: transferred to {'queue ' + to_queue if to_queue else 'agent ' + str(to_agent)}")

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,15 +23,16 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import func, select, update
 
-from acd.model import Agent, AgentId
+from acd.model import Agent, AgentId, CallUid, QueueName
 from acd.routing import agents_serving, waiting_in
 from acd.state import AgentEvent, EndAfterCallWork, Pause, Resume, SignIn, SignOut
 from engine.agents.store import list_agents
+from engine.call_session import CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
-from engine.queueing.service import AgentLine, QueueService
-from engine.store.agent_journal_tables import agent_events, agent_requests
+from engine.queueing.service import AgentLine, QueueService, Transfer
+from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests
 
 log = logging.getLogger(__name__)
 # Feature names as the agents' dialplan passes them (*1 .. *5).
@@ -62,6 +63,8 @@ class AgentDesk:
         self.clock = clock
         self.status_file = status_file
         self._tasks: set[asyncio.Task[None]] = set()
+        # How to reach a live call's task (the supervisor sets it): transfers are delivered to its inbox.
+        self.find_call: Callable[[str], CallSession | None] = lambda _uid: None
 
     # -- events from the ARI stream ---------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -132,6 +135,29 @@ class AgentDesk:
                                 .order_by(agent_requests.c.id)).all()
         return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
 
+    def pending_transfers(self) -> list[tuple[int, str, str | None, str | None]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(call_requests.c.id, call_requests.c.call_uid, call_requests.c.target_queue,
+                                       call_requests.c.target_agent).where(call_requests.c.done_at.is_(None))
+                                .order_by(call_requests.c.id)).all()
+        return [(int(r[0]), str(r[1]), r[2], r[3]) for r in rows]
+
+    def transfer(self, call_uid: str, queue: str | None, agent: str | None) -> str:
+        call = self.find_call(call_uid)
+        if call is None or CallUid(call_uid) not in self.service.conversations:
+            return "the call is not talking to an agent right now"
+        if queue is not None and QueueName(queue) not in self.service.queues:
+            return f"no queue {queue!r}"
+        if agent is not None and AgentId(agent) not in self.service.lines:
+            return f"no agent {agent}"
+        call.inbox.put_nowait(Transfer(queue=queue, agent=agent))
+        return "ok"
+
+    def answer_transfer(self, request_id: int, result: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(call_requests).where(call_requests.c.id == request_id)
+                         .values(done_at=self.clock.now(), result=result[:200]))
+
     def answer_request(self, request_id: int, result: str) -> None:
         with self.db.begin() as conn:
             conn.execute(update(agent_requests).where(agent_requests.c.id == request_id)
@@ -145,6 +171,9 @@ class AgentDesk:
                 for request_id, agent, action, reason in await asyncio.to_thread(self.pending_requests):
                     refused = self.service.agent_event(AgentId(agent), request_event(action, reason))
                     await asyncio.to_thread(self.answer_request, request_id, refused or "ok")
+                for transfer_id, call_uid, to_queue, to_agent in await asyncio.to_thread(self.pending_transfers):
+                    answer = self.transfer(call_uid, to_queue, to_agent)
+                    await asyncio.to_thread(self.answer_transfer, transfer_id, answer)
                 await asyncio.to_thread(self.write_snapshot)
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("agent desk cannot reach the database: %s", str(exc).splitlines()[0])

@@ -14,7 +14,8 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
@@ -40,6 +41,7 @@ from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelHangupRequest,
     ChannelId,
+    Event,
     PlaybackFinished,
     PlaybackId,
     StasisEnd,
@@ -51,6 +53,15 @@ from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
 AGENT_JOURNAL_PREFIX = "agent:"
+
+
+@dataclass(frozen=True)
+class Transfer(Event):
+    """Send the caller on (blind transfer) to a queue or one agent; delivered through the call's inbox."""
+
+    queue: str | None = None
+    agent: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class QueueService:
         self._wake = asyncio.Event()
         self._legs = 0
         self.speak = speak
+        self.conversations: dict[CallUid, AgentId] = {}
         # Average talk time for the expected-wait announcement; starts at the manual's 270-360 s talk target.
         self.average_handle_s = 300.0
 
@@ -175,7 +187,33 @@ class QueueService:
     async def serve(self, call: CallSession, queue: str, priority: int) -> bool:
         """Keep the caller until an agent has talked to them (True), nobody can (False: no agent signed in,
         or the queue's maximum wait passed; the caller-experience scripts take over there) or they hang up
-        (CallEnded)."""
+        (CallEnded). A transfer moves the caller to another queue or agent: the journey stays one call."""
+        target: Transfer | None = Transfer(queue=queue)
+        served = False
+        while target is not None:
+            if target.agent is not None:
+                target = await self._direct(call, AgentId(target.agent), queue)
+                served = True
+                continue
+            queue = target.queue or queue
+            result = await self._serve_queue(call, queue, priority)
+            served = result is not False
+            target = result if isinstance(result, Transfer) else None
+        return served
+
+    async def _direct(self, call: CallSession, agent: AgentId, queue: str) -> Transfer | None:
+        """A transfer to one agent: ring them now if they are free, else back to the queue."""
+        status = self.statuses.get(agent)
+        config = self.queue_config(queue)
+        if status is None or self.agent_event(agent, Offered(CallUid(call.uid))) is not None:
+            call.note("transfer.failed", {"agent": agent, "why": "agent not free"})
+            return Transfer(queue=queue)
+        result = await self._offer(call, agent, config)
+        if result is False:
+            return Transfer(queue=queue)
+        return result if isinstance(result, Transfer) else None
+
+    async def _serve_queue(self, call: CallSession, queue: str, priority: int) -> bool | Transfer:
         config = self.queue_config(queue)
         uid = CallUid(call.uid)
         if self.serving(config) == 0:
@@ -208,8 +246,9 @@ class QueueService:
                         return False
                     await call.next_event(within=0.25)
                 agent = offer.result()
-                if await self._offer(call, agent, config):
-                    return True
+                outcome = await self._offer(call, agent, config)
+                if outcome is not False:
+                    return outcome
                 refused.add(agent)
         finally:
             self.waiting.pop(uid, None)
@@ -242,8 +281,9 @@ class QueueService:
                 break
         await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
 
-    async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig) -> bool:
-        """Ring one agent; True once a conversation took place, False when the agent did not answer."""
+    async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig) -> bool | Transfer:
+        """Ring one agent; True once a conversation took place, False when the agent did not answer, a
+        Transfer when the agent (or a supervisor) sent the caller on."""
         uid = CallUid(call.uid)
         line = self.lines[agent]
         self._legs += 1
@@ -272,12 +312,17 @@ class QueueService:
         self.agent_event(agent, OfferAnswered(uid))
         call.note("queue.answered", {"agent": agent})
         talk_started = self.clock.now()
+        self.conversations[uid] = agent
         try:
-            await self._converse(call, leg, agent)
+            transfer = await self._converse(call, leg, agent)
         finally:
+            self.conversations.pop(uid, None)
             self.agent_event(agent, CallFinished(uid))
             talk_s = (self.clock.now() - talk_started).total_seconds()
             self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
+        if transfer is not None:
+            await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
+            return transfer
         return True
 
     async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
@@ -291,8 +336,8 @@ class QueueService:
                     return False
         return False
 
-    async def _converse(self, call: CallSession, leg: ChannelId, agent: AgentId) -> None:
-        """Bridge caller and agent, record, and wait for either side to hang up."""
+    async def _converse(self, call: CallSession, leg: ChannelId, agent: AgentId) -> Transfer | None:
+        """Bridge caller and agent, record, and wait for either side to hang up or a transfer."""
         bridge = await self.ari.create_bridge("mixing", name=f"call-{call.uid}")
         name = f"{call.uid}-{agent}"
         try:
@@ -303,9 +348,13 @@ class QueueService:
             call.note("recording.started", {"name": name, "agent": agent})
             while True:
                 event = await call.next_event()
+                if isinstance(event, Transfer):
+                    call.note("call.transferred", {"from_agent": agent, "to_queue": event.queue,
+                                                   "to_agent": event.agent})
+                    return event
                 if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == leg:
                     call.note("call.agent_hung_up", {"agent": agent})
-                    return
+                    return None
         finally:
             with contextlib.suppress(AriError):
                 await self.ari.hangup(leg)

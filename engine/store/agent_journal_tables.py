@@ -1,8 +1,8 @@
 """Agent state changes (append-only) and supervisors' requests waiting for the controller.
 
 ``agent_events`` is written by the journal writer from ``agent.state`` entries; ``agent_requests`` is how
-`hotline agent login|logout|pause|resume` reaches the running controller (it polls, applies, answers).
-Created by migrations/versions/0004_agent_journal.py.
+`hotline agent login|logout|pause|resume` reaches the running controller (it polls, applies, answers), and
+``call_requests`` the same for `hotline call transfer`. Created by migrations 0004 and 0005.
 """
 
 from __future__ import annotations
@@ -37,4 +37,18 @@ agent_requests = Table(
     Column("done_at", UtcDateTime),
     Column("result", String(200)),
     CheckConstraint(f"action IN ({', '.join(repr(a) for a in AGENT_ACTIONS)})", name="action"),
+)
+
+call_requests = Table(
+    "call_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_uid", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("target_queue", String(32)),
+    Column("target_agent", String(16)),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Column("result", String(200)),
+    CheckConstraint("action IN ('transfer')", name="action"),
 )

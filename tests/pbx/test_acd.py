@@ -192,3 +192,40 @@ def test_waiting_caller_hears_position_and_is_served_first_come(pbx: Pbx) -> Non
         announced = [d for k, d in evts if k == "queue.announced"]
         assert announced and announced[0]["position"] == 1, evts
         assert ("queue.answered", {"agent": "2007"}) in evts
+
+
+def test_blind_transfer_to_another_queue_keeps_one_call(pbx: Pbx) -> None:
+    """`hotline call transfer` moves a caller from the complaints agent to the VIP queue's agent; the
+    first agent is freed (after-call work) and the journal keeps one call with the whole journey."""
+    first = add_agent(pbx, "2008", skills="complaints")
+    second = add_agent(pbx, "2009", skills="vip")
+    sip_port = pbx.settings.pbx.sip_port
+
+    async def scenario() -> CallReport:
+        async with SippAgent(sip_user=first["sip_user"], password=first["password"], target_port=sip_port,
+                             answer_after_s=0.5, hangup_after_s=40.0), \
+                SippAgent(sip_user=second["sip_user"], password=second["password"], target_port=sip_port,
+                          answer_after_s=0.5, hangup_after_s=3.0):
+            for number in ("2008", "2009"):
+                await asyncio.to_thread(wait_registered, pbx, number)
+                await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", number)
+            caller = asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                                    caller_id="13500000021", keys=["3"], max_call_s=90))
+            await asyncio.to_thread(wait_until, lambda: (live_agent(pbx, "2008") or {}).get("state") == "on_call",
+                                    30, "agent 2008 talking")
+            call_id = (await asyncio.to_thread(journaled_call, pbx, "13500000021")).id
+            moved = await asyncio.to_thread(hotline, pbx.config_file, "call", "transfer", str(call_id),
+                                            "--queue", "vip")
+            assert "transferred to queue vip" in moved.stdout
+            return await caller
+
+    with pbx.controller():
+        report = asyncio.run(scenario())
+        assert report.answered and report.ended_by == "hotline", report
+        call = journaled_call(pbx, "13500000021", "completed", timeout=30)
+        evts = events(pbx, call.id)
+        assert ("call.transferred", {"from_agent": "2008", "to_queue": "vip", "to_agent": None}) in evts
+        answered = [d["agent"] for k, d in evts if k == "queue.answered"]
+        assert answered == ["2008", "2009"]
+        assert len([k for k, _ in evts if k == "recording.saved"]) == 2
+    assert ("on_call", "after_call_work") in [(a, b) for a, b, _ in agent_states(pbx, "2008")]
