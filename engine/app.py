@@ -35,6 +35,7 @@ from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
 from engine.store.database import check_database, make_engine
 from engine.store.journal import JournalWriter
+from engine.store.queries import previous_call_at
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
@@ -103,7 +104,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
                          password=creds.ari_password, app=settings.stasis_app) as ari:
         acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
-                           AcwPolicy(settings.acw_seconds, settings.max_missed_offers), speak)
+                           AcwPolicy(settings.acw_seconds, settings.max_missed_offers), speak,
+                           lambda caller, uid: previous_call_at(journal_db, caller, uid))
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
-from acd.routing import WaitingCaller, agents_serving, expected_wait, next_assignments, position_of
+from acd.routing import (
+    WaitingCaller,
+    agents_serving,
+    expected_wait,
+    next_assignments,
+    position_of,
+    repeat_priority,
+)
 from acd.state import (
     AcwPolicy,
     AgentEvent,
@@ -75,7 +82,8 @@ class AgentLine:
 class QueueService:
     def __init__(self, ari: AriClient, journal: Journal, clock: Clock, queues: Mapping[QueueName, QueueConfig],
                  recordings_dir: Path, policy: AcwPolicy | None = None,
-                 speak: Callable[[str], Awaitable[str]] | None = None) -> None:
+                 speak: Callable[[str], Awaitable[str]] | None = None,
+                 previous_call: Callable[[str, str], datetime | None] | None = None) -> None:
         self.ari = ari
         self.journal = journal
         self.clock = clock
@@ -90,6 +98,8 @@ class QueueService:
         self._legs = 0
         self.speak = speak
         self.conversations: dict[CallUid, AgentId] = {}
+        # When a caller last called (journal look-up, blocking: run in a thread); repeat callers go first.
+        self.previous_call = previous_call
         # Average talk time for the expected-wait announcement; starts at the manual's 270-360 s talk target.
         self.average_handle_s = 300.0
 
@@ -219,6 +229,12 @@ class QueueService:
         if self.serving(config) == 0:
             call.note("queue.closed", {"queue": config.name, "why": "no agent signed in"})
             return False
+        if self.previous_call is not None:
+            last = await asyncio.to_thread(self.previous_call, call.channel.caller_number, call.uid)
+            boosted = repeat_priority(priority, last, self.clock.now(), config)
+            if boosted != priority:
+                call.note("queue.repeat_caller", {"previous_call_at": last.isoformat() if last else None})
+                priority = boosted
         call.note("queue.entered", {"queue": config.name, "priority": priority})
         await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
         enqueued_at = self.clock.now()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, func, select
 
 from engine.errors import CallNotFound
 from engine.store.tables import call_events as call_events_table
@@ -101,3 +101,13 @@ def to_jsonable(obj: object) -> JsonValue:
     if obj is None or isinstance(obj, str | int | float | bool):
         return obj
     return str(obj)
+
+
+def previous_call_at(engine: Engine, caller: str, before_uid: str) -> datetime | None:
+    """When ``caller`` last called before the call ``before_uid`` (repeat callers get priority)."""
+    if not caller:
+        return None
+    with engine.connect() as conn:
+        found = conn.execute(select(func.max(calls.c.started_at))
+                             .where(calls.c.caller == caller, calls.c.call_uid != before_uid)).scalar()
+    return found if isinstance(found, datetime) else None
