@@ -27,9 +27,11 @@ from engine.pbx.ari_events import ChannelId
 from engine.pbx.credentials import load_or_create
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
+from engine.prompts.catalog import PROMPTS
 from engine.prompts.tts import synthesize
 from engine.queueing.desk import AgentDesk
 from engine.queueing.service import QueueService
+from engine.scripts.leave_message import MessageBox
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
@@ -57,7 +59,9 @@ async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter
 
 
 async def _build_flow_prompts(library: FlowLibrary, layout: PbxLayout) -> None:
-    written = await asyncio.to_thread(build_prompts, layout.prompt_dir, flow_prompts(library.flows.values()))
+    # The catalog too: an upgraded engine may bring prompts the install step never rendered.
+    written = await asyncio.to_thread(build_prompts, layout.prompt_dir,
+                                      PROMPTS + flow_prompts(library.flows.values()))
     if written:
         log.info("rendered %d new prompt file(s) for the flows", len(written))
 
@@ -108,7 +112,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
                            lambda caller, uid: previous_call_at(journal_db, caller, uid))
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
-        chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd)
+        box = MessageBox(ari, journal_db, layout.recordings_dir, clock)
+        chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box)
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
         distributor = asyncio.create_task(acd.run(), name="distributor")

@@ -33,7 +33,7 @@ def _agent_sections(agent: AgentRecord, settings: Settings) -> str:
 type = endpoint
 context = {AGENT_CONTEXT}
 disallow = all
-allow = ulaw,alaw
+allow = alaw,ulaw
 dtmf_mode = rfc4733
 language = {settings.language}
 direct_media = no

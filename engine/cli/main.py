@@ -12,7 +12,20 @@ from typing import Any
 
 import click
 
-from engine.cli import agents, calls, data, database, flows, incidents, pbx, prompts, recordings, run, supervise
+from engine.cli import (
+    agents,
+    calls,
+    data,
+    database,
+    flows,
+    incidents,
+    messages,
+    pbx,
+    prompts,
+    recordings,
+    run,
+    supervise,
+)
 from engine.cli.context import CliContext
 from engine.errors import HotlineError
 
@@ -36,7 +49,8 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 
 
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
-              data.data, incidents.incident, flows.flows, agents.agent, supervise.status, recordings.recordings):
+              data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
+              recordings.recordings):
     cli.add_command(group)
 
 

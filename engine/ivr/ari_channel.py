@@ -20,15 +20,18 @@ from engine.ivr.ports import Say
 from engine.pbx.ari import AriNotFound
 from engine.pbx.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackId
 from engine.queueing.service import QueueService
+from engine.scripts.leave_message import MessageBox
 
 Synthesize = Callable[[str], Awaitable[str]]
 
 
 class AriIvrChannel:
-    def __init__(self, call: CallSession, synthesize: Synthesize, queues: QueueService | None = None) -> None:
+    def __init__(self, call: CallSession, synthesize: Synthesize, queues: QueueService | None = None,
+                 messages: MessageBox | None = None) -> None:
         self.call = call
         self.synthesize = synthesize
         self.queues = queues
+        self.messages = messages
 
     @property
     def caller(self) -> str:
@@ -84,8 +87,18 @@ class AriIvrChannel:
 
     async def to_queue(self, queue: str, priority: int = 0) -> None:
         self.note("queue.requested", {"queue": queue, "priority": priority})
-        if self.queues is None or not await self.queues.serve(self.call, queue, priority):
-            await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+        if self.queues is not None and await self.queues.serve(self.call, queue, priority):
+            return
+        if self.messages is not None:
+            # Nobody can take the call: offer to leave a message (HOTLINE_RULES: 自动录音受理).
+            await self.say([Say(prompt="offer-message")])
+            if await self.get_digit(6) == "1":
+                await self.say([Say(prompt="message-prompt")], barge_in=False)
+                self.clear_type_ahead()
+                await self.messages.record(self.call, queue)
+                await self.say([Say(prompt="message-thanks")], barge_in=False)
+                return
+        await self.say([Say(prompt="agent-unavailable")], barge_in=False)
 
     async def hangup(self) -> None:
         await self.call.hangup()

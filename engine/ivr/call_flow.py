@@ -15,17 +15,19 @@ from engine.ivr.ari_channel import AriIvrChannel
 from engine.ivr.library import FlowLibrary
 from engine.ivr.runner import FlowRunner, IvrServices
 from engine.queueing.service import QueueService
+from engine.scripts.leave_message import MessageBox
 
 log = logging.getLogger(__name__)
 
 
 def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: str,
-                  synthesize: Callable[[str], Awaitable[str]], queues: QueueService | None = None) -> CallFlow:
+                  synthesize: Callable[[str], Awaitable[str]], queues: QueueService | None = None,
+                  messages: MessageBox | None = None) -> CallFlow:
     async def run_ivr(call: CallSession) -> None:
         await call.answer()
         flow = library.main  # the version in force when the call arrived serves the whole call
         start = flow.entry_for(call.channel.dialed, hotline_number)
-        exit_ = await FlowRunner(flow, services).run(AriIvrChannel(call, synthesize, queues), start)
+        exit_ = await FlowRunner(flow, services).run(AriIvrChannel(call, synthesize, queues, messages), start)
         log.info("IVR finished: %s", exit_)
 
     return run_ivr

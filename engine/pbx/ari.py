@@ -136,6 +136,13 @@ class AriClient:
                            {"name": name, "format": "wav", "ifExists": "overwrite", "beep": "false",
                             "terminateOn": "none"})
 
+    async def record_channel(self, channel: ChannelId, name: str, *, max_s: int, max_silence_s: int) -> None:
+        """Record what the caller says after a beep, until # or silence or ``max_s`` (RecordingFinished)."""
+        await self.request("POST", f"/channels/{channel}/record",
+                           {"name": name, "format": "wav", "maxDurationSeconds": max_s,
+                            "maxSilenceSeconds": max_silence_s, "ifExists": "overwrite", "beep": "true",
+                            "terminateOn": "#"})
+
     async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
                         timeout_s: int) -> None:
         """Ring ``endpoint``; the new channel enters our app (StasisStart) only once it answers."""

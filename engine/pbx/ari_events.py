@@ -212,5 +212,8 @@ def channel_of(event: Event) -> ChannelId | None:
             return channel.id
         case PlaybackEvent():
             return event.channel_id
+        case RecordingFinished(target_uri=target):
+            kind, _, ident = target.partition(":")
+            return ChannelId(ident) if kind == "channel" else None
         case _:
             return None

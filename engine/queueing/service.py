@@ -380,7 +380,7 @@ class QueueService:
 
     async def _note_recording(self, call: CallSession, name: str, agent: AgentId) -> None:
         path = self.recordings_dir / f"{name}.wav"
-        facts = await asyncio.to_thread(_settle_recording, path)
+        facts = await asyncio.to_thread(settle_recording, path)
         if facts is None:
             call.note("recording.missing", {"name": name, "agent": agent})
             return
@@ -388,7 +388,7 @@ class QueueService:
         call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
 
 
-def _settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
+def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
     """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
     import time
 

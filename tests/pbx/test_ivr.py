@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import array
 import json
+import math
+import wave
+from pathlib import Path
 from typing import Any
 
 from engine.store.queries import call_events
@@ -116,3 +120,28 @@ def test_closed_hours_and_hot_reload(pbx: Pbx) -> None:
         assert nodes(events(pbx, call.id)) == ["hours", "closed"]  # the last good version answered
     write_test_flows(flows_dir)
     assert (SHIPPED_FLOWS / "hotline.yaml").exists()
+
+
+def test_caller_leaves_a_message_when_no_agent_is_signed_in(pbx: Pbx) -> None:
+    """Nobody serves the queue: the caller presses 1, speaks after the beep, and the message is stored
+    as a work item with a recording of their voice (file not world-readable)."""
+    with pbx.controller():
+        # 0 for an agent, 1 during the message offer; SIPp starts speaking one key gap after the 1, which
+        # with the shipped prompt lengths is just after the beep. (SIPp sends no RTP between captures, and
+        # Asterisk ends a recording after 2 s without any audio frame.)
+        report = dial(pbx, caller_id="13700000020", keys=["0", "1"], key_gap_s=7.2, speak=True, max_call_s=90)
+        assert report.answered and report.ended_by == "hotline", report
+        call = journaled_call(pbx, "13700000020", "completed", timeout=30)
+    evts = events(pbx, call.id)
+    assert any(k == "queue.closed" for k, _ in evts), evts
+    saved = [d for k, d in evts if k == "message.saved"]
+    assert saved, evts
+    listing = json.loads(hotline(pbx.config_file, "messages", "list", "--json").stdout)
+    message = next(m for m in listing if m["id"] == saved[0]["message"])
+    assert message["caller"] == "13700000020" and message["seconds"] > 2, message
+    recording = Path(message["file"])
+    assert (recording.stat().st_mode & 0o077) == 0
+    with wave.open(str(recording)) as wav:
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
+    assert rms > 300, rms  # the caller's voice, not silence

@@ -1,0 +1,1 @@
+"""Caller-experience scripts the engine runs instead of an agent (message, silent call, hold, ...)."""
