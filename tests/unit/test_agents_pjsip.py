@@ -58,7 +58,7 @@ def test_each_agent_gets_a_confined_endpoint_showing_only_its_work_number() -> N
     assert list(endpoints) == ["agent-1001", "agent-1002"]
     e = endpoints["agent-1001"]
     assert e["context"] == AGENT_CONTEXT == "hotline-agents"
-    assert (e["disallow"], e["allow"], e["dtmf_mode"]) == ("all", "ulaw,alaw", "rfc4733")
+    assert (e["disallow"], e["allow"], e["dtmf_mode"]) == ("all", "alaw,ulaw", "rfc4733")
     assert (e["send_connected_line"], e["direct_media"], e["allow_subscribe"]) == ("no", "no", "no")
     assert (e["trust_id_inbound"], e["allow_transfer"]) == ("no", "no")
     assert e["callerid"] == '"1001" <1001>'
