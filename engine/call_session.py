@@ -64,6 +64,8 @@ class CallSession:
         self.readopted = readopted
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()
         self.ended: CallEnded | None = None
+        # Set once an agent has talked to the caller: a hangup after that is not an abandoned call.
+        self.served = False
         # Other channels of this call (agents rung for it): their events come to this inbox too.
         self.legs: set[ChannelId] = set()
         self.on_new_leg: Callable[[CallSession, ChannelId], None] = lambda _call, _leg: None

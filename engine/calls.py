@@ -120,7 +120,7 @@ class CallSupervisor:
             await self.flow(call)
             await call.hangup()
         except CallEnded as ended:
-            outcome, cause = "abandoned", ended.cause
+            outcome, cause = ("completed" if call.served else "abandoned"), ended.cause
         except asyncio.CancelledError:
             outcome, cause = "handed_to_fallback", "controller_stopped"
             raise

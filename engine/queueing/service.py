@@ -326,6 +326,7 @@ class QueueService:
             self.agent_event(agent, OfferMissed(uid))
             return False
         self.agent_event(agent, OfferAnswered(uid))
+        call.served = True
         call.note("queue.answered", {"agent": agent})
         talk_started = self.clock.now()
         self.conversations[uid] = agent
