@@ -12,6 +12,8 @@ from tests.pbx.harness import hotline, wait_until
 
 
 def dial(pbx: Pbx, number: str | None = None, **kwargs: Any) -> CallReport:
+    # Enough for the longest default path: greeting, agent prompt, message offer and its timeout, apology.
+    kwargs.setdefault("max_call_s", 60)
     return asyncio.run(place_call(target_port=pbx.settings.pbx.sip_port,
                                   dialed=number or pbx.settings.hotline_number, **kwargs))
 
