@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -391,8 +392,6 @@ class QueueService:
 
 def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
     """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
-    import time
-
     last = -1
     for _ in range(waits):
         size = path.stat().st_size if path.exists() else -1
