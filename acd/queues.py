@@ -42,7 +42,10 @@ class QueueConfigError(SettingsError):
 @dataclass(frozen=True)
 class QueueConfig:
     """One queue. ``skills``: an agent needs all of them. Times in seconds except ``repeat_window_h``.
-    ``on_max_wait`` names what happens to a caller waiting ``max_wait_s`` (the overflow issue acts on it)."""
+    ``on_max_wait`` names what happens to a caller waiting ``max_wait_s`` (the overflow issue acts on it).
+    ``hold_*`` time the hold script, ``silent_wait_s`` the silent-call script's pauses; ``auto_silent_after_s``
+    (0 = off) starts that script when the caller has not spoken that long after the agent answered.
+    ``transfer_code`` is what agents key (``*9<code>#``) to send a caller to this queue."""
 
     name: QueueName
     skills: frozenset[str]
@@ -54,6 +57,12 @@ class QueueConfig:
     on_max_wait: str = "offer-message"
     priority_bonus_repeat: int = 5
     repeat_window_h: float = 24
+    hold_reassure_every_s: float = 30
+    hold_target_s: float = 60
+    hold_limit_s: float = 180
+    silent_wait_s: float = 5
+    auto_silent_after_s: float = 0
+    transfer_code: str | None = None
     file: str = ""
     line: int = 0
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
@@ -132,11 +141,20 @@ def _name(r: _Reader, node: yaml.Node, what: str) -> Any:
     return r.name(node, what)
 
 
+def _code(r: _Reader, node: yaml.Node, what: str) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.tag != _NULL and re.fullmatch(r"\d{1,4}", str(node.value)):
+        return str(node.value)
+    r.fail(_line(node), f"{what} must be 1 to 4 digits")
+    return None
+
+
 Kind = Callable[[_Reader, yaml.Node, str], Any]
 FIELDS: dict[str, Kind] = {
     "skills": _skills, "service_level_s": _seconds, "announce_every_s": _seconds, "moh_class": _name,
     "ring_timeout_s": _seconds, "max_wait_s": _seconds, "on_max_wait": _name,
-    "priority_bonus_repeat": _bonus, "repeat_window_h": _hours,
+    "priority_bonus_repeat": _bonus, "repeat_window_h": _hours, "hold_reassure_every_s": _seconds,
+    "hold_target_s": _seconds, "hold_limit_s": _seconds, "silent_wait_s": _seconds, "auto_silent_after_s": _hours,
+    "transfer_code": _code,
 }
 
 
@@ -196,6 +214,14 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
                                                   **{**defaults, **values})
         if not queues and not r.problems:
             r.fail(_line(sections["queues"][0]), "no queue is defined")
+        codes: dict[str, str] = {}
+        for queue in queues.values():
+            if queue.transfer_code is None:
+                continue
+            if queue.transfer_code in codes:
+                r.fail(queue.lines["transfer_code"], f"queue '{queue.name}': transfer_code {queue.transfer_code} "
+                                                     f"is already used by queue '{codes[queue.transfer_code]}'")
+            codes[queue.transfer_code] = queue.name
     if r.problems:
         raise QueueConfigError(sorted(r.problems))
     return queues

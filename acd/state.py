@@ -71,9 +71,11 @@ class OfferMissed:
 
 @dataclass(frozen=True)
 class CallFinished:
-    """The call ended: after a conversation, or while ringing because the caller hung up first."""
+    """The call ended: after a conversation, or while ringing because the caller hung up first.
+    ``wrap_up=False``: the agent handed the caller to a script and is free at once (no after-call work)."""
 
     call: CallUid
+    wrap_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,12 +193,14 @@ def transition(status: AgentStatus, event: AgentEvent, now: datetime, policy: Ac
             if 0 < policy.max_missed_offers <= missed and not status.has_pending:
                 return _move(status, S.PAUSED, now, NO_ANSWER, call=None, missed_offers=missed, pause=NO_ANSWER)
             return _release(replace(status, missed_offers=missed), now, "missed", idle=False)
-        case CallFinished(call=call):
+        case CallFinished(call=call, wrap_up=wrap_up):
             if status.call != call or state not in (S.RINGING, S.ON_CALL, S.ON_HOLD):
                 return _reject(status, f"agent is {_words(state)}, not on call {call}")
             if state is S.RINGING:
                 # The caller hung up before the agent answered: not the agent's miss, no wrap-up to do.
                 return _release(status, now, "caller-gone", idle=False)
+            if not wrap_up:
+                return _release(status, now, "handed-to-script", idle=True)
             if policy.acw_seconds <= 0:
                 return _release(status, now, "call-finished", idle=True)
             return _move(status, S.AFTER_CALL_WORK, now, "call-finished")

@@ -66,6 +66,8 @@ class CallSession:
         self.ended: CallEnded | None = None
         # Set once an agent has talked to the caller: a hangup after that is not an abandoned call.
         self.served = False
+        # Set by a script that ended the call for a reason of its own (e.g. "silent"): the journaled outcome.
+        self.outcome: str | None = None
         # Other channels of this call (agents rung for it): their events come to this inbox too.
         self.legs: set[ChannelId] = set()
         self.on_new_leg: Callable[[CallSession, ChannelId], None] = lambda _call, _leg: None

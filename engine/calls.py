@@ -119,8 +119,9 @@ class CallSupervisor:
         try:
             await self.flow(call)
             await call.hangup()
+            outcome = call.outcome or outcome
         except CallEnded as ended:
-            outcome, cause = ("completed" if call.served else "abandoned"), ended.cause
+            outcome, cause = call.outcome or ("completed" if call.served else "abandoned"), ended.cause
         except asyncio.CancelledError:
             outcome, cause = "handed_to_fallback", "controller_stopped"
             raise

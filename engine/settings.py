@@ -1,20 +1,24 @@
 """Settings: one typed object, read from an optional TOML file and ``HOTLINE_*`` environment variables.
 
 Precedence: defaults < ``hotline.toml`` (or the file named by ``HOTLINE_CONFIG`` / ``--config``) < environment.
-Environment names are ``HOTLINE_<FIELD>`` and ``HOTLINE_PBX_<FIELD>`` (e.g. ``HOTLINE_PBX_SIP_PORT=5070``).
+Environment names are ``HOTLINE_<FIELD>``, ``HOTLINE_PBX_<FIELD>`` and ``HOTLINE_CALLBACK_<FIELD>`` (e.g.
+``HOTLINE_PBX_SIP_PORT=5070``).
 An unknown key in either place is an error naming the key and where it came from: a typo must never be
 silently ignored on a telephone system.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import SettingsError
 
@@ -45,6 +49,81 @@ class PbxSettings(BaseModel):
     bench_baseline: bool = False
 
 
+# A DNS name or an IP address. It is written into pjsip.conf, so nothing else may pass (spaces, newlines, ';');
+# fullmatch, because '$' would let a trailing newline through.
+_HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_HOST_LABEL}(\.{_HOST_LABEL})*")
+_CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+class CallbackSettings(BaseModel):
+    """Booked callbacks: the outbound SIP peer customers are called through, retries and calling hours.
+
+    Without ``trunk_host`` callers are never offered a callback. The window is in ``Settings.timezone``
+    and may not wrap past midnight: nobody should be rung at night because of a typo.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trunk_host: str | None = None
+    trunk_port: int = Field(default=5060, ge=1, le=65535)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_s: float = Field(default=300, gt=0)
+    # How long the customer's phone rings before the attempt counts as not answered.
+    ring_timeout_s: float = Field(default=30, gt=0, le=120)
+    window_start: str = "08:00"
+    window_end: str = "21:00"
+
+    @field_validator("trunk_host")
+    @classmethod
+    def _host_or_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # A zone suffix (fe80::1%eth0) may hold any text, newlines included: refused with the rest.
+        if "%" not in value:
+            try:
+                return str(ipaddress.ip_address(value))
+            except ValueError:
+                pass
+        if not _HOST_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is neither a host name nor an IP address")
+        return value
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not _CLOCK_TIME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a time of day as HH:MM (00:00..23:59)")
+        return value
+
+    @model_validator(mode="after")
+    def _window_within_one_day(self) -> CallbackSettings:
+        if self.window_start >= self.window_end:  # zero-padded HH:MM compares like times
+            raise ValueError(f"window_start {self.window_start} must be before window_end {self.window_end} "
+                             "(a window across midnight is not allowed)")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.trunk_host is not None
+
+    @property
+    def window_opens(self) -> time:
+        return time.fromisoformat(self.window_start)
+
+    @property
+    def window_closes(self) -> time:
+        return time.fromisoformat(self.window_end)
+
+    @property
+    def trunk_contact(self) -> str | None:
+        """``host:port`` for a SIP URI (an IPv6 address in brackets); None when callbacks are off."""
+        if self.trunk_host is None:
+            return None
+        host = f"[{self.trunk_host}]" if ":" in self.trunk_host else self.trunk_host
+        return f"{host}:{self.trunk_port}"
+
+
 class Settings(BaseModel):
     """The whole engine's configuration."""
 
@@ -68,6 +147,7 @@ class Settings(BaseModel):
     self_service_url: str | None = None
     self_service_timeout: float = Field(default=2.0, gt=0, le=30)
     pbx: PbxSettings = PbxSettings()
+    callback: CallbackSettings = CallbackSettings()
 
     @field_validator("data_dir")
     @classmethod
@@ -101,20 +181,25 @@ class Settings(BaseModel):
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
-    top = set(Settings.model_fields) - {"pbx"}
-    pbx = set(PbxSettings.model_fields)
+    # Nested sections: HOTLINE_<SECTION>_<FIELD> sets Settings.<section>.<field>.
+    sections: dict[str, set[str]] = {"pbx": set(PbxSettings.model_fields),
+                                     "callback": set(CallbackSettings.model_fields)}
+    top = set(Settings.model_fields) - set(sections)
     out: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith("HOTLINE_") or name == CONFIG_ENV:
             continue
         key = name.removeprefix("HOTLINE_").lower()
-        if key.startswith("pbx_") and key.removeprefix("pbx_") in pbx:
+        section = next((s for s, fields in sections.items()
+                        if key.startswith(f"{s}_") and key.removeprefix(f"{s}_") in fields), None)
+        if section is not None:
             value: Any = raw.split() if key == "pbx_control_command" else raw
-            out.setdefault("pbx", {})[key.removeprefix("pbx_")] = value
+            out.setdefault(section, {})[key.removeprefix(f"{section}_")] = value
         elif key in top:
             out[key] = raw
         else:
-            valid = sorted(f"HOTLINE_{k.upper()}" for k in top) + sorted(f"HOTLINE_PBX_{k.upper()}" for k in pbx)
+            valid = sorted(f"HOTLINE_{k.upper()}" for k in top) + [
+                f"HOTLINE_{s.upper()}_{k.upper()}" for s, fields in sections.items() for k in sorted(fields)]
             raise SettingsError(f"unknown setting {name} in the environment; known: {', '.join(valid)}")
     return out
 

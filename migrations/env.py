@@ -12,6 +12,7 @@ from alembic import context
 from engine.store import (
     agent_journal_tables,  # noqa: F401 - registers its tables on the shared metadata
     agent_tables,  # noqa: F401 - registers its table on the shared metadata
+    callback_tables,  # noqa: F401 - registers its table on the shared metadata
     message_tables,  # noqa: F401 - registers its table on the shared metadata
     self_service_tables,  # noqa: F401 - registers its tables on the shared metadata
 )

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 # Registers the self-service and incident tables on the shared metadata the schema check compares.
 import engine.store.agent_tables  # noqa: F401
+import engine.store.callback_tables  # noqa: F401
 import engine.store.message_tables  # noqa: F401
 import engine.store.self_service_tables  # noqa: F401
 from engine.store.database import make_engine

@@ -14,6 +14,7 @@ import click
 
 from engine.cli import (
     agents,
+    callbacks,
     calls,
     data,
     database,
@@ -50,7 +51,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
               data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
-              recordings.recordings):
+              recordings.recordings, callbacks.callbacks):
     cli.add_command(group)
 
 

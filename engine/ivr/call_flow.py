@@ -13,9 +13,12 @@ from engine.call_session import CallSession
 from engine.calls import CallFlow
 from engine.ivr.ari_channel import AriIvrChannel
 from engine.ivr.library import FlowLibrary
+from engine.ivr.ports import Say
 from engine.ivr.runner import FlowRunner, IvrServices
 from engine.queueing.service import QueueService
+from engine.scripts.farewell import farewell_prompt
 from engine.scripts.leave_message import MessageBox
+from ivr_flows.model import FlowCalendar
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,13 @@ def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: s
         await call.answer()
         flow = library.main  # the version in force when the call arrived serves the whole call
         start = flow.entry_for(call.channel.dialed, hotline_number)
-        exit_ = await FlowRunner(flow, services).run(AriIvrChannel(call, synthesize, queues, messages), start)
+        channel = AriIvrChannel(call, synthesize, queues, messages)
+        exit_ = await FlowRunner(flow, services).run(channel, start)
         log.info("IVR finished: %s", exit_)
+        if call.served and call.outcome is None and call.ended is None:
+            # The agent hung up first: close the call the way the manual's closing lines do.
+            local = call.clock.now().astimezone(services.tz)
+            holiday = (services.calendar or FlowCalendar(flow.calendar)).is_holiday(local.date())
+            await channel.say([Say(prompt=farewell_prompt(local, holiday))], barge_in=False)
 
     return run_ivr

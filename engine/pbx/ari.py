@@ -128,6 +128,13 @@ class AriClient:
         # Multi-valued parameters go as one comma-separated query value (shared/LIBS.md).
         await self.request("POST", f"/bridges/{bridge}/addChannel", {"channel": ",".join(channels)})
 
+    async def remove_from_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None:
+        await self.request("POST", f"/bridges/{bridge}/removeChannel", {"channel": ",".join(channels)})
+
+    async def set_variable(self, channel: ChannelId, name: str, value: str) -> None:
+        """Set a channel variable or dialplan function, e.g. ``TALK_DETECT(set)``."""
+        await self.request("POST", f"/channels/{channel}/variable", {"variable": name, "value": value})
+
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         await self.request("DELETE", f"/bridges/{bridge}")
 

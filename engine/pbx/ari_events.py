@@ -90,6 +90,16 @@ class ChannelTalkingStarted(ChannelEvent):
 
 
 @dataclass(frozen=True)
+class ChannelHold(ChannelEvent):
+    """The channel's phone put the call on hold (SIP re-INVITE with sendonly/inactive)."""
+
+
+@dataclass(frozen=True)
+class ChannelUnhold(ChannelEvent):
+    pass
+
+
+@dataclass(frozen=True)
 class ChannelTalkingFinished(ChannelEvent):
     duration_ms: int = 0
 
@@ -186,6 +196,10 @@ def parse_event(raw: dict[str, Any]) -> Event:
             return ChannelStateChange(at=at, channel=channel)
         case "ChannelTalkingStarted", Channel():
             return ChannelTalkingStarted(at=at, channel=channel)
+        case "ChannelHold", Channel():
+            return ChannelHold(at=at, channel=channel)
+        case "ChannelUnhold", Channel():
+            return ChannelUnhold(at=at, channel=channel)
         case "ChannelTalkingFinished", Channel():
             return ChannelTalkingFinished(at=at, channel=channel, duration_ms=int(raw.get("duration", 0)))
         case "PlaybackStarted", _:

@@ -54,6 +54,8 @@ def template_context(settings: Settings, creds: PbxCredentials) -> dict[str, Any
         "number": settings.hotline_number,
         "app": settings.stasis_app,
         "bench_baseline": pbx.bench_baseline,
+        # host:port of the outbound SIP peer for booked callbacks; None renders no trunk at all.
+        "callback_trunk": settings.callback.trunk_contact,
     }
 
 

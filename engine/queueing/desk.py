@@ -31,7 +31,8 @@ from engine.call_session import CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
-from engine.queueing.service import AgentLine, QueueService, Transfer
+from engine.queueing.service import AgentLine, QueueService
+from engine.queueing.transfer import Transfer
 from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests
 
 log = logging.getLogger(__name__)

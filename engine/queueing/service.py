@@ -15,8 +15,8 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
@@ -45,31 +45,20 @@ from acd.state import (
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
-from engine.pbx.ari_events import (
-    ChannelDestroyed,
-    ChannelHangupRequest,
-    ChannelId,
-    Event,
-    PlaybackFinished,
-    PlaybackId,
-    StasisEnd,
-    StasisStart,
-)
+from engine.pbx.ari_events import ChannelDestroyed, ChannelId, PlaybackFinished, PlaybackId, StasisStart
+from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
+from engine.queueing.transfer import Transfer
+from engine.scripts.silent_call import SilentVariant, run_script, script_steps
+from engine.scripts.silent_line import AriScriptLine
 from engine.speech.mandarin import say_number
 from engine.store.journal import JournalEntry
 from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
 AGENT_JOURNAL_PREFIX = "agent:"
-
-
-@dataclass(frozen=True)
-class Transfer(Event):
-    """Send the caller on (blind transfer) to a queue or one agent; delivered through the call's inbox."""
-
-    queue: str | None = None
-    agent: str | None = None
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+# A caller put back "at the front of the queue" (silent caller who spoke after all) outranks even VIPs.
+FRONT_PRIORITY = 99
+__all__ = ["AgentLine", "QueueService", "Transfer", "settle_recording"]
 
 
 @dataclass(frozen=True)
@@ -207,6 +196,8 @@ class QueueService:
                 served = True
                 continue
             queue = target.queue or queue
+            if target.front:
+                priority = FRONT_PRIORITY
             result = await self._serve_queue(call, queue, priority)
             served = result is not False
             target = result if isinstance(result, Transfer) else None
@@ -331,16 +322,48 @@ class QueueService:
         call.note("queue.answered", {"agent": agent})
         talk_started = self.clock.now()
         self.conversations[uid] = agent
+        conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
+                                    lambda event: self.agent_event(agent, event), self.transfer_target)
+        ending: Ending | None = None
         try:
-            transfer = await self._converse(call, leg, agent)
+            ending = await conversation.run()
         finally:
             self.conversations.pop(uid, None)
-            self.agent_event(agent, CallFinished(uid))
+            # Handing a silent caller to the script frees the agent at once: nothing to wrap up.
+            self.agent_event(agent, CallFinished(uid, wrap_up=not isinstance(ending, HandedOver)))
             talk_s = (self.clock.now() - talk_started).total_seconds()
             self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
-        if transfer is not None:
+            await self._note_recording(call, conversation.recording, agent)
+        match ending:
+            case Transfer():
+                await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
+                return ending
+            case HandedOver(variant=variant):
+                return await self._silent_script(call, config, variant)
+            case AgentHungUp() | None:
+                return True
+
+    def transfer_target(self, digits: str) -> Transfer | None:
+        """What an agent's ``*9<digits>#`` means: an agent's work number, else a queue's transfer code."""
+        if AgentId(digits) in self.lines:
+            return Transfer(agent=digits)
+        queue = next((q for q in self.queues.values() if q.transfer_code == digits), None)
+        return Transfer(queue=queue.name) if queue is not None else None
+
+    async def _silent_script(self, call: CallSession, config: QueueConfig, variant: SilentVariant) -> bool | Transfer:
+        """The engine says the silent-call script; a caller who speaks goes back to the front of the queue."""
+        # A silent call is not an abandoned one, even if the caller hangs up during the script.
+        call.outcome = "silent"
+        line = AriScriptLine(self.ari, call)
+        await line.start()
+        call.note("silent.started", {"variant": variant})
+        result = await run_script(line, script_steps(variant, config.silent_wait_s))
+        if result.spoke:
+            call.outcome = None
+            call.note("silent.requeued", {"queue": config.name, "after_step": result.steps})
             await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
-            return transfer
+            return Transfer(queue=config.name, front=True)
+        call.note("silent.ended", {"variant": variant})
         return True
 
     async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
@@ -353,32 +376,6 @@ class QueueService:
                 case ChannelDestroyed(channel=channel) if channel.id == leg:
                     return False
         return False
-
-    async def _converse(self, call: CallSession, leg: ChannelId, agent: AgentId) -> Transfer | None:
-        """Bridge caller and agent, record, and wait for either side to hang up or a transfer."""
-        bridge = await self.ari.create_bridge("mixing", name=f"call-{call.uid}")
-        name = f"{call.uid}-{agent}"
-        try:
-            with contextlib.suppress(AriError):
-                await self.ari.stop_moh(call.channel.id)
-            await self.ari.add_to_bridge(bridge, [call.channel.id, leg])
-            await self.ari.record_bridge(bridge, name)
-            call.note("recording.started", {"name": name, "agent": agent})
-            while True:
-                event = await call.next_event()
-                if isinstance(event, Transfer):
-                    call.note("call.transferred", {"from_agent": agent, "to_queue": event.queue,
-                                                   "to_agent": event.agent})
-                    return event
-                if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == leg:
-                    call.note("call.agent_hung_up", {"agent": agent})
-                    return None
-        finally:
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(leg)
-            with contextlib.suppress(AriError):
-                await self.ari.destroy_bridge(bridge)
-            await self._note_recording(call, name, agent)
 
     async def _note_recording(self, call: CallSession, name: str, agent: AgentId) -> None:
         path = self.recordings_dir / f"{name}.wav"

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 from xml.sax.saxutils import quoteattr
 
 from engine.testcall.rtp import AudioReport, RtpListener
@@ -68,6 +69,9 @@ class AgentEvent(StrEnum):
     ANSWERED = "answered"
     CANCELLED = "cancelled"
     REINVITE = "reinvite"
+    KEYS = "keys"
+    HOLD = "hold"
+    UNHOLD = "unhold"
     REMOTE_BYE = "remote_bye"
     LOCAL_BYE = "local_bye"
     END = "end"
@@ -78,6 +82,21 @@ class AgentLogEvent:
     event: AgentEvent
     detail: str
     at: float  # wall-clock seconds, comparable with time.time()
+
+
+@dataclass(frozen=True, order=True)
+class AgentAction:
+    """Something the agent's softphone does during an answered call, ``at_s`` seconds after the answer:
+    press ``keys`` (SIP INFO, one per key), or put the call on hold / take it back (re-INVITE with
+    ``a=sendonly`` / ``a=sendrecv``), as a softphone's hold button does."""
+
+    at_s: float
+    kind: Literal["keys", "hold", "unhold"]
+    keys: str = ""
+
+
+# Pause between two keys sent as SIP INFO (a person pressing keys, and a DTMF duration apart).
+KEY_GAP_MS = 300
 
 
 def parse_agent_events(text: str) -> list[AgentLogEvent]:
@@ -96,6 +115,21 @@ def parse_agent_events(text: str) -> list[AgentLogEvent]:
 
 def _log(event: AgentEvent, detail: str = "") -> str:
     return f"<log message={quoteattr(f'{LOG_PREFIX}|{event}|{detail}|[timestamp]')}/>"
+
+
+def _in_dialog(method: str, cseq: int, local_tag: str, contact: str, content_type: str = "", body: str = "") -> str:
+    """A request the agent sends inside the call Asterisk opened (From/To turned round, its route set)."""
+    content = f"{content_type}\nContent-Length: [len]\n\n{body}" if body else "Content-Length: 0"
+    return f"""{method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+[routes]
+From:[$local_to];tag={local_tag}
+To:[$remote_from]
+[last_Call-ID:]
+CSeq: {cseq} {method}
+{contact}
+Max-Forwards: 70
+{content}"""
 
 
 def _xml(name: str, body: Sequence[str], header: str = "") -> str:
@@ -137,10 +171,13 @@ User-Agent: hotline-testagent"""
 
 
 def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bool = True,
-                    answer_after_ms: int = 0, hangup_after_ms: int | None = None, calls: int | None = None) -> str:
-    """SIPp UAS for the agent's softphone: qualify OPTIONS, then ring / answer / hang up as asked."""
+                    answer_after_ms: int = 0, hangup_after_ms: int | None = None, calls: int | None = None,
+                    actions: Sequence[AgentAction] = ()) -> str:
+    """SIPp UAS for the agent's softphone: qualify OPTIONS, then ring / answer / act / hang up as asked."""
     if answer_after_ms < 0 or (hangup_after_ms is not None and hangup_after_ms < 0):
         raise ValueError("delays cannot be negative")
+    if any(a.at_s < 0 or (a.kind == "keys" and not re.fullmatch(r"[0-9*#]+", a.keys)) for a in actions):
+        raise ValueError("agent actions need a time of 0 or more, and keys from 0-9 * #")
     sdp = _sdp(media_ip, str(media_port))
     contact = f"Contact: <sip:{sip_user}@[local_ip]:[local_port]>"
     local_tag = "[pid]SIPpTag01[call_number]"
@@ -200,22 +237,40 @@ Content-Length: [len]
 {sdp}""", retrans=True))
         s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
                     actions=[_log(AgentEvent.ANSWERED)]))
+        cursor = 0
+        cseq = 1
+        for action in sorted(actions):
+            at_ms = round(action.at_s * 1000)
+            wait(at_ms - cursor)
+            cursor = max(cursor, at_ms)
+            if action.kind == "keys":
+                for key in action.keys:
+                    cseq += 1
+                    s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.KEYS, key)))
+                    s.add(_send(_in_dialog("INFO", cseq, local_tag, contact,
+                                           "Content-Type: application/dtmf-relay",
+                                           f"Signal={key}\nDuration=160"), retrans=True))
+                    s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+                    wait(KEY_GAP_MS)
+                    cursor += KEY_GAP_MS
+            else:
+                cseq += 1
+                event = AgentEvent.HOLD if action.kind == "hold" else AgentEvent.UNHOLD
+                offer = _sdp(media_ip, str(media_port), "sendonly" if action.kind == "hold" else "sendrecv")
+                s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(event)))
+                s.add(_send(_in_dialog("INVITE", cseq, local_tag, contact, "Content-Type: application/sdp", offer),
+                            retrans=True))
+                s.add(_recv('response="100"', optional="true", timeout=str(TRANSACTION_TIMEOUT_MS),
+                            ontimeout="end"))
+                s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+                s.add(_send(_in_dialog("ACK", cseq, local_tag, contact)))
         if hangup_after_ms is None:
             s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
             s.add(_recv('request="BYE"', next="remote_bye"))
         else:
-            wait(hangup_after_ms)
+            wait(hangup_after_ms - cursor)
             s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.LOCAL_BYE)))
-            s.add(_send(f"""BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
-[routes]
-From:[$local_to];tag={local_tag}
-To:[$remote_from]
-[last_Call-ID:]
-CSeq: 1 BYE
-{contact}
-Max-Forwards: 70
-Content-Length: 0""", retrans=True))
+            s.add(_send(_in_dialog("BYE", cseq + 1, local_tag, contact), retrans=True))
             s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
             s.add(_nop(next_label="end"))
 
@@ -308,7 +363,7 @@ class SippAgent:
     def __init__(self, *, sip_user: str, password: str, target_host: str = "127.0.0.1", target_port: int = 5060,
                  local_ip: str = "127.0.0.1", answer: bool = True, answer_after_s: float = 0.0,
                  hangup_after_s: float | None = None, calls: int | None = None, expires_s: int = 600,
-                 register: bool = True, work_dir: Path | None = None) -> None:
+                 register: bool = True, work_dir: Path | None = None, actions: Sequence[AgentAction] = ()) -> None:
         if expires_s < 60:
             raise ValueError("Asterisk refuses registrations shorter than 60 s (minimum_expiration)")
         self.sip_user = sip_user
@@ -319,6 +374,7 @@ class SippAgent:
         self._answer_after_ms = round(answer_after_s * 1000)
         self._hangup_after_ms = None if hangup_after_s is None else round(hangup_after_s * 1000)
         self._calls = calls
+        self._actions = tuple(actions)
         self.expires_s = expires_s
         self._register_on_enter = register
         self._given_dir = work_dir
@@ -370,7 +426,8 @@ class SippAgent:
         self.port = _free_port(self.local_ip)
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
-                                   hangup_after_ms=self._hangup_after_ms, calls=self._calls)
+                                   hangup_after_ms=self._hangup_after_ms, calls=self._calls,
+                                   actions=self._actions)
         (self.folder / "agent.xml").write_text(scenario, encoding="iso-8859-1")
         self._uas = await asyncio.create_subprocess_exec(
             sipp, "-sf", "agent.xml", "-i", self.local_ip, "-p", str(self.port),

@@ -263,7 +263,7 @@ def _recv(what: str, *, actions: Sequence[str] = (), **attrs: str) -> str:
     return f"<recv {what}{rendered}>{action}</recv>" if action else f"<recv {what}{rendered}/>"
 
 
-def _sdp(media_ip: str, port: str) -> str:
+def _sdp(media_ip: str, port: str, direction: str = "sendrecv") -> str:
     family = "IP6" if ":" in media_ip else "IP4"
     return "\n".join([
         "v=0",
@@ -277,7 +277,7 @@ def _sdp(media_ip: str, port: str) -> str:
         "a=rtpmap:101 telephone-event/8000",
         "a=fmtp:101 0-16",
         "a=ptime:20",
-        "a=sendrecv",
+        f"a={direction}",
     ])
 
 

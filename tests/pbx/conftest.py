@@ -26,10 +26,12 @@ SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "acd" / "queues.yaml"
 
 
 def write_test_queues(path: Path) -> Path:
-    """The shipped queues with short ring and announcement timers, so those tests take seconds."""
+    """The shipped queues with short ring, announcement, hold and silent-script timers: tests take seconds."""
     text = SHIPPED_QUEUES.read_text(encoding="utf-8")
-    text = re.sub(r"ring_timeout_s: \d+", "ring_timeout_s: 4", text)
-    path.write_text(re.sub(r"announce_every_s: \d+", "announce_every_s: 3", text), encoding="utf-8")
+    for name, seconds in (("ring_timeout_s", 4), ("announce_every_s", 3), ("hold_reassure_every_s", 4),
+                          ("hold_target_s", 7), ("hold_limit_s", 12), ("silent_wait_s", 2)):
+        text = re.sub(rf"{name}: \d+", f"{name}: {seconds}", text)
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+# Registers the callbacks table on the shared metadata the schema check compares.
 from engine.errors import DatabaseUnreachable
 from engine.store.database import check_database, make_engine
 from engine.store.migrate import current_revision, head_revision, upgrade
@@ -23,7 +24,7 @@ def db_url(fresh_postgres_url: str) -> str:
 def test_upgrade_creates_the_schema_once(postgres_url: str) -> None:
     with pytest.raises(DatabaseUnreachable, match="has no hotline schema; run `hotline db upgrade`"):
         check_database(postgres_url)
-    assert upgrade(postgres_url) == head_revision() == "0006"
+    assert upgrade(postgres_url) == head_revision() == "0007"
     assert upgrade(postgres_url) == head_revision()
     assert current_revision(postgres_url) == head_revision()
     check_database(postgres_url)

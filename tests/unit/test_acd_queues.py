@@ -78,7 +78,8 @@ def test_every_problem_is_reported_with_its_line() -> None:
         "q.yaml:11: queue 'complaints' repeat_window_h must be a number of 0 or more",
         "q.yaml:12: queue 'complaints' priority_bonus_repeat must be a whole number of 0 or more",
         "q.yaml:13: queue 'complaints': unknown field 'colour' (known: skills, service_level_s, announce_every_s, "
-        "moh_class, ring_timeout_s, max_wait_s, on_max_wait, priority_bonus_repeat, repeat_window_h)",
+        "moh_class, ring_timeout_s, max_wait_s, on_max_wait, priority_bonus_repeat, repeat_window_h, "
+        "hold_reassure_every_s, hold_target_s, hold_limit_s, silent_wait_s, auto_silent_after_s, transfer_code)",
         "q.yaml:14: queue name 'bad name' is not a valid name (letters, digits, _ and -)",
         "q.yaml:16: unknown section 'extra' (known: defaults, queues)",
     ]
@@ -101,3 +102,21 @@ def test_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
         load_queues(tmp_path / "missing.yaml")
     assert str(caught.value).startswith(f"{tmp_path / 'missing.yaml'}:1: cannot read the queue file")
     assert caught.value.exit_code == 2
+
+
+def test_transfer_codes_are_digits_and_unique() -> None:
+    assert problems("""\
+        queues:
+          general:
+            skills: []
+            transfer_code: 1
+          vip:
+            skills: []
+            transfer_code: 1
+          complaints:
+            skills: []
+            transfer_code: x1
+        """) == [
+        "q.yaml:7: queue 'vip': transfer_code 1 is already used by queue 'general'",
+        "q.yaml:10: queue 'complaints' transfer_code must be 1 to 4 digits",
+    ]

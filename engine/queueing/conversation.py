@@ -1,0 +1,261 @@
+"""One conversation between a caller and an agent: the bridge, the recording, and what the agent does.
+
+The caller and the agent's leg share a mixing bridge that is recorded from answer to hangup. During the
+call the agent can put the caller on hold (the softphone's hold button, or ``*7``), hand a silent caller
+to the silent-call script (``*81``..``*83``) or send the caller on (``*9<number>#``); a supervisor's
+transfer arrives through the call's inbox. On hold the caller leaves the bridge and hears the hold
+script (``engine.scripts.hold`` decides what is due); the recording keeps running on the agent's side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from acd.model import AgentId
+from acd.queues import QueueConfig
+from acd.state import AgentEvent, HoldEnded, HoldStarted
+from engine.call_session import CallSession
+from engine.clock import Clock
+from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari_events import (
+    BridgeId,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    ChannelHold,
+    ChannelId,
+    ChannelTalkingStarted,
+    ChannelUnhold,
+    PlaybackFinished,
+    PlaybackId,
+    StasisEnd,
+)
+from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
+from engine.queueing.transfer import Transfer
+from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
+from engine.scripts.silent_call import SilentVariant
+from engine.scripts.silent_line import TALK_DETECT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AgentHungUp:
+    pass
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """The agent handed the caller to the silent-call script (``by``: agent key, supervisor or auto)."""
+
+    variant: SilentVariant
+    by: str
+
+
+Ending = AgentHungUp | Transfer | HandedOver
+
+
+class Conversation:
+    def __init__(self, ari: AriClient, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
+                 clock: Clock, agent_event: Callable[[AgentEvent], str | None],
+                 resolve_transfer: Callable[[str], Transfer | None]) -> None:
+        self.ari = ari
+        self.call = call
+        self.leg = leg
+        self.agent = agent
+        self.config = config
+        self.clock = clock
+        self.agent_event = agent_event
+        self.resolve_transfer = resolve_transfer
+        self.recording = f"{call.uid}-{agent}"
+        self.timings = HoldTimings(config.hold_reassure_every_s, config.hold_target_s, config.hold_limit_s)
+        self.keys = InCallKeys()
+        self.bridge: BridgeId | None = None
+        self.held_since: datetime | None = None
+        self.progress = HoldProgress()
+        self.hold_prompt: PlaybackId | None = None
+        self.agent_gone = False
+        self.caller_spoke = False
+
+    async def run(self) -> Ending:
+        """Bridge and record; return how the conversation ended. The agent's leg is always hung up."""
+        self.bridge = await self.ari.create_bridge("mixing", name=f"call-{self.call.uid}")
+        try:
+            with contextlib.suppress(AriError):
+                await self.ari.stop_moh(self.call.channel.id)
+            await self.ari.add_to_bridge(self.bridge, [self.call.channel.id, self.leg])
+            await self.ari.record_bridge(self.bridge, self.recording)
+            self.call.note("recording.started", {"name": self.recording, "agent": self.agent})
+            if self.config.auto_silent_after_s > 0:
+                await self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)", TALK_DETECT)
+            return await self._listen()
+        finally:
+            if self.held_since is not None:
+                with contextlib.suppress(AriError):
+                    await self.ari.stop_moh(self.call.channel.id)
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(self.leg)
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(self.bridge)
+
+    # -- the event loop ---------------------------------------------------------------------------------
+    async def _listen(self) -> Ending:
+        answered = self.clock.now()
+        while True:
+            now = self.clock.now()
+            wake: float | None = None
+            if self.held_since is not None:
+                step, due_at = next_hold_step(self.progress, self.timings)
+                wake = max(0.0, due_at - (now - self.held_since).total_seconds())
+            elif self.config.auto_silent_after_s > 0 and not self.caller_spoke:
+                wake = max(0.0, self.config.auto_silent_after_s - (now - answered).total_seconds())
+            event = await self.call.next_event(within=wake)
+            if event is None:
+                if self.held_since is not None:
+                    if await self._hold_step(step):
+                        return AgentHungUp()
+                    continue
+                self.call.note("silent.handover", {"agent": self.agent, "variant": SilentVariant.SILENT,
+                                                   "by": "auto"})
+                return HandedOver(SilentVariant.SILENT, "auto")
+            match event:
+                case Transfer():
+                    self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": event.queue,
+                                                        "to_agent": event.agent, "by": "supervisor"})
+                    return await self._leaving(event)
+                case ChannelHangupRequest() | StasisEnd() | ChannelDestroyed() if event.channel.id == self.leg:
+                    self.call.note("call.agent_hung_up", {"agent": self.agent})
+                    return AgentHungUp()
+                case ChannelHold() if event.channel.id == self.leg:
+                    await self._hold("softphone")
+                case ChannelUnhold() if event.channel.id == self.leg:
+                    if await self._resume("agent"):
+                        return AgentHungUp()
+                case ChannelTalkingStarted() if event.channel.id == self.call.channel.id:
+                    self.caller_spoke = True
+                case PlaybackFinished() if event.playback_id == self.hold_prompt:
+                    self.hold_prompt = None
+                    if self.held_since is not None:
+                        await self.call.act(self.ari.start_moh(self.call.channel.id, self.config.moh_class))
+                case ChannelDtmfReceived(digit=digit) if event.channel.id == self.leg:
+                    ending = await self._agent_key(digit)
+                    if ending is not None:
+                        return ending
+                case ChannelDtmfReceived():
+                    self.call.type_ahead.clear()  # the caller's keys mean nothing while talking to an agent
+
+    async def _agent_key(self, digit: str) -> Ending | None:
+        command = self.keys.feed(digit, self.clock.now().timestamp())
+        match command:
+            case ToggleHold():
+                if self.held_since is None:
+                    await self._hold("key")
+                elif await self._resume("agent"):
+                    return AgentHungUp()
+            case HandToScript(variant=variant):
+                self.call.note("silent.handover", {"agent": self.agent, "variant": variant, "by": "agent"})
+                return await self._leaving(HandedOver(variant, "agent"))
+            case TransferTo(digits=digits):
+                target = self.resolve_transfer(digits)
+                if target is None:
+                    self.call.note("transfer.refused", {"agent": self.agent, "target": digits})
+                    await self._tell_agent("feature-refused")
+                    return None
+                self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": target.queue,
+                                                    "to_agent": target.agent, "by": "agent"})
+                return await self._leaving(target)
+            case Unknown(keys=keys):
+                self.call.note("agent.keys_unknown", {"agent": self.agent, "keys": keys})
+                await self._tell_agent("feature-refused")
+        return None
+
+    async def _leaving(self, ending: Transfer | HandedOver) -> Ending:
+        """The caller leaves the agent held or not: a held caller's hold ends here (journaled)."""
+        if self.held_since is not None:
+            await self._end_hold("transfer" if isinstance(ending, Transfer) else "script", thank=False)
+        return ending
+
+    # -- hold -------------------------------------------------------------------------------------------
+    async def _hold(self, by: str) -> None:
+        if self.held_since is not None or self.bridge is None:
+            return
+        refused = self.agent_event(HoldStarted())
+        if refused is not None:
+            log.info("hold refused for agent %s: %s", self.agent, refused)
+            return
+        await self.call.act(self.ari.remove_from_bridge(self.bridge, [self.call.channel.id]))
+        self.held_since = self.clock.now()
+        self.progress = HoldProgress()
+        self.call.note("hold.started", {"agent": self.agent, "by": by})
+        await self._play_to_caller("hold-start")
+
+    async def _hold_step(self, step: HoldStep) -> bool:
+        """Do what the hold script says is due; True when the agent hung up meanwhile."""
+        self.progress = self.progress.after(step)
+        match step:
+            case HoldStep.REASSURE:
+                if self.hold_prompt is None:  # never cut the hold prompt itself short
+                    with contextlib.suppress(AriError):
+                        await self.ari.stop_moh(self.call.channel.id)
+                    await self._play_to_caller("hold-reassure")
+                    self.call.note("hold.reassured", {"held_s": self._held_s()})
+            case HoldStep.REMIND_AGENT:
+                await self._tell_agent("hold-reminder")
+                self.call.note("hold.reminded", {"agent": self.agent, "held_s": self._held_s()})
+            case HoldStep.RECONNECT:
+                return await self._resume("limit")
+        return False
+
+    async def _resume(self, why: str) -> bool:
+        """Thank the caller, then put them back with the agent; True when the agent hung up meanwhile."""
+        if self.held_since is None:
+            return False
+        await self._end_hold(why, thank=True)
+        if self.agent_gone:
+            return True
+        assert self.bridge is not None
+        await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id]))
+        return False
+
+    async def _end_hold(self, why: str, thank: bool) -> None:
+        held_s = self._held_s()
+        if self.hold_prompt is not None:
+            with contextlib.suppress(AriError):
+                await self.ari.stop_playback(self.hold_prompt)
+            self.hold_prompt = None
+        with contextlib.suppress(AriError):
+            await self.ari.stop_moh(self.call.channel.id)
+        self.held_since = None
+        if thank:
+            await self._play_to_caller("hold-thanks", wait=True)
+        self.call.note("hold.ended", {"agent": self.agent, "seconds": held_s, "why": why,
+                                      "reassured": self.progress.reassured, "reminded": self.progress.reminded})
+        self.agent_event(HoldEnded())
+
+    def _held_s(self) -> float:
+        return 0.0 if self.held_since is None else round((self.clock.now() - self.held_since).total_seconds(), 1)
+
+    # -- media ------------------------------------------------------------------------------------------
+    async def _play_to_caller(self, prompt: str, wait: bool = False) -> None:
+        playback = PlaybackId(uuid.uuid4().hex)
+        await self.call.act(self.ari.play(self.call.channel.id, f"sound:hotline/{prompt}", playback))
+        self.call.note("prompt.played", {"prompt": prompt})
+        if not wait:
+            self.hold_prompt = playback
+            return
+        while True:
+            event = await self.call.next_event(within=30)
+            if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
+                return
+            if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == self.leg:
+                self.agent_gone = True
+                self.call.note("call.agent_hung_up", {"agent": self.agent})
+
+    async def _tell_agent(self, prompt: str) -> None:
+        with contextlib.suppress(AriError):
+            await self.ari.play(self.leg, f"sound:hotline/{prompt}", PlaybackId(uuid.uuid4().hex))

@@ -1,0 +1,19 @@
+"""A blind transfer request: where a caller talking to an agent goes next (a queue or one agent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from engine.pbx.ari_events import Event
+
+
+@dataclass(frozen=True)
+class Transfer(Event):
+    """Send the caller on (blind transfer) to a queue or one agent; delivered through the call's inbox.
+    ``front``: the caller goes before everyone waiting (a silent caller who spoke up after all)."""
+
+    queue: str | None = None
+    agent: str | None = None
+    front: bool = False
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
