@@ -1,6 +1,6 @@
 """Queue settings operators edit (``acd/queues.yaml``) → ``QueueConfig`` values, with file:line problems.
 
-Read the way ``ivr_flows.loader`` reads flows: the YAML is composed into PyYAML's node tree, never
+Read with ``ivr_flows.yaml_lines``, like flows: the YAML is composed into PyYAML's node tree, never
 constructed, so every value keeps its line and its text as written (no YAML 1.1 guesses), and every problem
 of the file is collected and raised together as one ``QueueConfigError``. ``acd.routing`` and the
 controller's queue service use the result; nothing here knows about Asterisk.
@@ -19,14 +19,10 @@ import yaml
 from acd.model import QueueName
 from engine.errors import SettingsError
 from ivr_flows.errors import Problem
+from ivr_flows.yaml_lines import INT_TAG, NAME, Reader, compose, line_of, read_text, scalar_text
 
 DEFAULT_FILE = Path(__file__).with_name("queues.yaml")
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 TOP_LEVEL = ("defaults", "queues")
-
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_NULL = "tag:yaml.org,2002:null"
 
 
 class QueueConfigError(SettingsError):
@@ -68,55 +64,20 @@ class QueueConfig:
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-@dataclass
-class _Reader:
-    file: str
-    problems: list[Problem]
-
-    def fail(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message))
-
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
-        """``(key, value, key line)`` in file order; a duplicate key is a problem."""
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(_line(node), f"{what} must be a mapping")
-            return []
-        items: list[tuple[str, yaml.Node, int]] = []
-        for key_node, value in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None:
-                self.fail(_line(key_node), f"{what}: keys must be plain text")
-            elif any(key == seen for seen, _, _ in items):
-                self.fail(_line(key_node), f"{what}: duplicate key '{key}'")
-            else:
-                items.append((key, value, _line(key_node)))
-        return items
+class _Reader(Reader):
+    """The shared reader plus the queue file's notion of a name."""
 
     def name(self, node: yaml.Node, what: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag != _NULL and NAME.match(str(node.value)):
-            return str(node.value)
-        self.fail(_line(node), f"{what} must be a name (letters, digits, _ and -)")
-        return None
-
-    def number(self, node: yaml.Node, what: str, zero_ok: bool) -> float | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
-            try:
-                value = float(node.value)
-            except ValueError:
-                value = -1.0
-            if value > 0 or (zero_ok and value == 0):
-                return value
-        self.fail(_line(node), f"{what} must be a number {'of 0 or more' if zero_ok else 'above 0'}")
+        value = scalar_text(node)
+        if value is not None and NAME.match(value):
+            return value
+        self.fail(line_of(node), f"{what} must be a name (letters, digits, _ and -)")
         return None
 
 
 def _skills(r: _Reader, node: yaml.Node, what: str) -> Any:
     if not isinstance(node, yaml.SequenceNode):
-        r.fail(_line(node), f"{what} must be a list of skill names, e.g. [general]")
+        r.fail(line_of(node), f"{what} must be a list of skill names, e.g. [general]")
         return None
     names = [r.name(item, f"{what} entry") for item in node.value]
     return None if None in names else frozenset(n for n in names if n is not None)
@@ -131,9 +92,9 @@ def _hours(r: _Reader, node: yaml.Node, what: str) -> Any:
 
 
 def _bonus(r: _Reader, node: yaml.Node, what: str) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.tag == _INT and re.fullmatch(r"\+?\d+", node.value):
+    if isinstance(node, yaml.ScalarNode) and node.tag == INT_TAG and re.fullmatch(r"\+?\d+", node.value):
         return int(node.value)
-    r.fail(_line(node), f"{what} must be a whole number of 0 or more")
+    r.fail(line_of(node), f"{what} must be a whole number of 0 or more")
     return None
 
 
@@ -142,9 +103,10 @@ def _name(r: _Reader, node: yaml.Node, what: str) -> Any:
 
 
 def _code(r: _Reader, node: yaml.Node, what: str) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.tag != _NULL and re.fullmatch(r"\d{1,4}", str(node.value)):
-        return str(node.value)
-    r.fail(_line(node), f"{what} must be 1 to 4 digits")
+    value = scalar_text(node)
+    if value is not None and re.fullmatch(r"\d{1,4}", value):
+        return value
+    r.fail(line_of(node), f"{what} must be 1 to 4 digits")
     return None
 
 
@@ -177,18 +139,8 @@ def _fields(r: _Reader, node: yaml.Node, what: str) -> tuple[dict[str, Any], dic
 def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
     """Queues from YAML text; ``file`` names it in problems. Raises QueueConfigError with every problem."""
     r = _Reader(file, [])
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = int(mark.line) + 1 if mark is not None else 1
-        raise QueueConfigError([Problem(file, line, f"not valid YAML: {err.problem or err.context}")]) from None
-    if root is None:
-        raise QueueConfigError([Problem(file, 1, "the file is empty")])
-    sections = {key: (value, line) for key, value, line in r.mapping(root, "the queue file")}
-    for key, (_, line) in sections.items():
-        if key not in TOP_LEVEL:
-            r.fail(line, f"unknown section '{key}' (known: {', '.join(TOP_LEVEL)})")
+    root = compose(text, file, QueueConfigError)
+    sections = r.sections(root, "the queue file", TOP_LEVEL)
     defaults: dict[str, Any] = {}
     if "defaults" in sections:
         defaults, default_lines = _fields(r, sections["defaults"][0], "defaults")
@@ -213,7 +165,7 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
             queues[QueueName(name)] = QueueConfig(name=QueueName(name), file=file, line=line, lines=lines,
                                                   **{**defaults, **values})
         if not queues and not r.problems:
-            r.fail(_line(sections["queues"][0]), "no queue is defined")
+            r.fail(line_of(sections["queues"][0]), "no queue is defined")
         codes: dict[str, str] = {}
         for queue in queues.values():
             if queue.transfer_code is None:
@@ -230,8 +182,4 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
 def load_queues(path: Path | str = DEFAULT_FILE) -> dict[QueueName, QueueConfig]:
     """Read the queue file. Raises QueueConfigError (``file:line: message`` for each problem)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise QueueConfigError([Problem(str(path), 1, f"cannot read the queue file: {err}")]) from None
-    return parse_queues(text, str(path))
+    return parse_queues(read_text(path, "queue file", QueueConfigError), str(path))

@@ -72,10 +72,12 @@ class OfferMissed:
 @dataclass(frozen=True)
 class CallFinished:
     """The call ended: after a conversation, or while ringing because the caller hung up first.
-    ``wrap_up=False``: the agent handed the caller to a script and is free at once (no after-call work)."""
+    ``wrap_up=False``: nothing to wrap up (the agent handed the caller to a script, or a callback's customer
+    did not answer): the agent is free at once, journaled with ``reason``."""
 
     call: CallUid
     wrap_up: bool = True
+    reason: str = "handed-to-script"
 
 
 @dataclass(frozen=True)
@@ -193,14 +195,14 @@ def transition(status: AgentStatus, event: AgentEvent, now: datetime, policy: Ac
             if 0 < policy.max_missed_offers <= missed and not status.has_pending:
                 return _move(status, S.PAUSED, now, NO_ANSWER, call=None, missed_offers=missed, pause=NO_ANSWER)
             return _release(replace(status, missed_offers=missed), now, "missed", idle=False)
-        case CallFinished(call=call, wrap_up=wrap_up):
+        case CallFinished(call=call, wrap_up=wrap_up, reason=reason):
             if status.call != call or state not in (S.RINGING, S.ON_CALL, S.ON_HOLD):
                 return _reject(status, f"agent is {_words(state)}, not on call {call}")
             if state is S.RINGING:
                 # The caller hung up before the agent answered: not the agent's miss, no wrap-up to do.
                 return _release(status, now, "caller-gone", idle=False)
             if not wrap_up:
-                return _release(status, now, "handed-to-script", idle=True)
+                return _release(status, now, reason, idle=True)
             if policy.acw_seconds <= 0:
                 return _release(status, now, "call-finished", idle=True)
             return _move(status, S.AFTER_CALL_WORK, now, "call-finished")

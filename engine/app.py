@@ -12,6 +12,7 @@ import sqlalchemy
 from acd.queues import load_queues
 from acd.state import AcwPolicy
 from engine.call_session import CallSession
+from engine.callbacks.dialer import CallbackDialer
 from engine.calls import CallFlow, CallSupervisor
 from engine.clock import SystemClock
 from engine.fallback_journal import FallbackCdrReader
@@ -113,9 +114,15 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
         box = MessageBox(ari, journal_db, layout.recordings_dir, clock)
-        chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box)
+        dialer = CallbackDialer(acd, ari, journal_db, clock, settings.callback, settings.tz, settings.hotline_number)
+        chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box,
+                                                      dialer)
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
+        dialer.start_outbound = supervisor.start_outbound
+        if dialer.enabled:
+            dialer.restore()
+        callbacks = asyncio.create_task(dialer.run() if dialer.enabled else asyncio.Event().wait(), name="callbacks")
         distributor = asyncio.create_task(acd.run(), name="distributor")
         desk_task = asyncio.create_task(desk.run(), name="agent-desk")
         writer = asyncio.create_task(journal.run(), name="journal")
@@ -133,9 +140,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in (fallback, current, calls, distributor, desk_task):
+            for task in (fallback, current, calls, distributor, desk_task, callbacks):
                 task.cancel()
-            await asyncio.gather(fallback, current, calls, distributor, desk_task, return_exceptions=True)
+            await asyncio.gather(fallback, current, calls, distributor, desk_task, callbacks, return_exceptions=True)
             reader.ingest(journal)
             await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)

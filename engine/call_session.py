@@ -68,6 +68,11 @@ class CallSession:
         self.served = False
         # Set by a script that ended the call for a reason of its own (e.g. "silent"): the journaled outcome.
         self.outcome: str | None = None
+        # When and with which priority the caller first joined a queue: a booked callback keeps that place.
+        self.queued_at: datetime | None = None
+        self.queue_priority = 0
+        # "controller" for callers who dialled in; "callback" for a call the hotline places itself.
+        self.source = "controller"
         # Other channels of this call (agents rung for it): their events come to this inbox too.
         self.legs: set[ChannelId] = set()
         self.on_new_leg: Callable[[CallSession, ChannelId], None] = lambda _call, _leg: None

@@ -98,14 +98,21 @@ class CallSupervisor:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _start_call(self, channel: Channel, at: datetime, readopted: bool) -> None:
+    def _start_call(self, channel: Channel, at: datetime, readopted: bool, flow: CallFlow | None = None,
+                    source: str = "controller") -> None:
         call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
+        call.source = source
         call.on_new_leg = lambda owner, leg: self.calls.__setitem__(leg, owner)
         self.calls[channel.id] = call
-        self._spawn(self._run_call(call), f"call-{channel.id}")
+        self._spawn(self._run_call(call, flow or self.flow), f"call-{channel.id}")
+
+    def start_outbound(self, channel: Channel, flow: CallFlow, source: str) -> None:
+        """A call the hotline places itself (a booked callback): ``channel`` is the customer's channel,
+        named before it is dialled so that none of its events is missed."""
+        self._start_call(channel, self.clock.now(), readopted=False, flow=flow, source=source)
 
     # -- one call ----------------------------------------------------------------------------------------
-    async def _run_call(self, call: CallSession) -> None:
+    async def _run_call(self, call: CallSession, flow: CallFlow) -> None:
         current_call.set(call.uid)
         caller = mask_number(call.channel.caller_number)
         if call.readopted:
@@ -113,11 +120,11 @@ class CallSupervisor:
             log.info("re-adopted call from %s to %s", caller, call.channel.dialed)
         else:
             call.note("call.started", {"caller": call.channel.caller_number, "dialed": call.channel.dialed,
-                                       "source": "controller"}, at=call.started_at)
+                                       "source": call.source}, at=call.started_at)
             log.info("call from %s to %s", caller, call.channel.dialed)
         outcome, cause = "completed", "normal_clearing"
         try:
-            await self.flow(call)
+            await flow(call)
             await call.hangup()
             outcome = call.outcome or outcome
         except CallEnded as ended:

@@ -1,7 +1,7 @@
 """YAML flow files → ``ivr_flows.model``, keeping the line of every node and field.
 
-The file is composed into PyYAML's node tree (``yaml.compose``), never constructed, so every value keeps
-its line and its text as written: ``011`` stays ``"011"`` and ``2026-10-01`` a string we parse ourselves
+The file is composed into PyYAML's node tree by ``ivr_flows.yaml_lines``, never constructed, so every value
+keeps its line and its text as written: ``011`` stays ``"011"`` and ``2026-10-01`` a string we parse ourselves
 instead of YAML 1.1's octal/date guesses. Times, dates, caller patterns and templates are parsed here, once.
 Every problem of a file is collected and raised together as one ``FlowError``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,63 +45,21 @@ from ivr_flows.model import (
     Template,
     TemplatePart,
 )
+from ivr_flows.yaml_lines import BOOL_TAG, INT_TAG, NAME, NULL_TAG, Reader, compose, line_of, read_text
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 PROMPT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 DAY_KEYS = (*WEEKDAYS, "weekdays", "weekend", "daily", "holiday")
 TOP_LEVEL = ("flow", "description", "start", "speed_lines", "caller_lists", "calendar", "prompts", "nodes")
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_BOOL = "tag:yaml.org,2002:bool"
-_NULL = "tag:yaml.org,2002:null"
 
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-@dataclass
-class _Reader:
-    """Reads typed values out of composed YAML nodes, recording problems instead of stopping at the first."""
-
-    file: str
-    problems: list[Problem]
-
-    def fail(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message))
-
-    def mapping(self, node: yaml.Node, what: str, duplicates_ok: bool = False) -> list[tuple[str, yaml.Node, int]]:
-        """``(key, value, key line)`` in file order; a duplicate key is a problem (unless the caller checks)."""
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(_line(node), f"{what} must be a mapping")
-            return []
-        items: list[tuple[str, yaml.Node, int]] = []
-        seen: set[str] = set()
-        for key_node, value in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.fail(_line(key_node), f"{what}: keys must be plain text")
-                continue
-            key = str(key_node.value)
-            if key in seen and not duplicates_ok:
-                self.fail(_line(key_node), f"{what}: duplicate key '{key}'")
-                continue
-            seen.add(key)
-            items.append((key, value, _line(key_node)))
-        return items
-
-    def text(self, node: yaml.Node, what: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag != _NULL:
-            return str(node.value)
-        self.fail(_line(node), f"{what} must be text")
-        return None
+class _Reader(Reader):
+    """The shared reader plus the value kinds of flow files."""
 
     def name(self, node: yaml.Node, what: str) -> str | None:
         value = self.text(node, what)
         if value is not None and not NAME.match(value):
-            self.fail(_line(node), f"{what} '{value}' is not a valid name (letters, digits, _ and -)")
+            self.fail(line_of(node), f"{what} '{value}' is not a valid name (letters, digits, _ and -)")
             return None
         return value
 
@@ -114,26 +72,15 @@ class _Reader:
         return None if value is None else (value,)
 
     def integer(self, node: yaml.Node, what: str) -> int | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _INT and re.fullmatch(r"[-+]?\d+", node.value):
+        if isinstance(node, yaml.ScalarNode) and node.tag == INT_TAG and re.fullmatch(r"[-+]?\d+", node.value):
             return int(node.value)
-        self.fail(_line(node), f"{what} must be a whole number")
-        return None
-
-    def seconds(self, node: yaml.Node, what: str) -> float | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag in (_INT, _FLOAT):
-            try:
-                value = float(node.value)
-            except ValueError:
-                value = -1.0
-            if value > 0:
-                return value
-        self.fail(_line(node), f"{what} must be a number of seconds above 0")
+        self.fail(line_of(node), f"{what} must be a whole number")
         return None
 
     def boolean(self, node: yaml.Node, what: str) -> bool | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
+        if isinstance(node, yaml.ScalarNode) and node.tag == BOOL_TAG:
             return str(node.value).lower() in ("true", "yes", "on")
-        self.fail(_line(node), f"{what} must be true or false")
+        self.fail(line_of(node), f"{what} must be true or false")
         return None
 
 
@@ -158,28 +105,28 @@ def _prompt(r: _Reader, node: yaml.Node, what: str) -> Any:
 def _count(r: _Reader, node: yaml.Node, what: str) -> Any:
     value = r.integer(node, what)
     if value is not None and value < 1:
-        r.fail(_line(node), f"{what} must be at least 1")
+        r.fail(line_of(node), f"{what} must be at least 1")
         return None
     return value
 
 
 def _terminator(r: _Reader, node: yaml.Node, what: str) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+    if isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG:
         return None  # explicitly no terminator: entry ends at max length or by timeout
     value = r.text(node, what)
     if value is None or value not in DTMF_KEYS:
         if value is not None:
-            r.fail(_line(node), f"{what} must be one key of 0-9 * #, not '{value}'")
+            r.fail(line_of(node), f"{what} must be one key of 0-9 * #, not '{value}'")
         return _BAD
     return value
 
 
 def _priority(r: _Reader, node: yaml.Node, what: str) -> Any:
-    if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+    if isinstance(node, yaml.ScalarNode) and node.tag == INT_TAG:
         return r.integer(node, what)
     value = r.text(node, what)
     if value is not None and value not in PRIORITIES:
-        r.fail(_line(node), f"{what} must be a number or one of {', '.join(PRIORITIES)}")
+        r.fail(line_of(node), f"{what} must be a number or one of {', '.join(PRIORITIES)}")
         return None
     return None if value is None else PRIORITIES[value]
 
@@ -195,10 +142,10 @@ def _template(r: _Reader, node: yaml.Node, what: str) -> Any:
             if _no_conversion(conversion)
         )
     except ValueError as err:
-        r.fail(_line(node), f"{what}: bad template {source!r}: {err}")
+        r.fail(line_of(node), f"{what}: bad template {source!r}: {err}")
         return None
     if any(p.field is not None and not NAME.match(p.field) for p in parts):
-        r.fail(_line(node), f"{what}: placeholders must be names like {{amount:amount}}")
+        r.fail(line_of(node), f"{what}: placeholders must be names like {{amount:amount}}")
         return None
     return Template(source, parts)
 
@@ -235,7 +182,7 @@ def _str(r: _Reader, node: yaml.Node, what: str) -> Any:
 
 
 def _seconds(r: _Reader, node: yaml.Node, what: str) -> Any:
-    return r.seconds(node, what)
+    return r.number(node, what, unit="seconds")
 
 
 def _bool(r: _Reader, node: yaml.Node, what: str) -> Any:
@@ -389,7 +336,7 @@ def _calendar(r: _Reader, node: yaml.Node) -> CalendarSpec:
                 try:
                     hours[day] = parse_hours(text)
                 except ValueError as err:
-                    r.fail(_line(spec), f"calendar hours {day}: {err}")
+                    r.fail(line_of(spec), f"calendar hours {day}: {err}")
         elif key == "holidays":
             if not isinstance(value, yaml.SequenceNode):
                 r.fail(line, "calendar holidays must be a list of dates")
@@ -401,10 +348,10 @@ def _calendar(r: _Reader, node: yaml.Node) -> CalendarSpec:
                 try:
                     holidays.update(parse_dates(text))
                 except ValueError as err:
-                    r.fail(_line(item), f"holiday {err}")
+                    r.fail(line_of(item), f"holiday {err}")
         else:
             r.fail(line, f"calendar: unknown field '{key}' (known: hours, holidays)")
-    return CalendarSpec(hours=hours, holidays=frozenset(holidays), line=_line(node))
+    return CalendarSpec(hours=hours, holidays=frozenset(holidays), line=line_of(node))
 
 
 def _prompt_texts(r: _Reader, node: yaml.Node) -> dict[str, FlowPrompt]:
@@ -455,7 +402,7 @@ def _caller_lists(r: _Reader, node: yaml.Node) -> dict[str, tuple[NumberPattern,
             try:
                 patterns.append(parse_pattern(text))
             except ValueError as err:
-                r.fail(_line(item), f"caller list '{name}': {err}")
+                r.fail(line_of(item), f"caller list '{name}': {err}")
         lists[name] = tuple(patterns)
     return lists
 
@@ -463,18 +410,8 @@ def _caller_lists(r: _Reader, node: yaml.Node) -> dict[str, tuple[NumberPattern,
 def parse_flow(text: str, file: str) -> Flow:
     """A flow from YAML text; ``file`` names it in problems. Raises FlowError with every problem found."""
     r = _Reader(file, [])
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = int(mark.line) + 1 if mark is not None else 1
-        raise FlowError([Problem(file, line, f"not valid YAML: {err.problem or err.context}")]) from None
-    if root is None:
-        raise FlowError([Problem(file, 1, "the file is empty")])
-    sections = {key: (value, line) for key, value, line in r.mapping(root, "a flow file")}
-    for key, (_, line) in sections.items():
-        if key not in TOP_LEVEL:
-            r.fail(line, f"unknown section '{key}' (known: {', '.join(TOP_LEVEL)})")
+    root = compose(text, file, FlowError)
+    sections = r.sections(root, "a flow file", TOP_LEVEL)
     name = Path(file).stem
     if "flow" in sections:
         name = r.name(sections["flow"][0], "flow") or name
@@ -500,7 +437,7 @@ def parse_flow(text: str, file: str) -> Flow:
     calendar = _calendar(r, sections["calendar"][0]) if "calendar" in sections else CalendarSpec()
     if r.problems or start is None:
         raise FlowError(sorted(r.problems))
-    return Flow(name=name, file=file, line=_line(root), start=start, nodes=nodes, prompts=prompts,
+    return Flow(name=name, file=file, line=line_of(root), start=start, nodes=nodes, prompts=prompts,
                 speed_lines=speed, caller_lists=lists, calendar=calendar,
                 lines={key: line for key, (_, line) in sections.items()})
 
@@ -508,11 +445,7 @@ def parse_flow(text: str, file: str) -> Flow:
 def load_flow(path: Path | str) -> Flow:
     """Read one flow file. Raises FlowError (``file:line: message`` for each problem)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise FlowError([Problem(str(path), 1, f"cannot read the flow file: {err}")]) from None
-    return parse_flow(text, str(path))
+    return parse_flow(read_text(path, "flow file", FlowError), str(path))
 
 
 def load_flows(folder: Path | str) -> dict[str, Flow]:

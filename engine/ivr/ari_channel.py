@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.call_session import CallSession
+from engine.callbacks.dialer import CallbackDialer
 from engine.ivr.ports import Say
 from engine.pbx.ari import AriNotFound
 from engine.pbx.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackId
@@ -23,15 +24,18 @@ from engine.queueing.service import QueueService
 from engine.scripts.leave_message import MessageBox
 
 Synthesize = Callable[[str], Awaitable[str]]
+# How often a caller who chose to keep waiting is offered the choices again before the apology.
+MAX_OFFERS = 3
 
 
 class AriIvrChannel:
     def __init__(self, call: CallSession, synthesize: Synthesize, queues: QueueService | None = None,
-                 messages: MessageBox | None = None) -> None:
+                 messages: MessageBox | None = None, callbacks: CallbackDialer | None = None) -> None:
         self.call = call
         self.synthesize = synthesize
         self.queues = queues
         self.messages = messages
+        self.callbacks = callbacks
 
     @property
     def caller(self) -> str:
@@ -87,18 +91,44 @@ class AriIvrChannel:
 
     async def to_queue(self, queue: str, priority: int = 0) -> None:
         self.note("queue.requested", {"queue": queue, "priority": priority})
-        if self.queues is not None and await self.queues.serve(self.call, queue, priority):
+        if self.queues is None:
+            await self.say([Say(prompt="agent-unavailable")], barge_in=False)
             return
-        if self.messages is not None:
-            # Nobody can take the call: offer to leave a message (HOTLINE_RULES: 自动录音受理).
-            await self.say([Say(prompt="offer-message")])
-            if await self.get_digit(6) == "1":
+        for _ in range(MAX_OFFERS):
+            if await self.queues.serve(self.call, queue, priority):
+                return
+            # Nobody can take the call now (HOTLINE_RULES, 投诉受理要求 5): a recorded message (自动录音受理),
+            # a booked callback (预约回呼), or, when agents are only busy, keep waiting in the same place.
+            choice = await self._offer_choices(queue)
+            if choice == "1" and self.messages is not None:
                 await self.say([Say(prompt="message-prompt")], barge_in=False)
                 self.clear_type_ahead()
                 await self.messages.record(self.call, queue)
                 await self.say([Say(prompt="message-thanks")], barge_in=False)
                 return
+            if choice == "2" and self.callbacks is not None:
+                await self.callbacks.book(self.call, queue)
+                await self.say([Say(prompt="callback-booked")], barge_in=False)
+                return
+            if choice != "3":
+                break
+            self.note("queue.keep_waiting", {"queue": queue})
         await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+
+    async def _offer_choices(self, queue: str) -> str | None:
+        """Say what the caller can do and return the key they chose (None: no valid choice)."""
+        assert self.queues is not None
+        can_book = self.callbacks is not None and self.callbacks.enabled and self.caller.isdigit()
+        can_wait = self.queues.serving(self.queues.queue_config(queue)) > 0
+        if self.messages is None and not can_book:
+            return None
+        prompt = ("offer-callback-wait" if can_wait else "offer-callback") if can_book else "offer-message"
+        self.clear_type_ahead()
+        await self.say([Say(prompt=prompt)])
+        choice = await self.get_digit(6)
+        valid = {"1"} | ({"2"} if can_book else set()) | ({"3"} if can_book and can_wait else set())
+        self.note("queue.offer", {"queue": queue, "choice": choice if choice in valid else None})
+        return choice if choice in valid else None
 
     async def hangup(self) -> None:
         await self.call.hangup()

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from engine.call_session import CallSession
+from engine.callbacks.dialer import CallbackDialer
 from engine.calls import CallFlow
 from engine.ivr.ari_channel import AriIvrChannel
 from engine.ivr.library import FlowLibrary
@@ -25,12 +26,12 @@ log = logging.getLogger(__name__)
 
 def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: str,
                   synthesize: Callable[[str], Awaitable[str]], queues: QueueService | None = None,
-                  messages: MessageBox | None = None) -> CallFlow:
+                  messages: MessageBox | None = None, callbacks: CallbackDialer | None = None) -> CallFlow:
     async def run_ivr(call: CallSession) -> None:
         await call.answer()
         flow = library.main  # the version in force when the call arrived serves the whole call
         start = flow.entry_for(call.channel.dialed, hotline_number)
-        channel = AriIvrChannel(call, synthesize, queues, messages)
+        channel = AriIvrChannel(call, synthesize, queues, messages, callbacks)
         exit_ = await FlowRunner(flow, services).run(channel, start)
         log.info("IVR finished: %s", exit_)
         if call.served and call.outcome is None and call.ended is None:

@@ -35,11 +35,16 @@ PROMPTS: tuple[Prompt, ...] = (
            "Please leave your message after the tone, then press the hash key."),
     Prompt("message-thanks", "您的留言已收到,我们会尽快与您联系。感谢您的来电,再见!",
            "We have your message and will contact you soon. Thank you for calling. Goodbye!"),
-    Prompt("offer-message-callback", "对不起,现在没有空闲的坐席。留言请按1;预约回呼请按2;继续等待请按3。",
-           "Sorry, no agent is free right now. To leave a message press 1, to book a call back press 2, "
+    # All agents busy (投诉受理要求 5): a recorded message or a booked callback, or keep waiting.
+    Prompt("offer-callback", "对不起,现在没有空闲的坐席。留言请按1;预约回呼请按2。",
+           "Sorry, no agent is free right now. To leave a message press 1; to book a call back press 2."),
+    Prompt("offer-callback-wait", "对不起,现在坐席全忙。留言请按1;预约回呼请按2;继续等待请按3。",
+           "Sorry, all our agents are busy. To leave a message press 1; to book a call back press 2; "
            "to keep waiting press 3."),
     Prompt("callback-booked", "已为您预约回呼,我们的客服代表会尽快给您回电。感谢您的来电,再见!",
            "Your call back is booked: an agent will call you soon. Thank you for calling. Goodbye!"),
+    Prompt("callback-connecting", "预约回呼,正在为您接通客户,请稍候。",
+           "A booked call back: connecting you to the customer, please wait."),
     # The hold script (请客户等待): the agent asked for consent; the engine says the rest.
     Prompt("hold-start", "请您稍等片刻,不要挂机。", "Please hold the line for a moment."),
     Prompt("hold-reassure", "您的电话仍在保持中,客服代表马上回来,请不要挂机。",

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
-from acd.model import Agent, AgentId, CallUid, QueueName
+from acd.model import Agent, AgentId, AgentState, CallUid, QueueName
+from acd.restore import FRESH_START_REASONS, JournalRow, restored_state
 from acd.routing import agents_serving, waiting_in
 from acd.state import AgentEvent, EndAfterCallWork, Pause, Resume, SignIn, SignOut
 from engine.agents.store import list_agents
@@ -115,14 +116,34 @@ class AgentDesk:
                  for r in list_agents(self.db)}
         self.service.set_agents(lines)
 
-    def last_states(self) -> dict[AgentId, tuple[str, str | None]]:
-        """Each agent's last journaled state and reason."""
-        latest = (select(agent_events.c.agent, func.max(agent_events.c.id).label("last"))
-                  .group_by(agent_events.c.agent).subquery())
+    def journaled_histories(self) -> dict[AgentId, list[JournalRow]]:
+        """Each agent's journaled rows (from_state, to_state, reason) in order, from its last fresh start.
+
+        Earlier rows cannot change what ``acd.restore`` makes of them (``fresh_start``: signed out, signed
+        in, or offered a call, which only happens with no request pending), so an agent's history is a few
+        rows since its last call or sign-in, however long it has worked. One query; an agent with no fresh
+        start in the journal gets all its rows.
+        """
+        is_fresh = or_(agent_events.c.to_state == AgentState.LOGGED_OUT.value,
+                       agent_events.c.reason.in_(sorted(FRESH_START_REASONS)))
+        starts = (select(agent_events.c.agent, func.max(agent_events.c.id).label("start_id"))
+                  .where(is_fresh).group_by(agent_events.c.agent).subquery())
+        query = (select(agent_events.c.agent, agent_events.c.from_state, agent_events.c.to_state,
+                        agent_events.c.reason)
+                 .outerjoin(starts, starts.c.agent == agent_events.c.agent)
+                 .where(agent_events.c.id >= func.coalesce(starts.c.start_id, 0))
+                 .order_by(agent_events.c.agent, agent_events.c.id))
+        histories: dict[AgentId, list[JournalRow]] = {}
         with self.db.connect() as conn:
-            rows = conn.execute(select(agent_events.c.agent, agent_events.c.to_state, agent_events.c.reason)
-                                .join(latest, agent_events.c.id == latest.c.last)).all()
-        return {AgentId(str(r[0])): (str(r[1]), r[2]) for r in rows}
+            for agent, from_state, to_state, reason in conn.execute(query):
+                histories.setdefault(AgentId(str(agent)), []).append((str(from_state), str(to_state), reason))
+        return histories
+
+    def last_states(self) -> dict[AgentId, tuple[AgentState, str | None]]:
+        """The state (logged_out, available or paused) and pause reason each journaled agent comes back in:
+        the last journaled state, unless a sign-out or pause asked for during a call still waited for it to
+        end (``acd.restore``)."""
+        return {agent: restored_state(rows) for agent, rows in self.journaled_histories().items()}
 
     def start(self) -> None:
         """Before the first call: the provisioned agents, in the states the journal last saw them."""

@@ -59,6 +59,8 @@ AGENT_JOURNAL_PREFIX = "agent:"
 # A caller put back "at the front of the queue" (silent caller who spoke after all) outranks even VIPs.
 FRONT_PRIORITY = 99
 __all__ = ["AgentLine", "QueueService", "Transfer", "settle_recording"]
+# A callback's step between the agent answering and the bridge: dial the customer; True once they answer.
+ReachCustomer = Callable[[AgentId, ChannelId], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,10 @@ class QueueService:
         """Keep the caller until an agent has talked to them (True), nobody can (False: no agent signed in,
         or the queue's maximum wait passed; the caller-experience scripts take over there) or they hang up
         (CallEnded). A transfer moves the caller to another queue or agent: the journey stays one call."""
-        target: Transfer | None = Transfer(queue=queue)
+        return await self.follow(call, Transfer(queue=queue), queue, priority)
+
+    async def follow(self, call: CallSession, target: Transfer | None, queue: str, priority: int) -> bool:
+        """Take the caller where ``target`` says, and on through any further transfers (see ``serve``)."""
         served = False
         while target is not None:
             if target.agent is not None:
@@ -229,7 +234,12 @@ class QueueService:
                 priority = boosted
         call.note("queue.entered", {"queue": config.name, "priority": priority})
         await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
-        enqueued_at = self.clock.now()
+        wait_started = self.clock.now()
+        if call.queued_at is None:
+            call.queued_at, call.queue_priority = wait_started, priority
+        # The caller's place: from when they first joined (back from a transfer, a silent-call script or
+        # choosing to keep waiting, they do not go to the end); a booked callback keeps it too.
+        enqueued_at = call.queued_at
         refused: set[AgentId] = set()
         try:
             while True:
@@ -245,7 +255,7 @@ class QueueService:
                         await self._announce_position(call, config)
                         announce_at = self.clock.now().timestamp() + config.announce_every_s
                         continue
-                    waited = (self.clock.now() - enqueued_at).total_seconds()
+                    waited = (self.clock.now() - wait_started).total_seconds()
                     if waited >= config.max_wait_s or self.serving(config) == 0:
                         call.note("queue.left", {"queue": config.name, "waited_s": round(waited, 1),
                                                  "why": "max wait" if waited >= config.max_wait_s else "no agent"})
@@ -289,13 +299,53 @@ class QueueService:
                 break
         await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
 
-    async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig) -> bool | Transfer:
-        """Ring one agent; True once a conversation took place, False when the agent did not answer, a
-        Transfer when the agent (or a supervisor) sent the caller on."""
+    # -- a booked callback ---------------------------------------------------------------------------------
+    async def serve_callback(self, call: CallSession, queue: str, priority: int, waiting_since: datetime,
+                             reach_customer: ReachCustomer) -> bool | Transfer:
+        """A booked callback takes its place in the queue (from when the caller first waited); once an
+        agent is free, ring the agent, then ``reach_customer`` (the agent's leg is answered) and bridge.
+        False when the agent did not answer or the customer could not be reached."""
+        config = self.queue_config(queue)
+        uid = CallUid(call.uid)
+        dialled: list[AgentId] = []
+
+        async def reach(agent: AgentId, leg: ChannelId) -> bool:
+            dialled.append(agent)
+            return await reach_customer(agent, leg)
+
+        call.note("queue.entered", {"queue": config.name, "priority": priority, "callback": True})
+        refused: set[AgentId] = set()
+        while True:
+            offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
+            self._offers[uid] = offer
+            self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority,
+                                              enqueued_at=waiting_since, caller=call.channel.caller_number,
+                                              refused_by=frozenset(refused))
+            self._wake.set()
+            try:
+                agent = await offer
+            finally:
+                self.waiting.pop(uid, None)
+                self._offers.pop(uid, None)
+            result = await self._offer(call, agent, config, reach)
+            if result is not False or dialled:
+                return result
+            refused.add(agent)  # the agent did not answer: the next one, the customer not yet rung
+
+    def withdraw(self, call: CallUid, why: str) -> None:
+        """Take a waiting entry out of its queue (a cancelled callback): its task gets CallEnded(why)."""
+        offer = self._offers.get(call)
+        if offer is not None and not offer.done():
+            offer.set_exception(CallEnded(why))
+
+    async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig,
+                     reach_customer: ReachCustomer | None = None) -> bool | Transfer:
+        """Ring one agent; True once a conversation took place, False when the agent did not answer (or,
+        for a callback, the customer), a Transfer when the agent (or a supervisor) sent the caller on."""
         uid = CallUid(call.uid)
         line = self.lines[agent]
         self._legs += 1
-        leg = ChannelId(f"{call.uid}-agent-{self._legs}")
+        leg = ChannelId(f"agent{self._legs}-{call.uid}")
         call.add_leg(leg)
         call.note("queue.offered", {"agent": agent})
         try:
@@ -318,6 +368,12 @@ class QueueService:
             self.agent_event(agent, OfferMissed(uid))
             return False
         self.agent_event(agent, OfferAnswered(uid))
+        if reach_customer is not None and not await reach_customer(agent, leg):
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            # The customer did not answer: the agent did nothing to wrap up.
+            self.agent_event(agent, CallFinished(uid, wrap_up=False, reason="customer-not-reached"))
+            return False
         call.served = True
         call.note("queue.answered", {"agent": agent})
         talk_started = self.clock.now()

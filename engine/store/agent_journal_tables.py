@@ -2,7 +2,8 @@
 
 ``agent_events`` is written by the journal writer from ``agent.state`` entries; ``agent_requests`` is how
 `hotline agent login|logout|pause|resume` reaches the running controller (it polls, applies, answers), and
-``call_requests`` the same for `hotline call transfer`. Created by migrations 0004 and 0005.
+``call_requests`` the same for `hotline call transfer` and `hotline call silent`. Created by migrations 0004 and
+0005 (0008 adds 'silent').
 """
 
 from __future__ import annotations
@@ -50,5 +51,5 @@ call_requests = Table(
     Column("requested_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
     Column("result", String(200)),
-    CheckConstraint("action IN ('transfer')", name="action"),
+    CheckConstraint("action IN ('transfer', 'silent')", name="action"),
 )

@@ -427,7 +427,8 @@ def _agent_row(entry: JournalEntry) -> dict[str, Any]:
     data = entry.data
     return {"agent": entry.call_uid.removeprefix(AGENT_PREFIX), "at": entry.at,
             "from_state": str(data.get("from", "")), "to_state": str(data.get("to", "")),
-            "reason": data.get("reason"), "call_uid": data.get("call")}
+            # The column holds 64 characters; PostgreSQL would refuse a longer reason and lose the row.
+            "reason": None if data.get("reason") is None else str(data["reason"])[:64], "call_uid": data.get("call")}
 
 
 def _find_call(connection: Connection, call_uid: str) -> int | None:

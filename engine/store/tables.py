@@ -35,7 +35,7 @@ NAMING_CONVENTION: Final = {
     "pk": "pk_%(table_name)s",
 }
 
-SOURCES: Final = ("controller", "fallback")
+SOURCES: Final = ("controller", "fallback", "callback")
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -81,7 +81,7 @@ calls = Table(
     Column("ended_at", UtcDateTime),
     Column("outcome", String(32)),
     Column("hangup_cause", String(64)),
-    CheckConstraint("source IN ('controller', 'fallback')", name="source"),
+    CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
 )
 
 call_events = Table(

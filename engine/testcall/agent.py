@@ -357,13 +357,16 @@ class SippAgent:
     the last final REGISTER answer (200, 401/403 for a wrong password...). `calls_offered` counts
     INVITEs, `calls_answered` answered calls, `calls_ended` calls over; `audio()` is what the agent
     heard over all its calls. Pass ``register=False`` to register by hand (`register()` returns the
-    status). Leaving the context unregisters (best effort) and stops SIPp.
+    status). Leaving the context unregisters (best effort) and stops SIPp. ``port`` fixes the answering
+    port (a customer's phone behind the callback trunk, which never registers); ``actions`` are what the
+    agent does during every answered call (`AgentAction`).
     """
 
     def __init__(self, *, sip_user: str, password: str, target_host: str = "127.0.0.1", target_port: int = 5060,
                  local_ip: str = "127.0.0.1", answer: bool = True, answer_after_s: float = 0.0,
                  hangup_after_s: float | None = None, calls: int | None = None, expires_s: int = 600,
-                 register: bool = True, work_dir: Path | None = None, actions: Sequence[AgentAction] = ()) -> None:
+                 register: bool = True, work_dir: Path | None = None, actions: Sequence[AgentAction] = (),
+                 port: int | None = None) -> None:
         if expires_s < 60:
             raise ValueError("Asterisk refuses registrations shorter than 60 s (minimum_expiration)")
         self.sip_user = sip_user
@@ -380,6 +383,7 @@ class SippAgent:
         self._given_dir = work_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.folder = Path()
+        self._fixed_port = port
         self.port = 0
         self.register_status: int | None = None
         self.registered = False
@@ -423,7 +427,7 @@ class SippAgent:
         for stale in [*self.folder.glob("agent*.log"), *self.folder.glob("register-*")]:
             stale.unlink(missing_ok=True)
         await self._listener.start()
-        self.port = _free_port(self.local_ip)
+        self.port = self._fixed_port or _free_port(self.local_ip)
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
                                    hangup_after_ms=self._hangup_after_ms, calls=self._calls,

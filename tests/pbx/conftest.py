@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.database import make_engine
 from engine.store.migrate import upgrade
-from tests.pbx.harness import Controller, hotline, settings_toml
+from tests.pbx.harness import Controller, free_port, hotline, settings_toml
 
 SHIPPED_FLOWS = Path(__file__).resolve().parents[2] / "ivr_flows"
 SHIPPED_QUEUES = Path(__file__).resolve().parents[2] / "acd" / "queues.yaml"
@@ -67,8 +68,13 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     flows_dir = write_test_flows(data_dir / "flows")
     queues_file = write_test_queues(data_dir / "queues.yaml")
     config_file = data_dir / "hotline.toml"
+    # Booked callbacks go out through a "trunk" that is a SIPp answering at this port (test_callbacks.py).
+    trunk_port = free_port(socket.SOCK_DGRAM)
     config_file.write_text(f'flows_dir = "{flows_dir}"\nqueues_file = "{queues_file}"\nacw_seconds = 3\n'
-                           + settings_toml(data_dir, f"t{os.getpid()}"))
+                           + settings_toml(data_dir, f"t{os.getpid()}")
+                           + f'\n[callback]\ntrunk_host = "127.0.0.1"\ntrunk_port = {trunk_port}\n'
+                           'window_start = "00:00"\nwindow_end = "23:59"\nretry_after_s = 3\nmax_attempts = 2\n'
+                           "ring_timeout_s = 8\n")
     settings = load_settings(config_file, environ={})
     control = PbxControl(settings, load_or_create(settings.data_dir))
     build_prompts(control.layout.prompt_dir)

@@ -24,7 +24,7 @@ def db_url(fresh_postgres_url: str) -> str:
 def test_upgrade_creates_the_schema_once(postgres_url: str) -> None:
     with pytest.raises(DatabaseUnreachable, match="has no hotline schema; run `hotline db upgrade`"):
         check_database(postgres_url)
-    assert upgrade(postgres_url) == head_revision() == "0007"
+    assert upgrade(postgres_url) == head_revision() == "0008"
     assert upgrade(postgres_url) == head_revision()
     assert current_revision(postgres_url) == head_revision()
     check_database(postgres_url)

@@ -65,7 +65,7 @@ def _records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 def test_upgrade_creates_the_folder_and_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'new' / 'folder' / 'hotline.db'}"
     assert current_revision(f"sqlite:///{tmp_path / 'empty.db'}") is None
-    assert upgrade(url) == head_revision() == "0007"
+    assert upgrade(url) == head_revision() == "0008"
     assert upgrade(url) == head_revision()
     assert (tmp_path / "new" / "folder" / "hotline.db").exists()
     assert current_revision(url) == head_revision()
@@ -111,7 +111,7 @@ def test_check_database_wants_the_current_schema(tmp_path: Path, db_url: str) ->
         check_database(f"sqlite:///{tmp_path / 'other.db'}")
     with reading(db_url) as engine, engine.begin() as connection:
         connection.execute(text("UPDATE hotline_alembic_version SET version_num = '0000'"))
-    with pytest.raises(DatabaseUnreachable, match=r"revision 0000, this hotline needs 0007; run `hotline db"):
+    with pytest.raises(DatabaseUnreachable, match=r"revision 0000, this hotline needs 0008; run `hotline db"):
         check_database(db_url)
 
 
