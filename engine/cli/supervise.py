@@ -1,5 +1,5 @@
-"""Supervisors' live commands: `hotline agent login|logout|pause|resume|end-acw`, `hotline call transfer`
-and `hotline status`.
+"""Supervisors' live commands: `hotline agent login|logout|pause|resume|end-acw`, `hotline call
+transfer|silent` and `hotline status`.
 
 State changes go to the running controller through the ``agent_requests`` table (it applies them within a
 second and writes back the result); the live view reads the snapshot the controller rewrites every second.
@@ -131,3 +131,22 @@ def call_transfer(obj: CliContext, ref: str, to_queue: str | None, to_agent: str
     if result != "ok":
         raise DomainError(f"call {summary.id}: {result}")
     click.echo(f"call {summary.id}: transferred to {'queue ' + to_queue if to_queue else 'agent ' + str(to_agent)}")
+
+
+@call.command("silent")
+@click.argument("ref")
+@click.option("--variant", type=click.Choice(["silent", "low_volume", "noisy"]), default="silent", show_default=True,
+              help="Which script: nothing heard, too quiet, or too noisy a line.")
+@pass_cli
+def call_silent(obj: CliContext, ref: str, variant: str) -> None:
+    """Hand a caller who says nothing to the silent-call script; the agent is free at once."""
+    with open_journal(obj.settings) as db:
+        summary = find_call(db, ref)
+        with db.begin() as conn:
+            request_id = conn.execute(insert(call_requests).values(
+                call_uid=summary.call_uid, action="silent", script=variant,
+                requested_at=datetime.now(UTC))).inserted_primary_key[0]  # type: ignore[index]
+        result = _await_answer(db, call_requests, request_id)
+    if result != "ok":
+        raise DomainError(f"call {summary.id}: {result}")
+    click.echo(f"call {summary.id}: handed to the {variant.replace('_', '-')} script")

@@ -36,7 +36,7 @@ from engine.pbx.ari_events import (
     StasisEnd,
 )
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
-from engine.queueing.transfer import Transfer
+from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
 from engine.scripts.silent_call import SilentVariant
 from engine.scripts.silent_line import TALK_DETECT
@@ -124,6 +124,10 @@ class Conversation:
                                                    "by": "auto"})
                 return HandedOver(SilentVariant.SILENT, "auto")
             match event:
+                case ScriptRequest(variant=variant):
+                    chosen = SilentVariant(variant)
+                    self.call.note("silent.handover", {"agent": self.agent, "variant": chosen, "by": "supervisor"})
+                    return await self._leaving(HandedOver(chosen, "supervisor"))
                 case Transfer():
                     self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": event.queue,
                                                         "to_agent": event.agent, "by": "supervisor"})

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,26 @@ from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
 from engine.queueing.service import AgentLine, QueueService
-from engine.queueing.transfer import Transfer
+from engine.queueing.transfer import ScriptRequest, Transfer
+from engine.scripts.silent_call import SilentVariant
 from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests
 
 log = logging.getLogger(__name__)
 # Feature names as the agents' dialplan passes them (*1 .. *5).
 FEATURES: dict[str, AgentEvent] = {"sign_in": SignIn(), "sign_out": SignOut(), "pause": Pause("break"),
                                    "resume": Resume(), "end_acw": EndAfterCallWork()}
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A supervisor's request about a live call (`hotline call transfer|silent`), from ``call_requests``."""
+
+    id: int
+    call_uid: str
+    action: str
+    target_queue: str | None
+    target_agent: str | None
+    script: str | None
 
 
 def request_event(action: str, reason: str | None) -> AgentEvent:
@@ -157,12 +171,27 @@ class AgentDesk:
                                 .order_by(agent_requests.c.id)).all()
         return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
 
-    def pending_transfers(self) -> list[tuple[int, str, str | None, str | None]]:
+    def pending_call_requests(self) -> list[CallRequest]:
         with self.db.connect() as conn:
-            rows = conn.execute(select(call_requests.c.id, call_requests.c.call_uid, call_requests.c.target_queue,
-                                       call_requests.c.target_agent).where(call_requests.c.done_at.is_(None))
+            rows = conn.execute(select(call_requests.c.id, call_requests.c.call_uid, call_requests.c.action,
+                                       call_requests.c.target_queue, call_requests.c.target_agent,
+                                       call_requests.c.script).where(call_requests.c.done_at.is_(None))
                                 .order_by(call_requests.c.id)).all()
-        return [(int(r[0]), str(r[1]), r[2], r[3]) for r in rows]
+        return [CallRequest(int(r[0]), str(r[1]), str(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def apply_call_request(self, request: CallRequest) -> str:
+        if request.action == "silent":
+            return self.hand_to_script(request.call_uid, request.script or SilentVariant.SILENT)
+        return self.transfer(request.call_uid, request.target_queue, request.target_agent)
+
+    def hand_to_script(self, call_uid: str, variant: str) -> str:
+        call = self.find_call(call_uid)
+        if call is None or CallUid(call_uid) not in self.service.conversations:
+            return "the call is not talking to an agent right now"
+        if variant not in tuple(SilentVariant):
+            return f"no silent-call script {variant!r} (known: {', '.join(SilentVariant)})"
+        call.inbox.put_nowait(ScriptRequest(variant=variant))
+        return "ok"
 
     def transfer(self, call_uid: str, queue: str | None, agent: str | None) -> str:
         call = self.find_call(call_uid)
@@ -193,9 +222,9 @@ class AgentDesk:
                 for request_id, agent, action, reason in await asyncio.to_thread(self.pending_requests):
                     refused = self.service.agent_event(AgentId(agent), request_event(action, reason))
                     await asyncio.to_thread(self.answer_request, request_id, refused or "ok")
-                for transfer_id, call_uid, to_queue, to_agent in await asyncio.to_thread(self.pending_transfers):
-                    answer = self.transfer(call_uid, to_queue, to_agent)
-                    await asyncio.to_thread(self.answer_transfer, transfer_id, answer)
+                for request in await asyncio.to_thread(self.pending_call_requests):
+                    answer = self.apply_call_request(request)
+                    await asyncio.to_thread(self.answer_transfer, request.id, answer)
                 await asyncio.to_thread(self.write_snapshot)
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("agent desk cannot reach the database: %s", str(exc).splitlines()[0])

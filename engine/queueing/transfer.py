@@ -1,4 +1,5 @@
-"""A blind transfer request: where a caller talking to an agent goes next (a queue or one agent)."""
+"""Requests delivered to a call talking to an agent, through its inbox: a blind transfer (a queue or one
+agent), or a supervisor handing a silent caller to the silent-call script."""
 
 from __future__ import annotations
 
@@ -16,4 +17,12 @@ class Transfer(Event):
     queue: str | None = None
     agent: str | None = None
     front: bool = False
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class ScriptRequest(Event):
+    """A supervisor hands the caller to the silent-call script (``variant``: silent, low_volume, noisy)."""
+
+    variant: str = "silent"
     at: datetime = field(default_factory=lambda: datetime.now(UTC))

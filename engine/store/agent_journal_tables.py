@@ -48,6 +48,7 @@ call_requests = Table(
     Column("action", String(16), nullable=False),
     Column("target_queue", String(32)),
     Column("target_agent", String(16)),
+    Column("script", String(16)),
     Column("requested_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime),
     Column("result", String(200)),

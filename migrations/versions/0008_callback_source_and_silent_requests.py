@@ -1,6 +1,7 @@
 """Calls the hotline places itself (booked callbacks) and supervisors' silent-call handovers.
 
-``calls.source`` gains 'callback'; ``call_requests.action`` gains 'silent' (`hotline call silent`).
+``calls.source`` gains 'callback'; ``call_requests.action`` gains 'silent' (`hotline call silent`), whose
+variant (silent, low_volume, noisy) goes in the new column ``call_requests.script``.
 
 Revision ID: 0008
 Revises: 0007
@@ -11,6 +12,7 @@ Migrations are frozen history: spell out types and constraint names here, never 
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
@@ -31,7 +33,11 @@ def _checks(source: str, action: str) -> None:
 
 def upgrade() -> None:
     _checks("source IN ('controller', 'fallback', 'callback')", "action IN ('transfer', 'silent')")
+    with op.batch_alter_table("call_requests") as batch:
+        batch.add_column(sa.Column("script", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("call_requests") as batch:
+        batch.drop_column("script")
     _checks("source IN ('controller', 'fallback')", "action IN ('transfer')")

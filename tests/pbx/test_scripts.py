@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from engine.store.queries import recent_calls
 from engine.testcall import CallReport, place_call
 from engine.testcall.agent import AgentAction, AgentEvent, SippAgent
 from tests.pbx.conftest import Pbx
-from tests.pbx.harness import hotline
+from tests.pbx.harness import hotline, wait_until
 from tests.pbx.test_acd import add_agent, agent_states, wait_registered
 from tests.pbx.test_call_journey import journaled_call
 from tests.pbx.test_ivr import events
@@ -146,3 +147,34 @@ def test_a_caller_who_speaks_during_the_silent_script_goes_back_to_the_front(pbx
     assert entered[-1]["priority"] == 99, entered
     answered = [d["agent"] for k, d in evts if k == "queue.answered"]
     assert answered == ["2205", "2206"], answered
+
+
+def test_a_supervisor_hands_a_noisy_line_to_the_script_from_the_cli(pbx: Pbx) -> None:
+    """`hotline call silent REF --variant noisy`: the noisy-line goodbye, a pause, and the hang-up."""
+    creds = add_agent(pbx, "2207")
+
+    def talking_call() -> str:
+        engine = pbx.journal()
+        try:
+            return next((c.call_uid for c in recent_calls(engine, 10)
+                         if c.caller == "13500002207" and c.outcome is None), "")
+        finally:
+            engine.dispose()
+
+    async def scenario() -> CallReport:
+        async with phone(pbx, creds) as agent:
+            await sign_in(pbx, "2207")
+            caller = asyncio.create_task(call_agent_line(pbx, "13500002207"))
+            await agent.wait_for(AgentEvent.ANSWERED, timeout_s=30)
+            uid = await asyncio.to_thread(wait_until, talking_call, 10, "the live call")
+            handed = await asyncio.to_thread(hotline, pbx.config_file, "call", "silent", uid, "--variant", "noisy")
+            assert "handed to the noisy script" in handed.stdout, handed.stdout
+            return await caller
+
+    with pbx.controller():
+        report = asyncio.run(scenario())
+        assert report.answered and report.ended_by == "hotline", report
+        call = journaled_call(pbx, "13500002207", "silent", timeout=30)
+        evts = events(pbx, call.id)
+    assert ("silent.handover", {"agent": "2207", "variant": "noisy", "by": "supervisor"}) in evts
+    assert prompts(evts)[-1] == "noisy-goodbye", prompts(evts)
