@@ -83,6 +83,9 @@ def test_hold_key_reconnects_at_the_limit_then_the_agent_transfers_by_key(pbx: P
             await sign_in(pbx, "2202", "2203")  # in this order: 2202 has waited longest and gets the call
             report = await call_agent_line(pbx, "13500002202")
             assert one.calls_answered == 1 and two.calls_answered == 1
+            # The caller is silent, so what the agent hears while holding is the reminder (target 7 s).
+            reminder = [s for s in one.audio().segments if 8.0 <= s[0] <= 11.5]
+            assert reminder and reminder[0][1] - reminder[0][0] > 1.0, one.audio().segments
             return report
 
     with pbx.controller():
