@@ -181,3 +181,30 @@ def test_a_supervisor_hands_a_noisy_line_to_the_script_from_the_cli(pbx: Pbx) ->
         evts = events(pbx, call.id)
     assert ("silent.handover", {"agent": "2207", "variant": "noisy", "by": "supervisor"}) in evts
     assert prompts(evts)[-1] == "noisy-goodbye", prompts(evts)
+
+
+def test_a_queue_can_start_the_silent_script_by_itself(pbx: Pbx) -> None:
+    """complaints with auto_silent_after_s 4: the caller says nothing after the agent answers, so the
+    engine takes over without the agent pressing anything."""
+    queues_file = pbx.settings.queues_path
+    shipped = queues_file.read_text(encoding="utf-8")
+    queues_file.write_text(shipped.replace("    skills: [complaints]\n",
+                                           "    skills: [complaints]\n    auto_silent_after_s: 4\n"), encoding="utf-8")
+    creds = add_agent(pbx, "2208", skills="complaints")
+
+    async def scenario() -> CallReport:
+        async with phone(pbx, creds):
+            await sign_in(pbx, "2208")
+            return await place_call(target_port=pbx.settings.pbx.sip_port, dialed=pbx.settings.hotline_number,
+                                    caller_id="13500002208", keys=["3"], max_call_s=75)
+
+    try:
+        with pbx.controller():
+            report = asyncio.run(scenario())
+            assert report.answered and report.ended_by == "hotline", report
+            call = journaled_call(pbx, "13500002208", "silent", timeout=30)
+            evts = events(pbx, call.id)
+    finally:
+        queues_file.write_text(shipped, encoding="utf-8")
+    assert ("silent.handover", {"agent": "2208", "variant": "silent", "by": "auto"}) in evts
+    assert prompts(evts)[-3:] == ["greeting", "greeting", "silent-goodbye"], prompts(evts)
