@@ -243,12 +243,7 @@ class QueueService:
         refused: set[AgentId] = set()
         try:
             while True:
-                offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
-                self._offers[uid] = offer
-                self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority,
-                                                  enqueued_at=enqueued_at, caller=call.channel.caller_number,
-                                                  refused_by=frozenset(refused))
-                self._wake.set()
+                offer = self._join(call, config, priority, enqueued_at, refused)
                 announce_at = self.clock.now().timestamp() + config.announce_every_s
                 while not offer.done():
                     if self.clock.now().timestamp() >= announce_at:
@@ -316,12 +311,7 @@ class QueueService:
         call.note("queue.entered", {"queue": config.name, "priority": priority, "callback": True})
         refused: set[AgentId] = set()
         while True:
-            offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
-            self._offers[uid] = offer
-            self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority,
-                                              enqueued_at=waiting_since, caller=call.channel.caller_number,
-                                              refused_by=frozenset(refused))
-            self._wake.set()
+            offer = self._join(call, config, priority, waiting_since, refused)
             try:
                 agent = await offer
             finally:
@@ -331,6 +321,17 @@ class QueueService:
             if result is not False or dialled:
                 return result
             refused.add(agent)  # the agent did not answer: the next one, the customer not yet rung
+
+    def _join(self, call: CallSession, config: QueueConfig, priority: int, since: datetime,
+              refused: set[AgentId]) -> asyncio.Future[AgentId]:
+        """Put the caller in the queue's waiting list; the future gets the agent the distributor picks."""
+        uid = CallUid(call.uid)
+        offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
+        self._offers[uid] = offer
+        self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority, enqueued_at=since,
+                                          caller=call.channel.caller_number, refused_by=frozenset(refused))
+        self._wake.set()
+        return offer
 
     def withdraw(self, call: CallUid, why: str) -> None:
         """Take a waiting entry out of its queue (a cancelled callback): its task gets CallEnded(why)."""
