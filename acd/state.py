@@ -177,6 +177,9 @@ def transition(status: AgentStatus, event: AgentEvent, now: datetime, policy: Ac
         case Pause(reason=reason):
             return _pause(status, reason, now)
         case Resume():
+            if state is S.PAUSED and status.pending_sign_out:
+                # Signed out during a call, paused during its wrap-up: coming back means signing out.
+                return _sign_out(status, now, "resume, then sign-out")
             if state is S.PAUSED:
                 return _move(status, S.AVAILABLE, now, "resume", idle_since=now, missed_offers=0)
             if status.pending_pause is not None:

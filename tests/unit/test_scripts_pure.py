@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from acd.model import AgentId, AgentState, AgentStatus, CallUid
-from acd.state import AcwPolicy, CallFinished, transition
+from acd.state import AcwPolicy, CallFinished, Pause, Resume, SignOut, transition
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
 from engine.scripts.farewell import farewell_prompt
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
@@ -135,3 +135,13 @@ def test_an_agent_who_hands_over_a_silent_caller_is_free_at_once() -> None:
     assert [c.reason for c in freed.changes] == ["handed-to-script"]
     wrapped = transition(on_call, CallFinished(CallUid("c1")), later, AcwPolicy(acw_seconds=60))
     assert wrapped.status.state is AgentState.AFTER_CALL_WORK
+
+
+def test_a_sign_out_pending_through_a_wrap_up_pause_applies_on_resume() -> None:
+    """Never stuck: signed out on a call, paused during after-call work, resumed → signed out."""
+    status = AgentStatus(agent=AgentId("2001"), state=AgentState.ON_CALL, since=T0, registered=True,
+                         call=CallUid("c1"))
+    policy = AcwPolicy(acw_seconds=60)
+    for event in (SignOut(), CallFinished(CallUid("c1")), Pause("lunch"), Resume()):
+        status = transition(status, event, T0, policy).status
+    assert status.state is AgentState.LOGGED_OUT and not status.pending_sign_out
