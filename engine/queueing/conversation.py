@@ -96,6 +96,8 @@ class Conversation:
             return await self._listen()
         finally:
             if self.held_since is not None:
+                # The call ended during a hold (either side hung up): the segment still counts.
+                self._note_hold_end("call ended")
                 with contextlib.suppress(AriError):
                     await self.ari.stop_moh(self.call.channel.id)
             with contextlib.suppress(AriError):
@@ -234,11 +236,15 @@ class Conversation:
             self.hold_prompt = None
         with contextlib.suppress(AriError):
             await self.ari.stop_moh(self.call.channel.id)
-        self.held_since = None
         if thank:
             await self._play_to_caller("hold-thanks", wait=True)
-        self.call.note("hold.ended", {"agent": self.agent, "seconds": held_s, "why": why,
-                                      "reassured": self.progress.reassured, "reminded": self.progress.reminded})
+        self._note_hold_end(why, held_s)
+
+    def _note_hold_end(self, why: str, held_s: float | None = None) -> None:
+        self.call.note("hold.ended", {"agent": self.agent, "seconds": self._held_s() if held_s is None else held_s,
+                                      "why": why, "reassured": self.progress.reassured,
+                                      "reminded": self.progress.reminded})
+        self.held_since = None
         self.agent_event(HoldEnded())
 
     def _held_s(self) -> float:

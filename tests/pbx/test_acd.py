@@ -224,7 +224,8 @@ def test_blind_transfer_to_another_queue_keeps_one_call(pbx: Pbx) -> None:
         assert report.answered and report.ended_by == "hotline", report
         call = journaled_call(pbx, "13500000021", "completed", timeout=30)
         evts = events(pbx, call.id)
-        assert ("call.transferred", {"from_agent": "2008", "to_queue": "vip", "to_agent": None}) in evts
+        assert ("call.transferred", {"from_agent": "2008", "to_queue": "vip", "to_agent": None,
+                                     "by": "supervisor"}) in evts
         answered = [d["agent"] for k, d in evts if k == "queue.answered"]
         assert answered == ["2008", "2009"]
         assert len([k for k, _ in evts if k == "recording.saved"]) == 2
