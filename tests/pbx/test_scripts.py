@@ -33,8 +33,9 @@ async def sign_in(pbx: Pbx, *numbers: str) -> None:
 
 async def call_agent_line(pbx: Pbx, caller: str, **kwargs: Any) -> CallReport:
     kwargs.setdefault("max_call_s", 75)
+    kwargs.setdefault("keys", ["0"])
     return await place_call(target_port=pbx.settings.pbx.sip_port, dialed=pbx.settings.hotline_number,
-                            caller_id=caller, keys=["0"], **kwargs)
+                            caller_id=caller, **kwargs)
 
 
 def prompts(evts: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -208,3 +209,36 @@ def test_a_queue_can_start_the_silent_script_by_itself(pbx: Pbx) -> None:
         queues_file.write_text(shipped, encoding="utf-8")
     assert ("silent.handover", {"agent": "2208", "variant": "silent", "by": "auto"}) in evts
     assert prompts(evts)[-3:] == ["greeting", "greeting", "silent-goodbye"], prompts(evts)
+
+
+def test_a_caller_past_the_maximum_wait_chooses_to_keep_waiting_and_is_served(pbx: Pbx) -> None:
+    """general with max_wait_s 8 and its only agent busy: the second caller hears the choices after 8 s
+    (message, callback, keep waiting), presses 3, keeps their place and is served once the agent is free."""
+    queues_file = pbx.settings.queues_path
+    shipped = queues_file.read_text(encoding="utf-8")
+    queues_file.write_text(shipped.replace("    skills: [general]\n", "    skills: [general]\n    max_wait_s: 8\n"),
+                           encoding="utf-8")
+    creds = add_agent(pbx, "2209")
+
+    async def scenario() -> tuple[CallReport, CallReport]:
+        async with phone(pbx, creds, hangup_after_s=18.0) as agent:
+            await sign_in(pbx, "2209")
+            first = asyncio.create_task(call_agent_line(pbx, "13500002291"))
+            await agent.wait_for(AgentEvent.ANSWERED, timeout_s=30)
+            # Queued ~7 s after the answer, choices at ~15 s: 3 pressed at ~17 s; the agent is free at ~20 s.
+            second = await call_agent_line(pbx, "13500002292", keys=["0", "3"], key_gap_s=15.5)
+            return await first, second
+
+    try:
+        with pbx.controller():
+            first, second = asyncio.run(scenario())
+            assert first.answered and second.answered and second.ended_by == "hotline", second
+            call = journaled_call(pbx, "13500002292", "completed", timeout=30)
+            evts = events(pbx, call.id)
+    finally:
+        queues_file.write_text(shipped, encoding="utf-8")
+    left = next(d for k, d in evts if k == "queue.left")
+    assert left["why"] == "max wait", left
+    assert ("queue.offer", {"queue": "general", "choice": "3"}) in evts
+    assert "offer-callback-wait" in prompts(evts)
+    assert ("queue.answered", {"agent": "2209"}) in evts
