@@ -1,7 +1,9 @@
 """Journal behaviour every supported database must show.
 
 tests/unit/test_journal_sqlite.py and tests/postgres/test_journal_postgres.py run these same checks
-against an upgraded, empty database, so SQLite and PostgreSQL cannot drift apart.
+against an upgraded, empty database, so SQLite and PostgreSQL cannot drift apart: `check_upgrade` on an
+empty one, `check_psycopg_3` on a PostgreSQL URL, and every check in `LIFE_CYCLE_CHECKS` (one
+parametrized test each file) on a freshly upgraded one.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -24,12 +26,14 @@ import engine.store.agent_tables  # noqa: F401
 import engine.store.callback_tables  # noqa: F401
 import engine.store.message_tables  # noqa: F401
 import engine.store.self_service_tables  # noqa: F401
-from engine.store.database import make_engine
+from engine.store.database import check_database, make_engine
 from engine.store.journal import JournalEntry, JournalWriter
-from engine.store.migrate import VERSION_TABLE
+from engine.store.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from engine.store.queries import CallSummary, call_events, find_call, recent_calls, to_jsonable
 from engine.store.tables import calls, metadata
 
+# The newest migration: a new one must be a deliberate change to these tests too.
+HEAD_REVISION = "0008"
 # Beijing time on purpose: offsets other than UTC must survive the round trip.
 T0 = datetime(2024, 11, 23, 18, 30, 0, tzinfo=timezone(timedelta(hours=8)))
 CALLER = "13800138000"
@@ -84,6 +88,23 @@ def check_schema_matches_tables(url: str) -> None:
     with reading(url) as engine, engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE, "compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def check_upgrade(url: str) -> None:
+    """Upgrading an empty database reaches the head revision, a second upgrade changes nothing, and the
+    result passes the start-up check with exactly the tables the code describes."""
+    assert upgrade(url) == head_revision() == HEAD_REVISION
+    assert upgrade(url) == head_revision()
+    assert current_revision(url) == head_revision()
+    check_database(url)
+    check_schema_matches_tables(url)
+
+
+def check_psycopg_3(url: str) -> None:
+    """A plain ``postgresql://`` URL is driven by psycopg 3, not SQLAlchemy's default psycopg2."""
+    with reading(url) as engine:
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert engine.dialect.driver == "psycopg"
 
 
 def check_life_cycle(url: str, tmp_path: Path) -> None:
@@ -233,3 +254,18 @@ def check_spill_and_replay(good_url: str, unreachable_url: str, tmp_path: Path) 
             (4, "call.ended"),
         ]
         assert events[2].data == {"digit": "9"}
+
+
+# Every check that needs only an upgraded, empty database and a folder for the spill file.
+LIFE_CYCLE_CHECKS: tuple[Callable[[str, Path], None], ...] = (
+    check_life_cycle,
+    check_recent_calls_newest_first,
+    check_readopted_call,
+    check_placeholder_row,
+    check_fallback_source,
+)
+
+
+def check_name(check: Callable[[str, Path], None]) -> str:
+    """The test id of one of `LIFE_CYCLE_CHECKS` (``life_cycle``, ...)."""
+    return check.__name__.removeprefix("check_")

@@ -2,8 +2,9 @@
 
 Used by ``hotline call dial`` so an operator can try the hotline without a softphone, and by the PBX
 test-suite for every telephony test. `place_call` (runner.py) runs one call; `RtpListener` (rtp.py)
-measures the audio the caller receives; `caller_scenario` (scenario.py) is the SIPp script. This package
-only drives SIPp as a subprocess; it never talks to Asterisk's ARI or AMI.
+measures the audio the caller receives; `caller_scenario` (scenario.py) is the SIPp script, built from
+the XML blocks in sipp_xml.py, as is the scripted agent's (agent.py). This package only drives SIPp as a
+subprocess; it never talks to Asterisk's ARI or AMI.
 """
 
 from engine.testcall.rtp import AudioReport, RtpListener

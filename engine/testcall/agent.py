@@ -18,7 +18,7 @@ Caveats (SIPp 3.6): the agent sends no RTP (it only listens); the password goes 
 file in the work folder, never on SIPp's command line; killing the UAS with `stop` without `unregister`
 leaves the contact registered until qualify notices (15 s + qualify timeout); calls in progress when the
 context exits are cut by killing SIPp (Asterisk sees the agent go silent). Collaborators: rtp.py
-(RtpListener), runner.py (free ports, process running), scenario.py (XML helpers).
+(RtpListener), runner.py (free ports, process running), sipp_xml.py (XML building blocks).
 """
 
 from __future__ import annotations
@@ -39,16 +39,17 @@ from typing import Literal
 from xml.sax.saxutils import quoteattr
 
 from engine.testcall.rtp import AudioReport, RtpListener
-from engine.testcall.runner import SIPP, SippNotInstalled, _free_port, _read, _run
-from engine.testcall.scenario import (
+from engine.testcall.runner import SIPP, SippNotInstalled, free_port, read_log, run_sipp
+from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
-    _nop,
-    _recv,
-    _Script,
-    _sdp,
-    _send,
-    _slices,
+    Script,
+    document,
+    nop,
+    recv,
+    sdp,
+    send,
+    slices,
 )
 
 LOG_PREFIX = "agent"
@@ -132,11 +133,6 @@ Max-Forwards: 70
 {content}"""
 
 
-def _xml(name: str, body: Sequence[str], header: str = "") -> str:
-    return (f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name={quoteattr(name)}>\n'
-            f"{header}{chr(10).join(body)}\n</scenario>\n")
-
-
 # ------------------------------------------------------------------------------------------ scenarios
 
 
@@ -154,20 +150,20 @@ Contact: <sip:{sip_user}@[local_ip]:{contact_port}>
 Expires: {expires_s}
 Max-Forwards: 70
 User-Agent: hotline-testagent"""
-    s = _Script()
-    s.add(_send(f"{head}\nCSeq: 1 REGISTER\nContent-Length: 0", retrans=True))
-    s.add(_recv('response="401"', auth="true", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_send(f"{head}\nCSeq: 2 REGISTER\n[authentication username={sip_user} password={password}]\n"
+    s = Script()
+    s.add(send(f"{head}\nCSeq: 1 REGISTER\nContent-Length: 0", retrans=True))
+    s.add(recv('response="401"', auth="true", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+    s.add(send(f"{head}\nCSeq: 2 REGISTER\n[authentication username={sip_user} password={password}]\n"
                 "Content-Length: 0", retrans=True))
     # Refusals first: SIPp matches a response against the optional receives up to the first mandatory one.
     for code in REGISTER_REFUSALS:
-        s.add(_recv(f'response="{code}"', optional="true", next="end", timeout=str(TRANSACTION_TIMEOUT_MS),
+        s.add(recv(f'response="{code}"', optional="true", next="end", timeout=str(TRANSACTION_TIMEOUT_MS),
                     ontimeout="end", actions=[_log(AgentEvent.REFUSED, str(code))]))
-    s.add(_recv('response="200"', next="end", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
+    s.add(recv('response="200"', next="end", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
                 actions=[_log(AgentEvent.REGISTERED, str(expires_s))]))
     s.label("end")
-    s.add(_nop())
-    return _xml(f"register {sip_user}", s.parts)
+    s.add(nop())
+    return document(f"register {sip_user}", s.parts)
 
 
 def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bool = True,
@@ -178,12 +174,12 @@ def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bo
         raise ValueError("delays cannot be negative")
     if any(a.at_s < 0 or (a.kind == "keys" and not re.fullmatch(r"[0-9*#]+", a.keys)) for a in actions):
         raise ValueError("agent actions need a time of 0 or more, and keys from 0-9 * #")
-    sdp = _sdp(media_ip, str(media_port))
+    answer_sdp = sdp(media_ip, str(media_port))
     contact = f"Contact: <sip:{sip_user}@[local_ip]:[local_port]>"
     local_tag = "[pid]SIPpTag01[call_number]"
-    s = _Script()
-    s.add(_recv('request="OPTIONS"', optional="true", next="options"))
-    s.add(_recv('request="INVITE"', rrs="true", actions=[
+    s = Script()
+    s.add(recv('request="OPTIONS"', optional="true", next="options"))
+    s.add(recv('request="INVITE"', rrs="true", actions=[
         _log(AgentEvent.INVITE),
         '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>',
         '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="local_to"/>',
@@ -194,16 +190,16 @@ def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bo
     # Asterisk's BYE, re-INVITE or CANCEL can arrive at any later step. SIPp looks for global receives
     # *behind* the current step, so they sit here, jumped over; the never-matching mandatory receive
     # satisfies SIPp's load check that a run of receives before a send has a mandatory one.
-    s.add(_nop(next_label="ring"))
-    s.add(_recv('request="BYE"', optional="global", next="remote_bye"))
-    s.add(_recv('request="INVITE"', optional="global", next="reinvite"))
-    s.add(_recv('request="CANCEL"', optional="global", next="cancelled"))
-    s.add(_recv('request="HOTLINE-NEVER"'))
+    s.add(nop(next_label="ring"))
+    s.add(recv('request="BYE"', optional="global", next="remote_bye"))
+    s.add(recv('request="INVITE"', optional="global", next="reinvite"))
+    s.add(recv('request="CANCEL"', optional="global", next="cancelled"))
+    s.add(recv('request="HOTLINE-NEVER"'))
     s.label("ring")
     if calls is not None:
-        s.add(_nop(f'<test assign_to="full" variable="taken" compare="greater_than" value="{calls}"/>'))
-        s.add(_nop(next_label="busy", test="full"))
-    s.add(_send(f"""SIP/2.0 180 Ringing
+        s.add(nop(f'<test assign_to="full" variable="taken" compare="greater_than" value="{calls}"/>'))
+        s.add(nop(next_label="busy", test="full"))
+    s.add(send(f"""SIP/2.0 180 Ringing
 [last_Via:]
 [last_From:]
 [last_To:];tag={local_tag}
@@ -213,18 +209,18 @@ def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bo
 Content-Length: 0"""))
 
     def wait(total_ms: int) -> None:
-        for slice_ms in _slices(total_ms):
-            s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
+        for slice_ms in slices(total_ms):
+            s.add(nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
             s.add(f'<pause milliseconds="{slice_ms}"/>')
 
     if not answer:
         # Ring until Asterisk gives up (CANCEL); a re-INVITE cannot come before a 200, but SIPp refuses a
         # variable (`resume`) that is only read, so it is set here too.
-        s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
-        s.add(_recv('request="CANCEL"', next="cancelled"))
+        s.add(nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
+        s.add(recv('request="CANCEL"', next="cancelled"))
     else:
         wait(answer_after_ms)
-        s.add(_send(f"""SIP/2.0 200 OK
+        s.add(send(f"""SIP/2.0 200 OK
 Via:[$invite_via]
 From:[$remote_from]
 To:[$local_to];tag={local_tag}
@@ -234,8 +230,8 @@ CSeq:[$invite_cseq]
 Content-Type: application/sdp
 Content-Length: [len]
 
-{sdp}""", retrans=True))
-        s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
+{answer_sdp}""", retrans=True))
+        s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
                     actions=[_log(AgentEvent.ANSWERED)]))
         cursor = 0
         cseq = 1
@@ -246,36 +242,36 @@ Content-Length: [len]
             if action.kind == "keys":
                 for key in action.keys:
                     cseq += 1
-                    s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.KEYS, key)))
-                    s.add(_send(_in_dialog("INFO", cseq, local_tag, contact,
+                    s.add(nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.KEYS, key)))
+                    s.add(send(_in_dialog("INFO", cseq, local_tag, contact,
                                            "Content-Type: application/dtmf-relay",
                                            f"Signal={key}\nDuration=160"), retrans=True))
-                    s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+                    s.add(recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
                     wait(KEY_GAP_MS)
                     cursor += KEY_GAP_MS
             else:
                 cseq += 1
                 event = AgentEvent.HOLD if action.kind == "hold" else AgentEvent.UNHOLD
-                offer = _sdp(media_ip, str(media_port), "sendonly" if action.kind == "hold" else "sendrecv")
-                s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(event)))
-                s.add(_send(_in_dialog("INVITE", cseq, local_tag, contact, "Content-Type: application/sdp", offer),
+                offer = sdp(media_ip, str(media_port), "sendonly" if action.kind == "hold" else "sendrecv")
+                s.add(nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(event)))
+                s.add(send(_in_dialog("INVITE", cseq, local_tag, contact, "Content-Type: application/sdp", offer),
                             retrans=True))
-                s.add(_recv('response="100"', optional="true", timeout=str(TRANSACTION_TIMEOUT_MS),
+                s.add(recv('response="100"', optional="true", timeout=str(TRANSACTION_TIMEOUT_MS),
                             ontimeout="end"))
-                s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-                s.add(_send(_in_dialog("ACK", cseq, local_tag, contact)))
+                s.add(recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+                s.add(send(_in_dialog("ACK", cseq, local_tag, contact)))
         if hangup_after_ms is None:
-            s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
-            s.add(_recv('request="BYE"', next="remote_bye"))
+            s.add(nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
+            s.add(recv('request="BYE"', next="remote_bye"))
         else:
             wait(hangup_after_ms - cursor)
-            s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.LOCAL_BYE)))
-            s.add(_send(_in_dialog("BYE", cseq + 1, local_tag, contact), retrans=True))
-            s.add(_recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-            s.add(_nop(next_label="end"))
+            s.add(nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(AgentEvent.LOCAL_BYE)))
+            s.add(send(_in_dialog("BYE", cseq + 1, local_tag, contact), retrans=True))
+            s.add(recv('response="200"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+            s.add(nop(next_label="end"))
 
     s.label("remote_bye")
-    s.add(_send(f"""SIP/2.0 200 OK
+    s.add(send(f"""SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:]
@@ -283,10 +279,10 @@ Content-Length: [len]
 [last_CSeq:]
 {contact}
 Content-Length: 0""", actions=[_log(AgentEvent.REMOTE_BYE)]))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("reinvite")
-    s.add(_send(f"""SIP/2.0 200 OK
+    s.add(send(f"""SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:]
@@ -296,42 +292,42 @@ Content-Length: 0""", actions=[_log(AgentEvent.REMOTE_BYE)]))
 Content-Type: application/sdp
 Content-Length: [len]
 
-{sdp}""", actions=[_log(AgentEvent.REINVITE)]))
-    s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
+{answer_sdp}""", actions=[_log(AgentEvent.REINVITE)]))
+    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
     s.label("reinvite_done")
-    s.add(_nop('<jump variable="resume"/>'))
+    s.add(nop('<jump variable="resume"/>'))
 
     s.label("cancelled")
-    s.add(_send("""SIP/2.0 200 OK
+    s.add(send("""SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:]
 [last_Call-ID:]
 [last_CSeq:]
 Content-Length: 0""", actions=[_log(AgentEvent.CANCELLED)]))
-    s.add(_send(f"""SIP/2.0 487 Request Terminated
+    s.add(send(f"""SIP/2.0 487 Request Terminated
 Via:[$invite_via]
 From:[$remote_from]
 To:[$local_to];tag={local_tag}
 [last_Call-ID:]
 CSeq:[$invite_cseq]
 Content-Length: 0"""))
-    s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_nop(next_label="end"))
+    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+    s.add(nop(next_label="end"))
 
     s.label("busy")
-    s.add(_send(f"""SIP/2.0 486 Busy Here
+    s.add(send(f"""SIP/2.0 486 Busy Here
 [last_Via:]
 [last_From:]
 [last_To:];tag={local_tag}
 [last_Call-ID:]
 [last_CSeq:]
 Content-Length: 0""", actions=[_log(AgentEvent.BUSY)]))
-    s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_nop(next_label="end"))
+    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+    s.add(nop(next_label="end"))
 
     s.label("options")
-    s.add(_send(f"""SIP/2.0 200 OK
+    s.add(send(f"""SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:];tag={local_tag}
@@ -340,11 +336,11 @@ Content-Length: 0""", actions=[_log(AgentEvent.BUSY)]))
 {contact}
 Accept: application/sdp
 Content-Length: 0""", actions=[_log(AgentEvent.OPTIONS)]))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("end")
-    s.add(_nop(_log(AgentEvent.END)))
-    return _xml(f"agent {sip_user}", s.parts, header='<Global variables="taken"/>\n')
+    s.add(nop(_log(AgentEvent.END)))
+    return document(f"agent {sip_user}", s.parts, header='<Global variables="taken"/>\n')
 
 
 # ------------------------------------------------------------------------------------------- process
@@ -427,7 +423,7 @@ class SippAgent:
         for stale in [*self.folder.glob("agent*.log"), *self.folder.glob("register-*")]:
             stale.unlink(missing_ok=True)
         await self._listener.start()
-        self.port = self._fixed_port or _free_port(self.local_ip)
+        self.port = self._fixed_port or free_port(self.local_ip)
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
                                    hangup_after_ms=self._hangup_after_ms, calls=self._calls,
@@ -435,7 +431,7 @@ class SippAgent:
         (self.folder / "agent.xml").write_text(scenario, encoding="iso-8859-1")
         self._uas = await asyncio.create_subprocess_exec(
             sipp, "-sf", "agent.xml", "-i", self.local_ip, "-p", str(self.port),
-            "-ci", "127.0.0.1", "-cp", str(_free_port("127.0.0.1")),
+            "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
             "-nostdin", "-aa", "-trace_err", "-error_file", "agent-errors.log",
             "-trace_logs", "-log_file", "agent.log", "-timeout", f"{UAS_LIFETIME_S}s",
             cwd=self.folder, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
@@ -508,14 +504,14 @@ class SippAgent:
         log = self.folder / f"{name}.log"
         timeout_s = math.ceil(REGISTER_TIMEOUT_S + 2 * TRANSACTION_TIMEOUT_MS / 1000)
         command = [sipp, "-sf", path.name, "-m", "1", "-l", "1", "-i", self.local_ip,
-                   "-p", str(_free_port(self.local_ip)), "-ci", "127.0.0.1", "-cp", str(_free_port("127.0.0.1")),
+                   "-p", str(free_port(self.local_ip)), "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
                    "-nostdin", "-trace_err", "-error_file", f"{name}-errors.log", "-trace_logs", "-log_file",
                    log.name, "-timeout", f"{timeout_s}s", "-timeout_error", self.target]
         try:
-            await _run(command, self.folder, timeout_s + 5)
+            await run_sipp(command, self.folder, timeout_s + 5)
         finally:
             path.unlink(missing_ok=True)
-        events = parse_agent_events(_read(log))
+        events = parse_agent_events(read_log(log))
         self.register_status = next((200 if e.event is AgentEvent.REGISTERED else int(e.detail) for e in events
                                      if e.event in (AgentEvent.REGISTERED, AgentEvent.REFUSED)), None)
         return self.register_status
@@ -523,7 +519,7 @@ class SippAgent:
     # -- what happened -------------------------------------------------------------------------------
     def events(self) -> list[AgentLogEvent]:
         """The answering side's events so far (calls, qualify pings), in order."""
-        return parse_agent_events(_read(self.folder / "agent.log"))
+        return parse_agent_events(read_log(self.folder / "agent.log"))
 
     def _count(self, event: AgentEvent) -> int:
         return sum(1 for e in self.events() if e.event is event)

@@ -3,7 +3,8 @@
 `place_call` starts an `RtpListener` (rtp.py) on a free port, writes renumbered DTMF captures and the
 caller scenario (scenario.py) into a work folder, runs ``sipp`` as a subprocess bounded both by SIPp's own
 ``-timeout`` and by our deadline, then turns the scenario's log lines into a `CallReport`. `format_report`
-renders a report for people (``hotline call dial``). Used by the product CLI and by every PBX test.
+renders a report for people (``hotline call dial``). Used by the product CLI and by every PBX test;
+agent.py shares the SIPp process helpers `run_sipp`, `free_port` and `read_log`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from engine.errors import PbxUnreachable
 from engine.testcall.rtp import AudioReport, RtpListener
 from engine.testcall.scenario import (
     SIPP_PCAP_DIR,
-    TRANSACTION_TIMEOUT_MS,
     Event,
     LogEvent,
     caller_scenario,
@@ -33,6 +33,7 @@ from engine.testcall.scenario import (
     parse_events,
     renumber_rtp,
 )
+from engine.testcall.sipp_xml import TRANSACTION_TIMEOUT_MS
 
 SIPP = "sipp"
 SPEAK_PCAP = SIPP_PCAP_DIR / "g711a.pcap"  # 7 s of PCMA speech
@@ -107,19 +108,19 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
             (folder / "caller.xml").write_text(scenario, encoding="iso-8859-1")
             command = [
                 sipp, "-sf", "caller.xml", "-m", "1", "-l", "1", "-s", dialed,
-                "-i", local_ip, "-p", str(_free_port(local_ip)),
+                "-i", local_ip, "-p", str(free_port(local_ip)),
                 "-mi", local_ip, "-mp", str(sipp_media_port),
                 # SIPp's UDP remote-control socket: loopback only, and not the shared default 8888.
-                "-ci", "127.0.0.1", "-cp", str(_free_port("127.0.0.1")),
+                "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
                 "-nostdin", "-aa",  # -aa: answer INFO/NOTIFY/OPTIONS/UPDATE with 200 mid-call
                 "-trace_err", "-error_file", "errors.log", "-trace_logs", "-log_file", "events.log",
                 "-timeout", f"{sipp_timeout_s}s", "-timeout_error",
                 f"{target_host}:{target_port}",
             ]
-            exit_code, stderr, killed = await _run(command, folder, sipp_timeout_s + KILL_MARGIN_S)
-        events = parse_events(_read(folder / "events.log"))
+            exit_code, stderr, killed = await run_sipp(command, folder, sipp_timeout_s + KILL_MARGIN_S)
+        events = parse_events(read_log(folder / "events.log"))
         answered_at = next((e.at for e in events if e.event is Event.ANSWERED), None)
-        return _report(events=events, errors=_read(folder / "errors.log"), stderr=stderr, exit_code=exit_code,
+        return _report(events=events, errors=read_log(folder / "errors.log"), stderr=stderr, exit_code=exit_code,
                        killed=killed, audio=listener.report(origin=answered_at),
                        target=f"{target_host}:{target_port}", max_call_s=max_call_s)
 
@@ -200,7 +201,7 @@ def _report(*, events: list[LogEvent], errors: str, stderr: str, exit_code: int,
     )
 
 
-async def _run(command: list[str], cwd: Path, deadline_s: float) -> tuple[int, str, bool]:
+async def run_sipp(command: list[str], cwd: Path, deadline_s: float) -> tuple[int, str, bool]:
     """(exit code, stderr, killed): SIPp normally ends itself; past the deadline we kill our child."""
     process = await asyncio.create_subprocess_exec(
         *command, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
@@ -247,7 +248,7 @@ def _write_key_pcaps(folder: Path, stock: Sequence[Path]) -> list[Path]:
     return paths
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
     """A UDP port free right now on `host` (SIPp binds it a moment later; a clash shows as a failed call)."""
     with socket.socket(_family(host), socket.SOCK_DGRAM) as probe:
         probe.bind((host, 0))
@@ -275,7 +276,8 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def _read(path: Path) -> str:
+def read_log(path: Path) -> str:
+    """A SIPp log or error file as text; "" when SIPp never wrote it (it did not start, or logged nothing)."""
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

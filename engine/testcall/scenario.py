@@ -7,7 +7,8 @@ format lives in this one module. The pcap helpers read SIPp's
 stock RFC 2833 captures (Debian package sip-tester) and renumber them: every capture carries the same
 SSRC and a fixed RTP timestamp, and Asterisk drops a DTMF event whose timestamp is not newer than the last
 one it ended, so pressing "1,1" or "2,1" with the stock files would lose keys.
-Collaborators: runner.py writes the renumbered pcaps and the scenario to disk and runs SIPp.
+Collaborators: sipp_xml.py renders the XML elements; runner.py writes the renumbered pcaps and the
+scenario to disk and runs SIPp.
 
 How the scenario handles what the hotline does (SIPp 3.6 semantics):
 
@@ -15,8 +16,8 @@ How the scenario handles what the hotline does (SIPp 3.6 semantics):
   global receive when a message arrives that the current step does not expect, so a BYE or re-INVITE
   during any later pause jumps to its handler.
 - The re-INVITE handler answers 200 with our SDP, takes the ACK and jumps back through the ``resume``
-  variable to the pause slice it interrupted. Waits are cut into slices of at most `SLICE_MS` so an
-  interruption restarts one slice, not the whole wait.
+  variable to the pause slice it interrupted. Waits are cut into slices of at most `sipp_xml.SLICE_MS`
+  so an interruption restarts one slice, not the whole wait.
 - Final responses other than 2xx are optional receives (`REJECT_CODES`) that log the status, ACK and end;
   anything else is an unexpected message that SIPp aborts on, and lands in its error log.
 """
@@ -26,21 +27,27 @@ from __future__ import annotations
 import functools
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from engine.errors import DomainError
+from engine.testcall.sipp_xml import (
+    TRANSACTION_TIMEOUT_MS,
+    Script,
+    document,
+    nop,
+    recv,
+    sdp,
+    send,
+    slices,
+)
 
 SIPP_PCAP_DIR = Path("/usr/share/sip-tester")
 KEYS = "0123456789*#"
 LOG_PREFIX = "testcall"
-# Each pause is cut into slices this long: the most a re-INVITE can delay the rest of the timeline.
-SLICE_MS = 500
-# How long to wait for the 200 to our BYE / the ACK to our 200 before giving up on the peer.
-TRANSACTION_TIMEOUT_MS = 8000
 # Final INVITE responses logged as a rejection; others still end the call (unexpected-message abort).
 REJECT_CODES = (300, 301, 302, 305, 380, 400, 401, 402, 403, 404, 405, 406, 407, 408, 410, 413, 414, 415,
                 416, 420, 421, 423, 480, 481, 482, 483, 484, 485, 486, 487, 488, 491, 493, 500, 501, 502,
@@ -225,66 +232,8 @@ def plan_plays(*, keys: Sequence[str], key_pcaps: Sequence[str], first_key_delay
     return [play for play in plays if play.at_ms < end_ms]
 
 
-class _Script:
-    """Scenario elements in order; tracks the message index SIPp gives each one (labels take none)."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.index = 0
-
-    def add(self, element: str) -> None:
-        self.parts.append(element)
-        self.index += 1
-
-    def label(self, name: str) -> None:
-        self.parts.append(f'<label id="{name}"/>')
-
-
 def _log(event: Event, detail: str = "") -> str:
     return f"<log message={quoteattr(f'{LOG_PREFIX}|{event}|{detail}|[timestamp]')}/>"
-
-
-def _nop(*actions: str, next_label: str | None = None, test: str | None = None) -> str:
-    attrs = f' next="{next_label}"' if next_label else ""
-    attrs += f' test="{test}"' if test else ""
-    body = f"<action>{''.join(actions)}</action>" if actions else ""
-    return f"<nop{attrs}>{body}</nop>"
-
-
-def _send(message: str, *, actions: Sequence[str] = (), retrans: bool = False) -> str:
-    attrs = ' retrans="500"' if retrans else ""
-    action = f"<action>{''.join(actions)}</action>" if actions else ""
-    return f"<send{attrs}>{action}<![CDATA[\n{message.strip()}\n\n]]></send>"
-
-
-def _recv(what: str, *, actions: Sequence[str] = (), **attrs: str) -> str:
-    rendered = "".join(f' {name}="{value}"' for name, value in attrs.items())
-    action = f"<action>{''.join(actions)}</action>" if actions else ""
-    return f"<recv {what}{rendered}>{action}</recv>" if action else f"<recv {what}{rendered}/>"
-
-
-def _sdp(media_ip: str, port: str, direction: str = "sendrecv") -> str:
-    family = "IP6" if ":" in media_ip else "IP4"
-    return "\n".join([
-        "v=0",
-        f"o=hotline-testcall 1 1 IN {family} {media_ip}",
-        "s=hotline test call",
-        f"c=IN {family} {media_ip}",
-        "t=0 0",
-        f"m=audio {port} RTP/AVP 0 8 101",
-        "a=rtpmap:0 PCMU/8000",
-        "a=rtpmap:8 PCMA/8000",
-        "a=rtpmap:101 telephone-event/8000",
-        "a=fmtp:101 0-16",
-        "a=ptime:20",
-        f"a={direction}",
-    ])
-
-
-def _slices(total_ms: int) -> Iterator[int]:
-    while total_ms > 0:
-        yield min(SLICE_MS, total_ms)
-        total_ms -= SLICE_MS
 
 
 def caller_scenario(*, dialed: str, caller_id: str, keys: Sequence[str] = (), first_key_delay_ms: int = 1500,
@@ -317,7 +266,7 @@ def caller_scenario(*, dialed: str, caller_id: str, keys: Sequence[str] = (), fi
     else:
         offset = media_port - sipp_media_port
         media = f"[media_port{offset:+d}]" if offset else "[media_port]"
-    sdp = _sdp(media_ip, media)
+    offer = sdp(media_ip, media)
     uri = f"sip:{dialed}@[remote_ip]:[remote_port]"
     invite_via = f"Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch={_invite_branch()}"
     from_ = f'From: "{caller_id}" <sip:{caller_id}@[local_ip]>;tag=[pid]SIPpTag00[call_number]'
@@ -325,8 +274,8 @@ def caller_scenario(*, dialed: str, caller_id: str, keys: Sequence[str] = (), fi
     contact = f"Contact: <sip:{caller_id}@[local_ip]:[local_port]>"
     call_id = "Call-ID: [call_id]"
 
-    s = _Script()
-    s.add(_send(f"""
+    s = Script()
+    s.add(send(f"""
 INVITE {uri} SIP/2.0
 {invite_via}
 {from_}
@@ -339,28 +288,28 @@ User-Agent: hotline-testcall
 Content-Type: application/sdp
 Content-Length: [len]
 
-{sdp}""", actions=[_log(Event.INVITE)], retrans=True))
+{offer}""", actions=[_log(Event.INVITE)], retrans=True))
 
     # Ringing. Every element of the chain carries the timeout: SIPp applies the one it is waiting at.
     ring = {"timeout": str(ring_ms), "ontimeout": "no_answer"}
-    s.add(_recv('request="BYE"', optional="global", next="remote_bye", **ring))
-    s.add(_recv('request="INVITE"', optional="global", next="reinvite", **ring))
+    s.add(recv('request="BYE"', optional="global", next="remote_bye", **ring))
+    s.add(recv('request="INVITE"', optional="global", next="reinvite", **ring))
     for code in (100, 180, 181, 182, 183):
         # `ringing`: the INVITE got an answer, so giving up means CANCEL rather than just walking away.
         actions = ['<assign assign_to="ringing" value="1"/>']
         if code != 100:
             actions.append(_log(Event.PROVISIONAL, str(code)))
-        s.add(_recv(f'response="{code}"', actions=actions, optional="true", **ring))
+        s.add(recv(f'response="{code}"', actions=actions, optional="true", **ring))
     for code in REJECT_CODES:
-        s.add(_recv(f'response="{code}"', actions=[_log(Event.REJECTED, str(code))], optional="true",
+        s.add(recv(f'response="{code}"', actions=[_log(Event.REJECTED, str(code))], optional="true",
                     next="rejected", **ring))
-    s.add(_recv('response="200"', rrs="true", **ring, actions=[
+    s.add(recv('response="200"', rrs="true", **ring, actions=[
         _log(Event.ANSWERED, "200"),
         # Our BYE needs the answer's To (with its tag); [last_To:] would be stale after a re-INVITE.
         '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="remote_to"/>',
     ]))
     # From here on a re-INVITE returns to `resume`: first to the step right after this ACK.
-    s.add(_send(f"""
+    s.add(send(f"""
 ACK [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
 [routes]
@@ -374,8 +323,8 @@ Content-Length: 0""", actions=[f'<assign assign_to="resume" value="{s.index + 1}
 
     # Connected: the timeline of plays, with sliced waits so a re-INVITE can resume where it broke in.
     def wait(total_ms: int) -> None:
-        for slice_ms in _slices(total_ms):
-            s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
+        for slice_ms in slices(total_ms):
+            s.add(nop(f'<assign assign_to="resume" value="{s.index + 1}"/>'))
             s.add(f'<pause milliseconds="{slice_ms}"/>')
 
     plays = plan_plays(keys=list(keys), key_pcaps=pcaps, first_key_delay_ms=first_key_delay_ms,
@@ -383,14 +332,14 @@ Content-Length: 0""", actions=[f'<assign assign_to="resume" value="{s.index + 1}
     cursor = 0
     for play in plays:
         wait(play.at_ms - cursor)
-        s.add(_nop(f'<assign assign_to="resume" value="{s.index + 1}"/>', _log(play.event, play.detail),
+        s.add(nop(f'<assign assign_to="resume" value="{s.index + 1}"/>', _log(play.event, play.detail),
                    f"<exec play_pcap_audio={quoteattr(play.pcap)}/>"))
         cursor = play.at_ms
     wait(end_ms - cursor)
     reason = "hangup_after" if hangup_after_ms is not None else "max_call"
     # A re-INVITE crossing our BYE resumes at the wait for the BYE's 200 (two elements on).
-    s.add(_nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(Event.LOCAL_BYE, reason)))
-    s.add(_send(f"""
+    s.add(nop(f'<assign assign_to="resume" value="{s.index + 2}"/>', _log(Event.LOCAL_BYE, reason)))
+    s.add(send(f"""
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
 [routes]
@@ -401,12 +350,12 @@ CSeq: 2 BYE
 {contact}
 Max-Forwards: 70
 Content-Length: 0""", retrans=True))
-    s.add(_recv('response="200"', actions=[_log(Event.BYE_ANSWERED, "200")],
+    s.add(recv('response="200"', actions=[_log(Event.BYE_ANSWERED, "200")],
                 timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("remote_bye")
-    s.add(_send(f"""
+    s.add(send(f"""
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -415,10 +364,10 @@ SIP/2.0 200 OK
 [last_CSeq:]
 {contact}
 Content-Length: 0""", actions=[_log(Event.REMOTE_BYE)]))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("rejected")
-    s.add(_send(f"""
+    s.add(send(f"""
 ACK {uri} SIP/2.0
 {invite_via}
 {from_}
@@ -427,15 +376,15 @@ ACK {uri} SIP/2.0
 CSeq: 1 ACK
 Max-Forwards: 70
 Content-Length: 0"""))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("no_answer")
     # SIPp sends nothing new while the INVITE is still being retransmitted, and a CANCEL is only allowed
     # after a provisional: a silent peer just gets left (SIPp's retransmissions stop when the call ends).
-    s.add(_nop(next_label="cancel", test="ringing"))
-    s.add(_nop(_log(Event.NO_ANSWER, "no response"), next_label="end"))
+    s.add(nop(next_label="cancel", test="ringing"))
+    s.add(nop(_log(Event.NO_ANSWER, "no response"), next_label="end"))
     s.label("cancel")
-    s.add(_send(f"""
+    s.add(send(f"""
 CANCEL {uri} SIP/2.0
 {invite_via}
 {from_}
@@ -445,9 +394,9 @@ CSeq: 1 CANCEL
 Max-Forwards: 70
 Content-Length: 0""", actions=[_log(Event.NO_ANSWER, "ringing")]))
     # The CANCEL's 200 and the INVITE's 487 may come in either order, or not at all from a dead peer.
-    s.add(_recv('response="200"', optional="true", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_recv('response="487"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
-    s.add(_send(f"""
+    s.add(recv('response="200"', optional="true", timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+    s.add(recv('response="487"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end"))
+    s.add(send(f"""
 ACK {uri} SIP/2.0
 {invite_via}
 {from_}
@@ -456,10 +405,10 @@ ACK {uri} SIP/2.0
 CSeq: 1 ACK
 Max-Forwards: 70
 Content-Length: 0"""))
-    s.add(_nop(next_label="end"))
+    s.add(nop(next_label="end"))
 
     s.label("reinvite")
-    s.add(_send(f"""
+    s.add(send(f"""
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -470,16 +419,14 @@ SIP/2.0 200 OK
 Content-Type: application/sdp
 Content-Length: [len]
 
-{sdp}""", actions=[_log(Event.REINVITE)]))
-    s.add(_recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
+{offer}""", actions=[_log(Event.REINVITE)]))
+    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
     s.label("reinvite_done")
-    s.add(_nop('<jump variable="resume"/>'))
+    s.add(nop('<jump variable="resume"/>'))
 
     s.label("end")
-    s.add(_nop(_log(Event.END)))
-    body = "\n".join(s.parts)
-    return (f'<?xml version="1.0" encoding="ISO-8859-1" ?>\n'
-            f"<scenario name={quoteattr(f'hotline test call to {dialed}')}>\n{body}\n</scenario>\n")
+    s.add(nop(_log(Event.END)))
+    return document(f"hotline test call to {dialed}", s.parts)
 
 
 def _invite_branch() -> str:

@@ -12,7 +12,6 @@ import pytest
 from engine.errors import DomainError
 from engine.testcall.scenario import (
     SIPP_PCAP_DIR,
-    SLICE_MS,
     BadTestCall,
     Event,
     caller_scenario,
@@ -21,6 +20,7 @@ from engine.testcall.scenario import (
     pcap_duration_ms,
     renumber_rtp,
 )
+from engine.testcall.sipp_xml import SLICE_MS
 
 needs_captures = pytest.mark.skipif(not (SIPP_PCAP_DIR / "dtmf_2833_1.pcap").exists(),
                                     reason="SIPp's captures (package sip-tester) are not installed")
