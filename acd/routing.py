@@ -23,7 +23,8 @@ VIP_PRIORITY = 10
 @dataclass(frozen=True)
 class WaitingCaller:
     """A caller in a queue. ``caller`` is the caller's number; ``refused_by`` the agents who missed or
-    rejected the offer of this call (they are not offered it again)."""
+    rejected the offer of this call (they are not offered it again). ``callback``: a booked callback
+    holding the caller's place (nobody on the line yet)."""
 
     call: CallUid
     queue: QueueName
@@ -31,6 +32,7 @@ class WaitingCaller:
     enqueued_at: datetime
     caller: str
     refused_by: frozenset[AgentId] = frozenset()
+    callback: bool = False
 
 
 def queue_order(waiting: Iterable[WaitingCaller]) -> list[WaitingCaller]:

@@ -81,9 +81,10 @@ def agent_pause(obj: CliContext, work_number: str, reason: str) -> None:
 
 
 def _render(snapshot: dict[str, Any]) -> str:
-    lines = [f"{'queue':<12} {'waiting':>7} {'longest':>8} {'agents':>6}"]
+    lines = [f"{'queue':<12} {'waiting':>7} {'longest':>8} {'callbacks':>9} {'agents':>6}"]
     for q in snapshot["queues"]:
-        lines.append(f"{q['queue']:<12} {q['waiting']:>7} {q['longest_wait_s']:>7.0f}s {q['agents_serving']:>6}")
+        lines.append(f"{q['queue']:<12} {q['waiting']:>7} {q['longest_wait_s']:>7.0f}s {q.get('callbacks', 0):>9} "
+                     f"{q['agents_serving']:>6}")
     lines.append("")
     lines.append(f"{'agent':<8} {'state':<16} {'for':>7}  {'sip':<5} reason")
     for a in snapshot["agents"]:

@@ -238,8 +238,10 @@ class AgentDesk:
         queues = []
         for name, config in sorted(self.service.queues.items()):
             mine = waiting_in(name, waiting)
-            longest = max(((now - w.enqueued_at).total_seconds() for w in mine), default=0.0)
-            queues.append({"queue": name, "waiting": len(mine), "longest_wait_s": round(longest, 1),
+            on_line = [w for w in mine if not w.callback]
+            longest = max(((now - w.enqueued_at).total_seconds() for w in on_line), default=0.0)
+            queues.append({"queue": name, "waiting": len(on_line), "longest_wait_s": round(longest, 1),
+                           "callbacks": len(mine) - len(on_line),
                            "agents_serving": agents_serving(config, agents, self.service.statuses)})
         return {
             "at": now.isoformat(),

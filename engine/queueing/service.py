@@ -311,7 +311,7 @@ class QueueService:
         call.note("queue.entered", {"queue": config.name, "priority": priority, "callback": True})
         refused: set[AgentId] = set()
         while True:
-            offer = self._join(call, config, priority, waiting_since, refused)
+            offer = self._join(call, config, priority, waiting_since, refused, callback=True)
             try:
                 agent = await offer
             finally:
@@ -323,13 +323,14 @@ class QueueService:
             refused.add(agent)  # the agent did not answer: the next one, the customer not yet rung
 
     def _join(self, call: CallSession, config: QueueConfig, priority: int, since: datetime,
-              refused: set[AgentId]) -> asyncio.Future[AgentId]:
+              refused: set[AgentId], callback: bool = False) -> asyncio.Future[AgentId]:
         """Put the caller in the queue's waiting list; the future gets the agent the distributor picks."""
         uid = CallUid(call.uid)
         offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
         self._offers[uid] = offer
         self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority, enqueued_at=since,
-                                          caller=call.channel.caller_number, refused_by=frozenset(refused))
+                                          caller=call.channel.caller_number, refused_by=frozenset(refused),
+                                          callback=callback)
         self._wake.set()
         return offer
 

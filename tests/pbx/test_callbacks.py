@@ -23,6 +23,13 @@ def bookings(pbx: Pbx) -> list[dict[str, Any]]:
     return list(json.loads(hotline(pbx.config_file, "callbacks", "list", "--all", "--json").stdout))
 
 
+def queue_status(pbx: Pbx, queue: str) -> dict[str, Any]:
+    result = hotline(pbx.config_file, "status", "--json", check=False)
+    if result.returncode != 0:
+        return {}
+    return next((q for q in json.loads(result.stdout)["queues"] if q["queue"] == queue), {})
+
+
 def customer(pbx: Pbx, **kwargs: Any) -> SippAgent:
     """The customer's phone, reached through the trunk (it answers whatever number is dialled)."""
     return SippAgent(sip_user="customer", password="unused", register=False, port=pbx.settings.callback.trunk_port,
@@ -40,6 +47,8 @@ def test_a_booked_callback_rings_the_agent_then_the_customer_and_bridges_them(pb
         assert report.answered and report.ended_by == "hotline", report
         booked = next(b for b in bookings(pbx) if b["caller"] == "13600002301")
         assert booked["status"] == "booked", booked
+        # The booking holds the caller's place: the live view counts it apart from callers on the line.
+        wait_until(lambda: queue_status(pbx, "general").get("callbacks") == 1, 10, "the callback in the live view")
         creds = add_agent(pbx, "2301")
 
         async def serve() -> tuple[int, int]:
