@@ -44,8 +44,10 @@ from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
     Script,
+    add_reinvite_answer,
     document,
     nop,
+    ok_reply,
     recv,
     sdp,
     send,
@@ -271,31 +273,10 @@ Content-Length: [len]
             s.add(nop(next_label="end"))
 
     s.label("remote_bye")
-    s.add(send(f"""SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-{contact}
-Content-Length: 0""", actions=[_log(AgentEvent.REMOTE_BYE)]))
+    s.add(send(ok_reply(contact), actions=[_log(AgentEvent.REMOTE_BYE)]))
     s.add(nop(next_label="end"))
 
-    s.label("reinvite")
-    s.add(send(f"""SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-{contact}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{answer_sdp}""", actions=[_log(AgentEvent.REINVITE)]))
-    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
-    s.label("reinvite_done")
-    s.add(nop('<jump variable="resume"/>'))
+    add_reinvite_answer(s, contact, answer_sdp, _log(AgentEvent.REINVITE))
 
     s.label("cancelled")
     s.add(send("""SIP/2.0 200 OK

@@ -37,8 +37,10 @@ from engine.errors import DomainError
 from engine.testcall.sipp_xml import (
     TRANSACTION_TIMEOUT_MS,
     Script,
+    add_reinvite_answer,
     document,
     nop,
+    ok_reply,
     recv,
     sdp,
     send,
@@ -355,15 +357,7 @@ Content-Length: 0""", retrans=True))
     s.add(nop(next_label="end"))
 
     s.label("remote_bye")
-    s.add(send(f"""
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-{contact}
-Content-Length: 0""", actions=[_log(Event.REMOTE_BYE)]))
+    s.add(send(ok_reply(contact), actions=[_log(Event.REMOTE_BYE)]))
     s.add(nop(next_label="end"))
 
     s.label("rejected")
@@ -407,22 +401,7 @@ Max-Forwards: 70
 Content-Length: 0"""))
     s.add(nop(next_label="end"))
 
-    s.label("reinvite")
-    s.add(send(f"""
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-{contact}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{offer}""", actions=[_log(Event.REINVITE)]))
-    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
-    s.label("reinvite_done")
-    s.add(nop('<jump variable="resume"/>'))
+    add_reinvite_answer(s, contact, offer, _log(Event.REINVITE))
 
     s.label("end")
     s.add(nop(_log(Event.END)))

@@ -2,8 +2,9 @@
 
 Pure string functions: no processes, no sockets. `Script` collects elements and counts the message index
 SIPp gives each one (a re-INVITE handler jumps back to a stored index); `send`, `recv` and `nop` render
-one element each, `sdp` the body we offer, `slices` cuts a wait so an interruption restarts one slice,
-and `document` wraps the elements into a scenario. Collaborators: scenario.py (`caller_scenario`) and
+one element each, `sdp` the body we offer, `ok_reply` / `add_reinvite_answer` the answers both sides give
+inside a call, `slices` cuts a wait so an interruption restarts one slice, and `document` wraps the elements
+into a scenario. Collaborators: scenario.py (`caller_scenario`) and
 agent.py (`register_scenario`, `answer_scenario`) build their scenarios from these; each keeps its own
 ``<log>`` line format.
 """
@@ -81,6 +82,30 @@ def slices(total_ms: int) -> Iterator[int]:
     while total_ms > 0:
         yield min(SLICE_MS, total_ms)
         total_ms -= SLICE_MS
+
+
+def ok_reply(contact: str, body_sdp: str | None = None) -> str:
+    """A 200 OK to the request just received (its Via, From, To, Call-ID and CSeq echoed), with our
+    ``Contact:`` line and, for a re-INVITE, our SDP."""
+    body = f"Content-Type: application/sdp\nContent-Length: [len]\n\n{body_sdp}" if body_sdp else "Content-Length: 0"
+    return f"""SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+{contact}
+{body}"""
+
+
+def add_reinvite_answer(s: Script, contact: str, body_sdp: str, log: str) -> None:
+    """The ``reinvite`` label the global INVITE receive jumps to: answer with our SDP, take the ACK and go
+    back to the step stored in ``resume``."""
+    s.label("reinvite")
+    s.add(send(ok_reply(contact, body_sdp), actions=[log]))
+    s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="reinvite_done"))
+    s.label("reinvite_done")
+    s.add(nop('<jump variable="resume"/>'))
 
 
 def document(name: str, parts: Sequence[str], header: str = "") -> str:
