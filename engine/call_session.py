@@ -131,17 +131,25 @@ class CallSession:
         await self.act(self.control.answer(self.channel.id))
         self.note("call.answered")
 
-    async def play(self, prompt: str) -> None:
-        """Play ``sound:hotline/<prompt>`` and return when it has finished."""
+    async def play(self, prompt: str, interrupt: Callable[[Event], bool] | None = None) -> bool:
+        """Play ``sound:hotline/<prompt>`` and return when it has finished (True). An event ``interrupt``
+        accepts stops the playback at once (False)."""
         playback = PlaybackId(uuid.uuid4().hex)
         started = self.clock.now()
         await self.act(self.control.play(self.channel.id, f"sound:hotline/{prompt}", playback))
+        finished = True
         while True:
             event = await self.next_event()
             if isinstance(event, PlaybackFinished) and event.playback_id == playback:
                 break
+            if interrupt is not None and event is not None and interrupt(event):
+                with contextlib.suppress(AriNotFound):  # it may have just ended by itself
+                    await self.control.stop_playback(playback)
+                finished = False
+                break
         ms = int((self.clock.now() - started).total_seconds() * 1000)
-        self.note("prompt.played", {"prompt": prompt, "ms": ms})
+        self.note("prompt.played", {"prompt": prompt, "ms": ms, **({} if finished else {"interrupted": True})})
+        return finished
 
     async def hangup(self, reason: str = "normal") -> None:
         with contextlib.suppress(AriNotFound):

@@ -7,12 +7,10 @@ threshold; our own prompts are not counted (they go the other way).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 
 from engine.call_session import CallSession
-from engine.pbx.ari import AriClient, AriError
-from engine.pbx.ari_events import ChannelTalkingStarted, PlaybackFinished, PlaybackId
+from engine.pbx.ari import AriClient
+from engine.pbx.ari_events import ChannelTalkingStarted
 
 # 1.2 s of quiet ends a stretch of talk; energy above 256 counts as talk (Asterisk's defaults are 2.5 s, 256).
 TALK_DETECT = "1200,256"
@@ -33,17 +31,7 @@ class AriScriptLine:
         return heard and for_speech
 
     async def say(self, prompt: str, for_speech: bool) -> bool:
-        playback = PlaybackId(uuid.uuid4().hex)
-        await self.call.act(self.ari.play(self.call.channel.id, f"sound:hotline/{prompt}", playback))
-        self.call.note("prompt.played", {"prompt": prompt})
-        while True:
-            event = await self.call.next_event(within=60)
-            if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
-                return False
-            if self._spoke(event, for_speech):
-                with contextlib.suppress(AriError):  # it may have just ended by itself
-                    await self.ari.stop_playback(playback)
-                return True
+        return not await self.call.play(prompt, interrupt=lambda event: self._spoke(event, for_speech))
 
     async def listen(self, seconds: float, for_speech: bool) -> bool:
         loop = asyncio.get_running_loop()
