@@ -180,31 +180,31 @@ class AgentDesk:
         return [CallRequest(int(r[0]), str(r[1]), str(r[2]), r[3], r[4], r[5]) for r in rows]
 
     def apply_call_request(self, request: CallRequest) -> str:
-        if request.action == "silent":
-            return self.hand_to_script(request.call_uid, request.script or SilentVariant.SILENT)
-        return self.transfer(request.call_uid, request.target_queue, request.target_agent)
-
-    def hand_to_script(self, call_uid: str, variant: str) -> str:
-        call = self.find_call(call_uid)
-        if call is None or CallUid(call_uid) not in self.service.conversations:
+        """Deliver a supervisor's transfer or silent-call handover to the live call; "ok" or why not."""
+        call = self.find_call(request.call_uid)
+        if call is None or CallUid(request.call_uid) not in self.service.conversations:
             return "the call is not talking to an agent right now"
-        if variant not in tuple(SilentVariant):
-            return f"no silent-call script {variant!r} (known: {', '.join(SilentVariant)})"
-        call.inbox.put_nowait(ScriptRequest(variant=variant))
+        event = self._request_event(request)
+        if isinstance(event, str):
+            return event
+        call.inbox.put_nowait(event)
         return "ok"
 
-    def transfer(self, call_uid: str, queue: str | None, agent: str | None) -> str:
-        call = self.find_call(call_uid)
-        if call is None or CallUid(call_uid) not in self.service.conversations:
-            return "the call is not talking to an agent right now"
+    def _request_event(self, request: CallRequest) -> Transfer | ScriptRequest | str:
+        """The event the request stands for, or why it cannot be done."""
+        if request.action == "silent":
+            variant = request.script or SilentVariant.SILENT
+            if variant not in tuple(SilentVariant):
+                return f"no silent-call script {variant!r} (known: {', '.join(SilentVariant)})"
+            return ScriptRequest(variant=variant)
+        queue, agent = request.target_queue, request.target_agent
         if queue is not None and QueueName(queue) not in self.service.queues:
             return f"no queue {queue!r}"
         if agent is not None and AgentId(agent) not in self.service.lines:
             return f"no agent {agent}"
-        call.inbox.put_nowait(Transfer(queue=queue, agent=agent))
-        return "ok"
+        return Transfer(queue=queue, agent=agent)
 
-    def answer_transfer(self, request_id: int, result: str) -> None:
+    def answer_call_request(self, request_id: int, result: str) -> None:
         with self.db.begin() as conn:
             conn.execute(update(call_requests).where(call_requests.c.id == request_id)
                          .values(done_at=self.clock.now(), result=result[:200]))
@@ -224,7 +224,7 @@ class AgentDesk:
                     await asyncio.to_thread(self.answer_request, request_id, refused or "ok")
                 for request in await asyncio.to_thread(self.pending_call_requests):
                     answer = self.apply_call_request(request)
-                    await asyncio.to_thread(self.answer_transfer, request.id, answer)
+                    await asyncio.to_thread(self.answer_call_request, request.id, answer)
                 await asyncio.to_thread(self.write_snapshot)
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("agent desk cannot reach the database: %s", str(exc).splitlines()[0])
