@@ -122,18 +122,12 @@ class Conversation:
                     if await self._hold_step(step):
                         return AgentHungUp()
                     continue
-                self.call.note("silent.handover", {"agent": self.agent, "variant": SilentVariant.SILENT,
-                                                   "by": "auto"})
-                return HandedOver(SilentVariant.SILENT, "auto")
+                return await self._hand_over(SilentVariant.SILENT, "auto")
             match event:
                 case ScriptRequest(variant=variant):
-                    chosen = SilentVariant(variant)
-                    self.call.note("silent.handover", {"agent": self.agent, "variant": chosen, "by": "supervisor"})
-                    return await self._leaving(HandedOver(chosen, "supervisor"))
+                    return await self._hand_over(SilentVariant(variant), "supervisor")
                 case Transfer():
-                    self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": event.queue,
-                                                        "to_agent": event.agent, "by": "supervisor"})
-                    return await self._leaving(event)
+                    return await self._send_on(event, "supervisor")
                 case ChannelHangupRequest() | StasisEnd() | ChannelDestroyed() if event.channel.id == self.leg:
                     self.call.note("call.agent_hung_up", {"agent": self.agent})
                     return AgentHungUp()
@@ -164,21 +158,27 @@ class Conversation:
                 elif await self._resume("agent"):
                     return AgentHungUp()
             case HandToScript(variant=variant):
-                self.call.note("silent.handover", {"agent": self.agent, "variant": variant, "by": "agent"})
-                return await self._leaving(HandedOver(variant, "agent"))
+                return await self._hand_over(variant, "agent")
             case TransferTo(digits=digits):
                 target = self.resolve_transfer(digits)
                 if target is None:
                     self.call.note("transfer.refused", {"agent": self.agent, "target": digits})
                     await self._tell_agent("feature-refused")
                     return None
-                self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": target.queue,
-                                                    "to_agent": target.agent, "by": "agent"})
-                return await self._leaving(target)
+                return await self._send_on(target, "agent")
             case Unknown(keys=keys):
                 self.call.note("agent.keys_unknown", {"agent": self.agent, "keys": keys})
                 await self._tell_agent("feature-refused")
         return None
+
+    async def _hand_over(self, variant: SilentVariant, by: str) -> Ending:
+        self.call.note("silent.handover", {"agent": self.agent, "variant": variant, "by": by})
+        return await self._leaving(HandedOver(variant, by))
+
+    async def _send_on(self, target: Transfer, by: str) -> Ending:
+        self.call.note("call.transferred", {"from_agent": self.agent, "to_queue": target.queue,
+                                            "to_agent": target.agent, "by": by})
+        return await self._leaving(target)
 
     async def _leaving(self, ending: Transfer | HandedOver) -> Ending:
         """The caller leaves the agent held or not: a held caller's hold ends here (journaled)."""
