@@ -117,7 +117,8 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         dialer = CallbackDialer(acd, ari, journal_db, clock, settings.callback, settings.tz, settings.hotline_number)
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box,
                                                       dialer)
-        supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event)
+        supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event,
+                                    on_readopt=acd.readopt_agents)
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
         dialer.start_outbound = supervisor.start_outbound
         if dialer.enabled:

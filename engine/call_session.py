@@ -11,12 +11,13 @@ import collections
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from engine.call_position import CHANNEL_VARIABLE, CallPosition
 from engine.clock import Clock
-from engine.pbx.ari import AriNotFound
+from engine.pbx.ari import AriError, AriNotFound
 from engine.pbx.ari_events import (
     Channel,
     ChannelDestroyed,
@@ -34,6 +35,7 @@ from engine.store.journal import JournalEntry
 from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Q.850 causes worth a name in the journal; others are kept as numbers.
 CAUSES = {16: "normal_clearing", 17: "user_busy", 18: "no_user_response", 19: "no_answer", 21: "call_rejected",
@@ -78,6 +80,12 @@ class CallSession:
         self.on_new_leg: Callable[[CallSession, ChannelId], None] = lambda _call, _leg: None
         # Keys the caller typed that no prompt or menu has consumed yet (type-ahead).
         self.type_ahead: collections.deque[str] = collections.deque()
+        # Where the caller is now (written with ``mark``), and, for a call re-adopted after a controller
+        # crash, where the previous controller last saw them: the call flow resumes from there.
+        self.position: CallPosition | None = None
+        self.resume_from: CallPosition | None = None
+        # Agents' channels of this call found in Asterisk when it was re-adopted (ringing or talking).
+        self.stale_legs: set[ChannelId] = set()
 
     def add_leg(self, leg: ChannelId) -> None:
         """Route events of ``leg`` (registered before it exists, so no event is missed) to this call."""
@@ -87,6 +95,23 @@ class CallSession:
     # -- journal -----------------------------------------------------------------------------------------
     def note(self, kind: str, data: Mapping[str, Any] | None = None, at: datetime | None = None) -> None:
         self.journal.append(JournalEntry(call_uid=self.uid, kind=kind, at=at or self.clock.now(), data=data or {}))
+
+    async def mark(self, position: CallPosition) -> None:
+        """Write down where the caller is: journal (the record) and channel variable (read on re-adoption).
+
+        Awaited before the step it describes starts, so a crash never leaves the channel claiming an
+        earlier place than the caller has reached by more than one step."""
+        if position == self.position:
+            return
+        self.position = position
+        self.note("call.position", position.journal_data())
+        try:
+            await self.control.set_variable(self.channel.id, CHANNEL_VARIABLE, position.to_text())
+        except AriNotFound:
+            self.ended = self.ended or CallEnded("vanished")
+            raise self.ended from None
+        except AriError as exc:  # the call goes on; only a crash right now would lose this step
+            log.warning("could not write the call position: %s", exc)
 
     # -- events ------------------------------------------------------------------------------------------
     def _absorb(self, event: Event) -> Event:
@@ -119,9 +144,9 @@ class CallSession:
         return self._absorb(event)
 
     # -- actions -----------------------------------------------------------------------------------------
-    async def act(self, action: Any) -> None:
+    async def act(self, action: Awaitable[T]) -> T:
         try:
-            await action
+            return await action
         except AriNotFound:
             # The channel vanished between the event and our request: a hangup race, not a fault.
             self.ended = self.ended or CallEnded("vanished")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 
+from acd.model import CallUid
+from engine.call_position import CHANNEL_VARIABLE, BadPosition, CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.logging_setup import current_call
@@ -42,7 +44,8 @@ FALLBACK_CONTEXT = "hotline-fallback"
 
 class CallSupervisor:
     def __init__(self, control: CallControl, journal: Journal, flow: CallFlow, clock: Clock, app: str,
-                 side_events: Callable[[Event], None] = lambda _event: None) -> None:
+                 side_events: Callable[[Event], None] = lambda _event: None,
+                 on_readopt: Callable[[Mapping[CallUid, CallPosition]], None] = lambda _positions: None) -> None:
         self.control = control
         self.journal = journal
         self.flow = flow
@@ -53,6 +56,10 @@ class CallSupervisor:
         self.connected = asyncio.Event()
         # Events that belong to no caller (agents' feature codes, endpoint states) go here.
         self.side_events = side_events
+        # Told where the re-adopted callers are before any of them resumes (agents still talking to one).
+        self.on_readopt = on_readopt
+        # Calls placed by the hotline itself whose channel Asterisk has not shown yet (still being dialled).
+        self._not_yet_seen: set[ChannelId] = set()
 
     async def run(self, events: AsyncIterator[Event]) -> None:
         """Consume events until cancelled; then hand live calls over and wait for their tasks."""
@@ -87,21 +94,32 @@ class CallSupervisor:
             case _:
                 owner = channel_of(event)
                 call = self.calls.get(owner) if owner else None
-                if call is not None:
+                if owner is not None and call is not None:
+                    self._not_yet_seen.discard(owner)
                     call.inbox.put_nowait(event)
+                    if isinstance(event, ChannelDestroyed) and owner != call.channel.id:
+                        self.calls.pop(owner, None)  # an agent's leg that ended: no longer part of any call
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def wrapper() -> None:
-            await coro
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a task's failure is logged with its traceback, never lost
+                log.exception("task %s failed", name)
 
         task = asyncio.get_running_loop().create_task(wrapper(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _start_call(self, channel: Channel, at: datetime, readopted: bool, flow: CallFlow | None = None,
-                    source: str = "controller") -> None:
+                    source: str = "controller", resume_from: CallPosition | None = None,
+                    stale_legs: set[ChannelId] | None = None) -> None:
         call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
         call.source = source
+        call.resume_from = resume_from
+        call.stale_legs = stale_legs or set()
         call.on_new_leg = lambda owner, leg: self.calls.__setitem__(leg, owner)
         self.calls[channel.id] = call
         self._spawn(self._run_call(call, flow or self.flow), f"call-{channel.id}")
@@ -109,6 +127,7 @@ class CallSupervisor:
     def start_outbound(self, channel: Channel, flow: CallFlow, source: str) -> None:
         """A call the hotline places itself (a booked callback): ``channel`` is the customer's channel,
         named before it is dialled so that none of its events is missed."""
+        self._not_yet_seen.add(channel.id)
         self._start_call(channel, self.clock.now(), readopted=False, flow=flow, source=source)
 
     # -- one call ----------------------------------------------------------------------------------------
@@ -116,7 +135,8 @@ class CallSupervisor:
         current_call.set(call.uid)
         caller = mask_number(call.channel.caller_number)
         if call.readopted:
-            call.note("call.readopted", {"state": call.channel.state})
+            where = call.resume_from.journal_data() if call.resume_from else None
+            call.note("call.readopted", {"state": call.channel.state, "position": where})
             log.info("re-adopted call from %s to %s", caller, call.channel.dialed)
         else:
             call.note("call.started", {"caller": call.channel.caller_number, "dialed": call.channel.dialed,
@@ -138,6 +158,7 @@ class CallSupervisor:
             await call.hangup("normal")
         finally:
             self.calls.pop(call.channel.id, None)
+            self._not_yet_seen.discard(call.channel.id)
             for leg in call.legs:
                 self.calls.pop(leg, None)
             if outcome != "handed_to_fallback":
@@ -156,19 +177,47 @@ class CallSupervisor:
         return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] in (["inbound"], [])
 
     async def _reconcile(self) -> None:
+        """Asterisk is the truth about which calls exist: adopt the callers in our app we do not serve (a
+        restarted controller), resuming each where its position says, and end the calls it no longer has."""
         try:
             present = await self.control.channels()
         except (AriError, OSError) as exc:
             log.warning("could not list channels after reconnecting: %s", exc)
             return
         present_ids = {c.id for c in present}
+        adopted: list[tuple[Channel, CallPosition | None]] = []
         for channel in present:
             if self._ours(channel) and channel.id not in self.calls:
-                self._start_call(channel, self.clock.now(), readopted=True)
-        for channel_id, call in list(self.calls.items()):
-            if channel_id not in present_ids:
+                adopted.append((channel, await self._position_of(channel)))
+        self.on_readopt({CallUid(str(c.id)): p for c, p in adopted if p is not None})
+        for channel, position in adopted:
+            legs = {c.id for c in present if c.id.startswith("agent") and c.id.endswith(f"-{channel.id}")}
+            self._start_call(channel, self.clock.now(), readopted=True, resume_from=position, stale_legs=legs)
+        sessions = {id(call): call for call in self.calls.values()}
+        for call in sessions.values():
+            if call.channel.id not in present_ids and call.channel.id not in self._not_yet_seen:
                 call.inbox.put_nowait(ChannelDestroyed(at=self.clock.now(), channel=call.channel, cause=0,
                                                        cause_txt="vanished while disconnected"))
+
+    async def _position_of(self, channel: Channel) -> CallPosition | None:
+        """Where the previous controller last saw this caller (None: nowhere written, start over)."""
+        try:
+            text = await self.control.get_variable(channel.id, CHANNEL_VARIABLE)
+        except (AriError, OSError) as exc:
+            log.warning("could not read the position of call %s: %s", channel.id, exc)
+            return None
+        if text is None:
+            return None
+        try:
+            position = CallPosition.parse(text)
+        except BadPosition as exc:
+            log.warning("call %s: position %r not understood (%s); the call starts over", channel.id, text, exc)
+            return None
+        problem = position.resumable()
+        if problem is not None:
+            log.warning("call %s: %s; the call starts over", channel.id, problem)
+            return None
+        return position
 
     async def _hand_over_live_calls(self) -> None:
         for call in list(self.calls.values()):

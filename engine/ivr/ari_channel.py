@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.callbacks.dialer import CallbackDialer
 from engine.ivr.ports import Say
@@ -50,6 +51,9 @@ class AriIvrChannel:
 
     def note(self, kind: str, data: Mapping[str, Any] | None = None) -> None:
         self.call.note(kind, data)
+
+    async def reached(self, node: str, kept: Mapping[str, str]) -> None:
+        await self.call.mark(CallPosition("ivr", node=node, vars=dict(kept)))
 
     def clear_type_ahead(self) -> None:
         self.call.type_ahead.clear()
@@ -94,8 +98,17 @@ class AriIvrChannel:
         if self.queues is None:
             await self.say([Say(prompt="agent-unavailable")], barge_in=False)
             return
+        await self.wait_for_agent(queue, priority)
+
+    async def wait_for_agent(self, queue: str, priority: int, resumed: CallPosition | None = None) -> None:
+        """Serve the caller in ``queue`` (from where ``resumed`` says they were, after a controller restart);
+        when nobody can, offer a message, a callback or to keep waiting."""
+        assert self.queues is not None
         for _ in range(MAX_OFFERS):
-            if await self.queues.serve(self.call, queue, priority):
+            served = (await self.queues.resume(self.call, resumed) if resumed is not None
+                      else await self.queues.serve(self.call, queue, priority))
+            resumed = None
+            if served:
                 return
             # Nobody can take the call now (HOTLINE_RULES, 投诉受理要求 5): a recorded message (自动录音受理),
             # a booked callback (预约回呼), or, when agents are only busy, keep waiting in the same place.
@@ -103,6 +116,7 @@ class AriIvrChannel:
             if choice == "1" and self.messages is not None:
                 await self.say([Say(prompt="message-prompt")], barge_in=False)
                 self.clear_type_ahead()
+                await self.call.mark(CallPosition("message", queue=queue))
                 await self.messages.record(self.call, queue)
                 await self.say([Say(prompt="message-thanks")], barge_in=False)
                 return

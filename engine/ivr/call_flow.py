@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.callbacks.dialer import CallbackDialer
 from engine.calls import CallFlow
@@ -19,7 +20,7 @@ from engine.ivr.runner import FlowRunner, IvrServices
 from engine.queueing.service import QueueService
 from engine.scripts.farewell import farewell_prompt
 from engine.scripts.leave_message import MessageBox
-from ivr_flows.model import FlowCalendar
+from ivr_flows.model import Flow, FlowCalendar
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,42 @@ def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: s
                   synthesize: Callable[[str], Awaitable[str]], queues: QueueService | None = None,
                   messages: MessageBox | None = None, callbacks: CallbackDialer | None = None) -> CallFlow:
     async def run_ivr(call: CallSession) -> None:
-        await call.answer()
         flow = library.main  # the version in force when the call arrived serves the whole call
-        start = flow.entry_for(call.channel.dialed, hotline_number)
         channel = AriIvrChannel(call, synthesize, queues, messages, callbacks)
-        exit_ = await FlowRunner(flow, services).run(channel, start)
-        log.info("IVR finished: %s", exit_)
+        resume = call.resume_from
+        if resume is None:
+            await call.answer()
+            exit_ = await FlowRunner(flow, services).run(channel, flow.entry_for(call.channel.dialed, hotline_number))
+            log.info("IVR finished: %s", exit_)
+        else:
+            await resume_call(call, resume, channel, flow, services)
         if call.served and call.outcome is None and call.ended is None:
             # The agent hung up first: close the call the way the manual's closing lines do.
+            await call.mark(CallPosition("closing"))
             local = call.clock.now().astimezone(services.tz)
             holiday = (services.calendar or FlowCalendar(flow.calendar)).is_holiday(local.date())
             await channel.say([Say(prompt=farewell_prompt(local, holiday))], barge_in=False)
+
+    async def resume_call(call: CallSession, position: CallPosition, channel: AriIvrChannel, flow: Flow,
+                          services: IvrServices) -> None:
+        """A caller re-adopted after a controller crash carries on where they were."""
+        call.note("call.resumed", {"stage": position.stage, "node": position.node, "queue": position.queue,
+                                   "agent": position.agent})
+        log.info("resuming call at %s", position.stage)
+        match position.stage:
+            case "ivr" if position.node in flow.nodes:
+                exit_ = await FlowRunner(flow, services).run(channel, position.node, kept=position.vars)
+                log.info("IVR finished: %s", exit_)
+            case "queued" | "talking" | "held" | "script" if queues is not None and position.queue:
+                await channel.wait_for_agent(position.queue, position.priority, resumed=position)
+            case "message" if messages is not None:
+                await messages.finish(call, position.queue or "general")
+                await channel.say([Say(prompt="message-thanks")], barge_in=False)
+            case "closing":
+                call.served = True
+            case _:
+                exit_ = await FlowRunner(flow, services).run(channel, flow.entry_for(call.channel.dialed,
+                                                                                    hotline_number))
+                log.info("IVR finished: %s", exit_)
 
     return run_ivr

@@ -57,6 +57,11 @@ class IvrChannel(Protocol):
         """Journal an IVR event for this call (never blocks)."""
         ...
 
+    async def reached(self, node: str, kept: Mapping[str, str]) -> None:
+        """The caller is at ``node`` with these (non-secret) entries: written down so that a controller
+        restarted after a crash says this node again instead of starting the call over."""
+        ...
+
     async def to_queue(self, queue: str, priority: int = 0) -> None:
         """Hand the caller to the ACD queue (the ACD issue implements it; until then: journal + prompt)."""
         ...

@@ -139,12 +139,18 @@ class FlowRunner:
         self.services = services
         self.hours = FlowCalendar(flow.calendar)
         self.calendar: Calendar = services.calendar or self.hours
+        # Entries never written down outside this call (passwords typed in a collect node).
+        self.secret_vars = frozenset(n.var for n in flow.nodes.values() if isinstance(n, Collect) and n.secret)
         # A guard against walking forever (e.g. a caller pressing "repeat" all night).
         self.max_steps = max_steps
 
-    async def run(self, channel: IvrChannel, start: str | None = None) -> Exit:
-        """Walk the flow from ``start`` (default: the flow's start) until the call is queued or hung up."""
-        call = _CallState()
+    async def run(self, channel: IvrChannel, start: str | None = None,
+                  kept: Mapping[str, str] | None = None) -> Exit:
+        """Walk the flow from ``start`` (default: the flow's start) until the call is queued or hung up.
+
+        ``kept`` are the entries of an earlier walk of this call (a call resumed after a controller restart
+        at the node it had reached)."""
+        call = _CallState(vars=dict(kept or {}))
         name = start or self.flow.start
         if name not in self.flow.nodes:
             raise FlowError([Problem(self.flow.file, self.flow.line, f"no node '{name}' to start at")])
@@ -154,6 +160,8 @@ class FlowRunner:
                 return await self._exit(channel, Exit("step_limit", name), hangup=True)
             node = self.flow.nodes[name]
             call.path.append(name)
+            if not isinstance(node, (Goto, BranchCaller, BranchTime)):  # instant nodes: nothing to resume
+                await channel.reached(name, {k: v for k, v in call.vars.items() if k not in self.secret_vars})
             channel.note("ivr.node", {"node": name, "type": node.type_name})
             await self._announce_incidents(channel, call, name)
             result = await self._step(channel, call, node)

@@ -138,6 +138,9 @@ class SimulatedChannel:
         if line is not None:
             self.transcript.append(line.format_map(_Blank(details)).rstrip())
 
+    async def reached(self, node: str, kept: Mapping[str, str]) -> None:
+        pass
+
     async def to_queue(self, queue: str, priority: int = 0) -> None:
         self.queued = (queue, priority)
 

@@ -135,12 +135,26 @@ class AriClient:
         """Set a channel variable or dialplan function, e.g. ``TALK_DETECT(set)``."""
         await self.request("POST", f"/channels/{channel}/variable", {"variable": name, "value": value})
 
+    async def get_variable(self, channel: ChannelId, name: str) -> str | None:
+        try:
+            result = await self.request("GET", f"/channels/{channel}/variable", {"variable": name})
+        except AriNotFound as exc:
+            if "variable" in str(exc).lower():
+                return None  # Asterisk's answer for a variable never set on a live channel
+            raise
+        value = None if result is None else result.get("value")
+        return str(value) if value else None
+
+    async def bridges(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.request("GET", "/bridges")
+        return result
+
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         await self.request("DELETE", f"/bridges/{bridge}")
 
     async def record_bridge(self, bridge: BridgeId, name: str) -> None:
         await self.request("POST", f"/bridges/{bridge}/record",
-                           {"name": name, "format": "wav", "ifExists": "overwrite", "beep": "false",
+                           {"name": name, "format": "wav", "ifExists": "fail", "beep": "false",
                             "terminateOn": "none"})
 
     async def record_channel(self, channel: ChannelId, name: str, *, max_s: int, max_silence_s: int) -> None:
@@ -149,6 +163,14 @@ class AriClient:
                            {"name": name, "format": "wav", "maxDurationSeconds": max_s,
                             "maxSilenceSeconds": max_silence_s, "ifExists": "overwrite", "beep": "true",
                             "terminateOn": "#"})
+
+    async def live_recording(self, name: str) -> bool:
+        """True while Asterisk is still recording ``name``."""
+        try:
+            await self.request("GET", f"/recordings/live/{name}")
+        except AriNotFound:
+            return False
+        return True
 
     async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
                         timeout_s: int) -> None:

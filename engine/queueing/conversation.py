@@ -19,6 +19,7 @@ from datetime import datetime
 from acd.model import AgentId
 from acd.queues import QueueConfig
 from acd.state import AgentEvent, HoldEnded, HoldStarted
+from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
@@ -63,7 +64,7 @@ Ending = AgentHungUp | Transfer | HandedOver
 class Conversation:
     def __init__(self, ari: AriClient, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
                  clock: Clock, agent_event: Callable[[AgentEvent], str | None],
-                 resolve_transfer: Callable[[str], Transfer | None]) -> None:
+                 resolve_transfer: Callable[[str], Transfer | None], resumed: CallPosition | None = None) -> None:
         self.ari = ari
         self.call = call
         self.leg = leg
@@ -72,27 +73,44 @@ class Conversation:
         self.clock = clock
         self.agent_event = agent_event
         self.resolve_transfer = resolve_transfer
-        self.recording = f"{call.uid}-{agent}"
+        # One file per conversation: a caller who comes back to the same agent must never overwrite the
+        # first recording, whose checksum is already journaled.
+        self.recording = resumed.recording if resumed and resumed.recording else \
+            f"{call.uid}-{agent}-{uuid.uuid4().hex[:8]}"
         self.timings = HoldTimings(config.hold_reassure_every_s, config.hold_target_s, config.hold_limit_s)
         self.keys = InCallKeys()
-        self.bridge: BridgeId | None = None
-        self.held_since: datetime | None = None
+        self.bridge: BridgeId | None = BridgeId(resumed.bridge) if resumed and resumed.bridge else None
+        self.held_since: datetime | None = resumed.held_since if resumed else None
+        self.answered_at = (resumed.answered_at if resumed else None) or clock.now()
+        self.resumed = resumed is not None
         self.progress = HoldProgress()
         self.hold_prompt: PlaybackId | None = None
         self.agent_gone = False
         self.caller_spoke = False
+        # Supervisor requests that arrived while a prompt had to be played to its end: handled next.
+        self.deferred: list[Transfer | ScriptRequest] = []
 
-    async def run(self) -> Ending:
-        """Bridge and record; return how the conversation ended. The agent's leg is always hung up."""
-        self.bridge = await self.ari.create_bridge("mixing", name=f"call-{self.call.uid}")
+    async def run(self, leg_present: bool = True) -> Ending:
+        """Bridge and record (or, resumed after a controller restart, take up the bridge and recording
+        Asterisk kept); return how the conversation ended. The agent's leg is always hung up."""
         try:
-            with contextlib.suppress(AriError):
-                await self.ari.stop_moh(self.call.channel.id)
-            await self.ari.add_to_bridge(self.bridge, [self.call.channel.id, self.leg])
-            await self.ari.record_bridge(self.bridge, self.recording)
-            self.call.note("recording.started", {"name": self.recording, "agent": self.agent})
-            if self.config.auto_silent_after_s > 0:
-                await self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)", TALK_DETECT)
+            if self.resumed:
+                if not leg_present:
+                    # The agent hung up while no controller was there to see it.
+                    self.call.note("call.agent_hung_up", {"agent": self.agent})
+                    return AgentHungUp()
+                if self.held_since is not None:
+                    await self.call.act(self.ari.start_moh(self.call.channel.id, self.config.moh_class))
+            else:
+                self.bridge = await self.call.act(self.ari.create_bridge("mixing", name=f"call-{self.call.uid}"))
+                with contextlib.suppress(AriError):
+                    await self.ari.stop_moh(self.call.channel.id)
+                await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id, self.leg]))
+                await self._start_recording()
+                if self.config.auto_silent_after_s > 0:
+                    await self.call.act(self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)",
+                                                              TALK_DETECT))
+            await self._mark()
             return await self._listen()
         finally:
             if self.held_since is not None:
@@ -102,12 +120,35 @@ class Conversation:
                     await self.ari.stop_moh(self.call.channel.id)
             with contextlib.suppress(AriError):
                 await self.ari.hangup(self.leg)
-            with contextlib.suppress(AriError):
-                await self.ari.destroy_bridge(self.bridge)
+            if self.bridge is not None:
+                with contextlib.suppress(AriError):
+                    await self.ari.destroy_bridge(self.bridge)
+
+    async def _start_recording(self) -> None:
+        assert self.bridge is not None
+        try:
+            await self.ari.record_bridge(self.bridge, self.recording)
+        except AriError as exc:
+            if self.call.ended is not None:
+                raise
+            # Disk full, spool unwritable: the conversation goes on unrecorded and the journal says so.
+            log.warning("conversation not recorded: %s", exc)
+            self.call.note("recording.failed", {"name": self.recording, "agent": self.agent, "why": str(exc)[:200]})
+            return
+        self.call.note("recording.started", {"name": self.recording, "agent": self.agent})
+
+    async def _mark(self) -> None:
+        """Write down this conversation (who, which bridge and recording, held or not) for a restart."""
+        assert self.bridge is not None
+        await self.call.mark(CallPosition(
+            "held" if self.held_since is not None else "talking", queue=self.config.name,
+            queued_at=self.call.queued_at, priority=self.call.queue_priority, agent=self.agent, leg=self.leg,
+            bridge=self.bridge, recording=self.recording, answered_at=self.answered_at,
+            held_since=self.held_since))
 
     # -- the event loop ---------------------------------------------------------------------------------
     async def _listen(self) -> Ending:
-        answered = self.clock.now()
+        answered = self.answered_at
         while True:
             now = self.clock.now()
             wake: float | None = None
@@ -116,7 +157,7 @@ class Conversation:
                 wake = max(0.0, due_at - (now - self.held_since).total_seconds())
             elif self.config.auto_silent_after_s > 0 and not self.caller_spoke:
                 wake = max(0.0, self.config.auto_silent_after_s - (now - answered).total_seconds())
-            event = await self.call.next_event(within=wake)
+            event = self.deferred.pop(0) if self.deferred else await self.call.next_event(within=wake)
             if event is None:
                 if self.held_since is not None:
                     if await self._hold_step(step):
@@ -198,6 +239,7 @@ class Conversation:
         self.held_since = self.clock.now()
         self.progress = HoldProgress()
         self.call.note("hold.started", {"agent": self.agent, "by": by})
+        await self._mark()
         await self._play_to_caller("hold-start")
 
     async def _hold_step(self, step: HoldStep) -> bool:
@@ -226,6 +268,7 @@ class Conversation:
             return True
         assert self.bridge is not None
         await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id]))
+        await self._mark()
         return False
 
     async def _end_hold(self, why: str, thank: bool) -> None:
@@ -265,6 +308,8 @@ class Conversation:
             if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == self.leg:
                 self.agent_gone = True
                 self.call.note("call.agent_hung_up", {"agent": self.agent})
+            elif isinstance(event, (Transfer, ScriptRequest)):
+                self.deferred.append(event)  # the supervisor was told "ok": act on it once the prompt is done
 
     async def _tell_agent(self, prompt: str) -> None:
         with contextlib.suppress(AriError):

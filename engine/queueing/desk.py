@@ -39,6 +39,7 @@ from engine.scripts.silent_call import SilentVariant
 from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests
 
 log = logging.getLogger(__name__)
+IN_CALL_STATES = frozenset({AgentState.RINGING.value, AgentState.ON_CALL.value, AgentState.ON_HOLD.value})
 # Feature names as the agents' dialplan passes them (*1 .. *5).
 FEATURES: dict[str, AgentEvent] = {"sign_in": SignIn(), "sign_out": SignOut(), "pause": Pause("break"),
                                    "resume": Resume(), "end_acw": EndAfterCallWork()}
@@ -160,9 +161,12 @@ class AgentDesk:
         return {agent: restored_state(rows) for agent, rows in self.journaled_histories().items()}
 
     def start(self) -> None:
-        """Before the first call: the provisioned agents, in the states the journal last saw them."""
+        """Before the first call: the provisioned agents, in the states the journal last saw them; those
+        it last saw on a call wait for the re-adoption of the calls Asterisk still holds."""
         self.refresh_agents()
-        self.service.restore(self.last_states())
+        histories = self.journaled_histories()
+        in_call = [agent for agent, rows in histories.items() if rows and rows[-1][1] in IN_CALL_STATES]
+        self.service.restore({agent: restored_state(rows) for agent, rows in histories.items()}, in_call)
 
     def pending_requests(self) -> list[tuple[int, str, str, str | None]]:
         with self.db.connect() as conn:

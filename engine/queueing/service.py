@@ -14,7 +14,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from acd.state import (
     next_deadline,
     transition,
 )
+from engine.call_position import CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
@@ -94,6 +95,9 @@ class QueueService:
         self.previous_call = previous_call
         # Average talk time for the expected-wait announcement; starts at the manual's 270-360 s talk target.
         self.average_handle_s = 300.0
+        # Agents the journal last saw on a call: not offered a call until the calls Asterisk still holds
+        # have been re-adopted (``readopt_agents``), since they may still be talking to one of them.
+        self.awaiting_readoption: set[AgentId] = set()
 
     # -- agents -------------------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
@@ -106,11 +110,11 @@ class QueueService:
                 del self.statuses[gone]
         self.lines = dict(lines)
 
-    def restore(self, last: Mapping[AgentId, tuple[str, str | None]]) -> None:
+    def restore(self, last: Mapping[AgentId, tuple[str, str | None]], in_call: Iterable[AgentId] = ()) -> None:
         """Take up the agents' states journaled by the previous controller (the journal is the truth).
 
-        Signed-in agents stay signed in and paused ones paused; an agent journaled on a call or in wrap-up
-        is taken as available, since that call did not survive the restart with its agent leg.
+        Signed-in agents stay signed in and paused ones paused; an agent journaled on a call (``in_call``)
+        comes back available but is held back until ``readopt_agents`` says whether that call survived.
         """
         now = self.clock.now()
         for agent_id, (state, reason) in last.items():
@@ -122,11 +126,15 @@ class QueueService:
             # Reconciliation, not an event of the agent's: built directly, journaled as "restored".
             self.statuses[agent_id] = replace(status, state=restored, since=now, reason=reason if paused else None,
                                               idle_since=None if paused else now)
-            self.journal.append(JournalEntry(
-                call_uid=f"{AGENT_JOURNAL_PREFIX}{agent_id}", kind="agent.state", at=now,
-                data={"agent": agent_id, "from": AgentState.LOGGED_OUT, "to": restored, "reason": "restored",
-                      "call": None}))
+            self._journal_agent(agent_id, AgentState.LOGGED_OUT, restored, "restored", None, now)
+        self.awaiting_readoption = {a for a in in_call if a in self.statuses}
         self._wake.set()
+
+    def _journal_agent(self, agent: AgentId, from_state: AgentState, to_state: AgentState, reason: str | None,
+                       call: CallUid | None, at: datetime) -> None:
+        self.journal.append(JournalEntry(
+            call_uid=f"{AGENT_JOURNAL_PREFIX}{agent}", kind="agent.state", at=at,
+            data={"agent": agent, "from": from_state, "to": to_state, "reason": reason, "call": call}))
 
     def agent_event(self, agent: AgentId, event: AgentEvent) -> str | None:
         """Apply one event to an agent; journal the changes; None when accepted, else the reason."""
@@ -138,10 +146,8 @@ class QueueService:
             return result.rejected
         self.statuses[agent] = result.status
         for change in result.changes:
-            self.journal.append(JournalEntry(
-                call_uid=f"{AGENT_JOURNAL_PREFIX}{agent}", kind="agent.state", at=change.at,
-                data={"agent": agent, "from": change.from_state, "to": change.to_state, "reason": change.reason,
-                      "call": result.status.call}))
+            self._journal_agent(agent, change.from_state, change.to_state, change.reason, result.status.call,
+                                change.at)
             log.info("agent %s: %s -> %s (%s)", agent, change.from_state, change.to_state, change.reason)
         self._wake.set()
         return None
@@ -170,7 +176,7 @@ class QueueService:
             self._assign()
 
     def _assign(self) -> None:
-        agents = [line.agent for line in self.lines.values()]
+        agents = [line.agent for a, line in self.lines.items() if a not in self.awaiting_readoption]
         for call, agent in next_assignments(list(self.waiting.values()), agents, self.statuses, self.queues):
             offer = self._offers.get(call)
             if offer is None or offer.done():
@@ -226,7 +232,7 @@ class QueueService:
         if self.serving(config) == 0:
             call.note("queue.closed", {"queue": config.name, "why": "no agent signed in"})
             return False
-        if self.previous_call is not None:
+        if self.previous_call is not None and call.queued_at is None:  # boosted once, when first queued
             last = await asyncio.to_thread(self.previous_call, call.channel.caller_number, call.uid)
             boosted = repeat_priority(priority, last, self.clock.now(), config)
             if boosted != priority:
@@ -237,9 +243,11 @@ class QueueService:
         wait_started = self.clock.now()
         if call.queued_at is None:
             call.queued_at, call.queue_priority = wait_started, priority
-        # The caller's place: from when they first joined (back from a transfer, a silent-call script or
-        # choosing to keep waiting, they do not go to the end); a booked callback keeps it too.
+        # The caller's place: from when they first joined (back from a transfer, a silent-call script,
+        # choosing to keep waiting or a controller restart, they do not go to the end); a booked callback
+        # keeps it too.
         enqueued_at = call.queued_at
+        await call.mark(CallPosition("queued", queue=config.name, queued_at=enqueued_at, priority=priority))
         refused: set[AgentId] = set()
         try:
             while True:
@@ -378,13 +386,19 @@ class QueueService:
             return False
         call.served = True
         call.note("queue.answered", {"agent": agent})
-        talk_started = self.clock.now()
-        self.conversations[uid] = agent
         conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                     lambda event: self.agent_event(agent, event), self.transfer_target)
+        return await self._converse(call, conversation)
+
+    async def _converse(self, call: CallSession, conversation: Conversation,
+                        leg_present: bool = True) -> bool | Transfer:
+        """The conversation, then the agent's wrap-up, the recording's facts and where the caller goes next."""
+        uid, agent, config = CallUid(call.uid), conversation.agent, conversation.config
+        talk_started = self.clock.now()
+        self.conversations[uid] = agent
         ending: Ending | None = None
         try:
-            ending = await conversation.run()
+            ending = await conversation.run(leg_present)
         finally:
             self.conversations.pop(uid, None)
             # Handing a silent caller to the script frees the agent at once: nothing to wrap up.
@@ -401,6 +415,55 @@ class QueueService:
             case AgentHungUp() | None:
                 return True
 
+    # -- a caller re-adopted after a controller restart -----------------------------------------------------
+    async def resume(self, call: CallSession, position: CallPosition) -> bool:
+        """Take the caller up where ``position`` says (``serve``'s answer): a waiting caller keeps their
+        place, a talking or held caller stays with their agent, bridge and recording, a caller in the
+        silent-call script hears it again."""
+        assert position.queue is not None
+        call.queued_at, call.queue_priority = position.queued_at or self.clock.now(), position.priority
+        config = self.queue_config(position.queue)
+        for leg in call.stale_legs - ({ChannelId(position.leg)} if position.leg else set()):
+            with contextlib.suppress(AriError):  # an agent's phone still ringing for the lost controller
+                await self.ari.hangup(leg)
+        result: bool | Transfer
+        match position.stage:
+            case "talking" | "held" if position.agent is not None and AgentId(position.agent) in self.statuses:
+                call.served = True
+                agent, leg = AgentId(position.agent), ChannelId(position.leg or "")
+                call.add_leg(leg)
+                conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
+                                            lambda event: self.agent_event(agent, event), self.transfer_target,
+                                            resumed=position)
+                result = await self._converse(call, conversation, leg_present=leg in call.stale_legs)
+            case "script":
+                result = await self._silent_script(call, config, SilentVariant(position.variant or "silent"))
+            case _:
+                result = Transfer(queue=config.name)
+        if result is True or result is False:
+            return result
+        return await self.follow(call, result, config.name, position.priority) or call.served
+
+    def readopt_agents(self, positions: Mapping[CallUid, CallPosition]) -> None:
+        """Before re-adopted calls resume: agents still talking (or holding) with a caller are on that call
+        again, and agents the journal saw on a call that did not survive are free to be offered calls."""
+        now = self.clock.now()
+        for uid, position in positions.items():
+            if position.stage not in ("talking", "held") or position.agent is None:
+                continue
+            agent = AgentId(position.agent)
+            status = self.statuses.get(agent)
+            if status is None:
+                continue
+            state = AgentState.ON_HOLD if position.stage == "held" else AgentState.ON_CALL
+            self.statuses[agent] = replace(status, state=state, since=now, call=uid, idle_since=None,
+                                           pending_sign_out=status.state == AgentState.LOGGED_OUT,
+                                           pending_pause=status.reason if status.state == AgentState.PAUSED else None,
+                                           reason=None)
+            self._journal_agent(agent, status.state, state, "readopted", uid, now)
+        self.awaiting_readoption.clear()
+        self._wake.set()
+
     def transfer_target(self, digits: str) -> Transfer | None:
         """What an agent's ``*9<digits>#`` means: an agent's work number, else a queue's transfer code."""
         if AgentId(digits) in self.lines:
@@ -412,6 +475,8 @@ class QueueService:
         """The engine says the silent-call script; a caller who speaks goes back to the front of the queue."""
         # A silent call is not an abandoned one, even if the caller hangs up during the script.
         call.outcome = "silent"
+        await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
+                                     priority=call.queue_priority, variant=variant))
         line = AriScriptLine(self.ari, call)
         await line.start()
         call.note("silent.started", {"variant": variant})

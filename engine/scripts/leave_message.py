@@ -38,10 +38,20 @@ class MessageBox:
         await call.act(self.ari.record_channel(call.channel.id, name, max_s=self.max_s,
                                                max_silence_s=self.max_silence_s))
         call.note("message.recording", {"queue": queue})
+        return await self._until_saved(call, name, queue, self.max_s + 10)
+
+    async def finish(self, call: CallSession, queue: str) -> int | None:
+        """A caller re-adopted while leaving a message: Asterisk kept recording; wait for the end (# or
+        silence), or take what is there when the recording already ended while no controller listened."""
+        name = f"msg-{call.uid}"
+        still_recording = await self.ari.live_recording(name)
+        return await self._until_saved(call, name, queue, self.max_s + 10 if still_recording else 0.5)
+
+    async def _until_saved(self, call: CallSession, name: str, queue: str, within_s: float) -> int | None:
         ended: CallEnded | None = None
         try:
             while True:
-                event = await call.next_event(within=self.max_s + 10)
+                event = await call.next_event(within=within_s)
                 if event is None or (isinstance(event, RecordingFinished) and event.name == name):
                     break
         except CallEnded as exc:

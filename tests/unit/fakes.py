@@ -26,6 +26,7 @@ class FakeControl:
     def __init__(self) -> None:
         self.commands: list[tuple[str, ...]] = []
         self.present: list[Channel] = []
+        self.variables: dict[tuple[ChannelId, str], str] = {}
 
     async def answer(self, channel: ChannelId) -> None:
         self.commands.append(("answer", channel))
@@ -44,6 +45,12 @@ class FakeControl:
 
     async def channels(self) -> list[Channel]:
         return list(self.present)
+
+    async def set_variable(self, channel: ChannelId, name: str, value: str) -> None:
+        self.variables[(channel, name)] = value
+
+    async def get_variable(self, channel: ChannelId, name: str) -> str | None:
+        return self.variables.get((channel, name))
 
 
 class ListJournal:

@@ -33,6 +33,7 @@ class FakeIvrChannel:
         self.cleared = 0
         self.queued: tuple[str, int] | None = None
         self.hung_up = False
+        self.reached_nodes: list[str] = []
 
     @property
     def caller(self) -> str:
@@ -72,6 +73,9 @@ class FakeIvrChannel:
 
     def note(self, kind: str, data: Mapping[str, Any] | None = None) -> None:
         self.notes.append((kind, dict(data or {})))
+
+    async def reached(self, node: str, kept: Mapping[str, str]) -> None:
+        self.reached_nodes.append(node)
 
     async def to_queue(self, queue: str, priority: int = 0) -> None:
         self.queued = (queue, priority)

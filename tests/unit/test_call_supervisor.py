@@ -9,6 +9,7 @@ from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
+    ChannelId,
     Connected,
     PlaybackFinished,
     PlaybackId,
@@ -104,5 +105,70 @@ def test_stop_hands_live_calls_to_the_dialplan_fallback() -> None:
         await asyncio.gather(runner, return_exceptions=True)
         assert ("continue", "3.1", "hotline-fallback") in control.commands
         assert "call.handed_to_fallback" in journal.kinds("3.1")
+
+    asyncio.run(scenario())
+
+
+def test_readopted_calls_carry_the_position_their_channel_holds() -> None:
+    """A restarted controller reads each caller's position before resuming, and tells the ACD first."""
+    from engine.call_position import CHANNEL_VARIABLE, CallPosition
+
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        told: list[dict[str, CallPosition]] = []
+        sup.on_readopt = lambda positions: told.append(dict(positions))
+        resumed: list[CallPosition | None] = []
+
+        async def flow(call):  # type: ignore[no-untyped-def]
+            resumed.append(call.resume_from)
+            await asyncio.Event().wait()
+
+        sup.flow = flow
+        at_menu = CallPosition("ivr", node="main_menu")
+        control.present = [channel("4.1"), channel("4.2"), channel("4.3")]
+        control.variables[(channel("4.1").id, CHANNEL_VARIABLE)] = at_menu.to_text()
+        control.variables[(channel("4.2").id, CHANNEL_VARIABLE)] = "{broken"
+        sup.dispatch(Connected(at=clock.now()))
+        await settle()
+        assert told == [{"4.1": at_menu}]
+        assert sorted(resumed, key=str) == sorted([at_menu, None, None], key=str)
+        data = [e.data for e in journal.entries if e.call_uid == "4.1" and e.kind == "call.readopted"]
+        assert data[0]["position"] == {"stage": "ivr", "node": "main_menu"}
+        for task in list(sup._tasks):
+            task.cancel()
+        await asyncio.gather(*sup._tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_reconnect_never_ends_a_live_call_for_an_ended_leg_or_a_callback_being_dialled() -> None:
+    """Agent legs that ended are dropped from the routing table; a callback not yet dialled is not
+    'vanished'; a caller really gone while disconnected is ended."""
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+
+        async def flow(call):  # type: ignore[no-untyped-def]
+            call.add_leg(ChannelId(f"agent1-{call.uid}"))
+            while True:
+                await call.next_event()
+
+        sup.flow = flow
+        sup.dispatch(StasisStart(at=clock.now(), channel=channel("5.1"), args=("inbound",)))
+        sup.dispatch(StasisStart(at=clock.now(), channel=channel("5.2"), args=("inbound",)))
+        await settle()
+        leg = channel("agent1-5.1")
+        sup.dispatch(ChannelDestroyed(at=clock.now(), channel=leg, cause=16, cause_txt="normal"))
+        assert "agent1-5.1" not in sup.calls
+        sup.start_outbound(channel("cb-1"), flow, "callback")
+        await settle()
+        control.present = [channel("5.1")]  # 5.2 hung up while the websocket was down
+        sup.dispatch(Connected(at=clock.now()))
+        await settle()
+        assert "5.1" in sup.calls and "cb-1" in sup.calls
+        assert "5.2" not in sup.calls
+        assert journal.entries[-1].call_uid == "5.2" and journal.entries[-1].kind == "call.ended"
+        for task in list(sup._tasks):
+            task.cancel()
+        await asyncio.gather(*sup._tasks, return_exceptions=True)
 
     asyncio.run(scenario())
