@@ -27,5 +27,6 @@ lint: $(VENV)/.installed
 test: setup lint
 	$(VENV)/bin/pytest
 
+# `make bench`: the short version (minutes); `make bench FULL=1`: the full sweep with 60 s steps.
 bench: setup
-	$(VENV)/bin/python -m bench.run
+	$(VENV)/bin/python -m bench.run $(if $(FULL),--full)

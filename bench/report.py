@@ -1,15 +1,19 @@
 """Pure statistics and formatting for the benchmark: step results in, summary, Markdown and JSON out.
 
-No I/O here (``run`` writes the files), so the numbers and the table are unit-tested
-(``tests/unit/test_bench_report.py``).
+Each step carries the verdict of the sustained criterion (``bench.criterion``); the summary gives per path
+the highest sustained rate (the bisected knee when ``run`` bisected, see ``bench.search``) next to the
+older, weaker figure, the highest rate with 0 failed calls. No I/O here (``run`` writes the files), so the
+numbers and the table are unit-tested (``tests/unit/test_bench_report.py``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from bench.criterion import DEFAULT_THRESHOLDS, Condition, Observation, Thresholds, Verdict, judge
 
 PATHS = ("hotline", "baseline")
 
@@ -26,10 +30,16 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+Phase = Literal["climb", "bisect"]
+
+
 @dataclass(frozen=True)
 class StepResult:
     """One (path, rate) load step. ``failed`` counts every planned call that did not complete
-    successfully, including calls SIPp never placed or had not finished when it was stopped."""
+    successfully, including calls SIPp never placed or had not finished when it was stopped.
+    ``retransmissions`` are SIPp's own resends, ``answer_resends`` the PBX's resent 200 OKs;
+    ``sipp_peak_calls`` SIPp's highest count of calls in progress (stands in for ``peak_channels`` in the
+    verdict when the PBX could not be asked). ``phase``: measured while climbing or as a bisection probe."""
 
     path: str
     rate: int
@@ -45,38 +55,68 @@ class StepResult:
     remote_hangups: int
     retransmissions: int
     sipp_exit: int
+    verdict: Verdict
     controller_rss_kib: int | None = None
     controller_peak_rss_kib: int | None = None
     failure_causes: dict[str, int] = field(default_factory=dict)
+    answer_resends: int = 0
+    sipp_peak_calls: int | None = None
+    call_seconds: float | None = None
+    key_prompt_p95_ms: float | None = None
+    phase: Phase = "climb"
 
     @property
     def clean(self) -> bool:
+        """0 failed calls: the old, weaker criterion (SIPp reports no failure while the PBX collapses)."""
         return self.failed == 0 and self.successful == self.planned
+
+    @property
+    def sustained(self) -> bool:
+        return self.verdict.sustained
 
 
 def step_result(path: str, rate: int, seconds: int, planned: int, attempted: int, successful: int,
                 answer_ms: Sequence[float], *, peak_channels: int | None = None, remote_hangups: int = 0,
                 retransmissions: int = 0, sipp_exit: int = 0, controller_rss_kib: int | None = None,
                 controller_peak_rss_kib: int | None = None,
-                failure_causes: dict[str, int] | None = None) -> StepResult:
+                failure_causes: dict[str, int] | None = None, answer_resends: int = 0,
+                sipp_peak_calls: int | None = None, call_seconds: float | None = None,
+                key_prompt_ms: Sequence[float] = (), phase: Phase = "climb",
+                thresholds: Thresholds = DEFAULT_THRESHOLDS) -> StepResult:
+    """The step's statistics and its verdict. ``call_seconds`` (the hold) sets the expected channel
+    count; without it the channel condition is not applied, as the key->prompt one without key times."""
+    failed = max(0, planned - successful)
+    p95 = percentile(answer_ms, 95)
+    key_p95 = percentile(key_prompt_ms, 95)
+    verdict = judge(Observation(rate=rate, planned=planned, successful=successful, failed=failed,
+                                retransmissions=retransmissions + answer_resends, answer_p95_ms=p95,
+                                peak_channels=peak_channels if peak_channels is not None else sipp_peak_calls,
+                                call_seconds=call_seconds, key_prompt_p95_ms=key_p95), thresholds)
     return StepResult(path=path, rate=rate, seconds=seconds, planned=planned, attempted=attempted,
-                      successful=successful, failed=max(0, planned - successful),
-                      p50_ms=percentile(answer_ms, 50), p95_ms=percentile(answer_ms, 95),
+                      successful=successful, failed=failed,
+                      p50_ms=percentile(answer_ms, 50), p95_ms=p95,
                       max_ms=max(answer_ms) if answer_ms else None, peak_channels=peak_channels,
                       remote_hangups=remote_hangups, retransmissions=retransmissions, sipp_exit=sipp_exit,
-                      controller_rss_kib=controller_rss_kib, controller_peak_rss_kib=controller_peak_rss_kib,
-                      failure_causes=dict(failure_causes or {}))
+                      verdict=verdict, controller_rss_kib=controller_rss_kib,
+                      controller_peak_rss_kib=controller_peak_rss_kib, failure_causes=dict(failure_causes or {}),
+                      answer_resends=answer_resends, sipp_peak_calls=sipp_peak_calls, call_seconds=call_seconds,
+                      key_prompt_p95_ms=key_p95, phase=phase)
 
 
 @dataclass(frozen=True)
 class PathSummary:
-    """The highest rate a path sustained with no failed call, and whether that is only a lower bound
-    (the highest rate tried passed, so the real limit was not reached)."""
+    """Per path: the highest sustained rate (the knee), its p95, the first rate above it that was not
+    sustained, and whether the knee is only a lower bound (the highest rate tried was sustained). Then
+    the same for the old criterion, the highest rate with no failed call (``max_clean_rate``)."""
 
     path: str
     max_clean_rate: int | None
     p95_ms: float | None
     lower_bound: bool
+    max_sustained_rate: int | None = None
+    sustained_p95_ms: float | None = None
+    first_failing_rate: int | None = None
+    sustained_lower_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +126,7 @@ class Summary:
     p95_ratio: float | None
     common_rate: int | None
     p95_ratio_at_common_rate: float | None
+    sustained_rate_ratio: float | None = None
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -94,16 +135,27 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-def summarize_path(path: str, steps: Sequence[StepResult], highest_rate_tried: int) -> PathSummary:
-    """Steps must be of one path. A rate counts only if every lower rate of the path was clean too."""
+def _highest_below_first_failure(steps: Sequence[StepResult],
+                                 passed: Callable[[StepResult], bool]) -> tuple[StepResult | None, int | None]:
+    """The highest step that passed with every lower step passing too, and the first rate that failed."""
     best: StepResult | None = None
     for step in sorted(steps, key=lambda s: s.rate):
-        if not step.clean:
-            break
+        if not passed(step):
+            return best, step.rate
         best = step
-    if best is None:
-        return PathSummary(path, None, None, lower_bound=False)
-    return PathSummary(path, best.rate, best.p95_ms, lower_bound=best.rate >= highest_rate_tried)
+    return best, None
+
+
+def summarize_path(path: str, steps: Sequence[StepResult], highest_rate_tried: int) -> PathSummary:
+    """Steps must be of one path. A rate counts only if every lower rate of the path passed too."""
+    clean, _ = _highest_below_first_failure(steps, lambda s: s.clean)
+    knee, first_failing = _highest_below_first_failure(steps, lambda s: s.sustained)
+    highest = max([highest_rate_tried, *(s.rate for s in steps)])
+    return PathSummary(path, None if clean is None else clean.rate, None if clean is None else clean.p95_ms,
+                       lower_bound=clean is not None and clean.rate >= highest,
+                       max_sustained_rate=None if knee is None else knee.rate,
+                       sustained_p95_ms=None if knee is None else knee.p95_ms, first_failing_rate=first_failing,
+                       sustained_lower_bound=knee is not None and knee.rate >= highest)
 
 
 def summarize(steps: Sequence[StepResult], highest_rate_tried: int) -> Summary:
@@ -115,21 +167,61 @@ def summarize(steps: Sequence[StepResult], highest_rate_tried: int) -> Summary:
     common = min(hotline.max_clean_rate or 0, baseline.max_clean_rate or 0) or None
     at_common = {s.path: s.p95_ms for s in steps if s.rate == common}
     return Summary(paths=paths, rate_ratio=rate_ratio, p95_ratio=p95_ratio, common_rate=common,
-                   p95_ratio_at_common_rate=_ratio(at_common.get("hotline"), at_common.get("baseline")))
+                   p95_ratio_at_common_rate=_ratio(at_common.get("hotline"), at_common.get("baseline")),
+                   sustained_rate_ratio=_ratio(hotline.max_sustained_rate, baseline.max_sustained_rate))
 
 
 def _number(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _rate(summary: PathSummary) -> str:
-    if summary.max_clean_rate is None:
+def _rate(rate: int | None, lower_bound: bool) -> str:
+    if rate is None:
         return "none"
-    return f"≥ {summary.max_clean_rate}" if summary.lower_bound else str(summary.max_clean_rate)
+    return f"≥ {rate}" if lower_bound else str(rate)
+
+
+def _criterion_line(params: dict[str, Any]) -> list[str]:
+    limits = params.get("criterion")
+    if not isinstance(limits, dict):
+        return []
+    return ["", f"Sustained = every call completed, no SIP retransmission (SIPp's or the PBX's), p95 INVITE→200 "
+                f"≤ {limits['answer_p95_ms']:g} ms, p95 key→next prompt ≤ {limits['key_prompt_p95_ms']:g} ms "
+                "(n/a: these paths send no keys), peak channels ≤ rate × hold × "
+                f"{limits['channel_tolerance']:g} + {limits['channel_slack']}."]
+
+
+def _search_line(params: dict[str, Any]) -> list[str]:
+    search = params.get("search")
+    if not isinstance(search, dict):
+        return []
+    line = (f"Each path climbs the rates until one is not sustained, then bisects between the last sustained "
+            f"and the first failing rate (at most {search['max_probes']} probes, down to "
+            f"{search['min_step']} calls/s).")
+    if params["seconds"] < 60:
+        line += (f" Steps of {params['seconds']} s make this a short run: figures to quote need steps of at "
+                 "least 60 s (`make bench FULL=1`).")
+    return ["", line]
+
+
+def _verdict_cell(step: StepResult) -> str:
+    return "sustained" if step.sustained else ", ".join(step.verdict.failed)
+
+
+def _why_not_sustained(step: StepResult) -> str:
+    parts: list[str] = []
+    if not step.clean:
+        causes = ", ".join(f"{count} {cause}" for cause, count in sorted(step.failure_causes.items()))
+        placed = "" if step.attempted == step.planned else f", only {step.attempted} placed"
+        parts.append(f"{step.failed} failed ({causes or 'not completed'}; SIPp exit {step.sipp_exit}{placed})")
+    parts += [check.detail for check in step.verdict.checks
+              if check.passed is False and check.condition is not Condition.COMPLETED]
+    return f"- {step.path} at {step.rate} calls/s: " + "; ".join(parts)
 
 
 def markdown(steps: Sequence[StepResult], summary: Summary, params: dict[str, Any]) -> str:
-    """The report as Markdown: parameters, one row per step, then the summary and the ratios."""
+    """The report as Markdown: parameters and criterion, one row per step with its verdict, why each
+    step that was not sustained failed, then the summary and the ratios."""
     lines = [
         "# Hotline benchmark",
         "",
@@ -137,33 +229,38 @@ def markdown(steps: Sequence[StepResult], summary: Summary, params: dict[str, An
         f"per rate, {params['hold']:g} s hold, then the caller hangs up. `hotline` = {params['number']} "
         f"through the controller (Stasis), `baseline` = 7{params['number']} pure dialplan. INVITE→200 from "
         "SIPp's message log (µs time stamps).",
+        *_criterion_line(params),
+        *_search_line(params),
         "",
         "| path | rate (calls/s) | planned | attempted | ok | failed | INVITE→200 p50 ms | p95 ms | max ms "
-        "| peak channels | controller RSS MiB (peak) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak channels | controller RSS MiB (peak) | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sorted(steps, key=lambda s: (PATHS.index(s.path) if s.path in PATHS else 99, s.rate)):
         rss = "–"
         if s.controller_rss_kib is not None:
             rss = f"{s.controller_rss_kib / 1024:.0f} ({_number(_mib(s.controller_peak_rss_kib))})"
-        lines.append(f"| {s.path} | {s.rate} | {s.planned} | {s.attempted} | {s.successful} | {s.failed} "
+        rate = f"{s.rate} (bisect)" if s.phase == "bisect" else str(s.rate)
+        lines.append(f"| {s.path} | {rate} | {s.planned} | {s.attempted} | {s.successful} | {s.failed} "
                      f"| {_number(s.p50_ms, 1)} | {_number(s.p95_ms, 1)} | {_number(s.max_ms, 1)} "
-                     f"| {_number(s.peak_channels)} | {rss} |")
-    failures = [s for s in steps if not s.clean]
-    if failures:
-        lines.append("")
-    for s in failures:
-        causes = ", ".join(f"{count} {cause}" for cause, count in sorted(s.failure_causes.items()))
-        placed = "" if s.attempted == s.planned else f", only {s.attempted} placed"
-        lines.append(f"- {s.path} at {s.rate} calls/s: {s.failed} failed ({causes or 'not completed'}; "
-                     f"SIPp exit {s.sipp_exit}{placed})")
-    lines += ["", "| path | highest rate with 0 failed calls | p95 INVITE→200 at that rate (ms) |",
-              "|---|---:|---:|"]
+                     f"| {_number(s.peak_channels)} | {rss} | {_verdict_cell(s)} |")
+    not_sustained = [s for s in steps if not s.sustained]
+    if not_sustained:
+        lines += ["", "Not sustained, and why:", ""]
+    lines += [_why_not_sustained(s) for s in not_sustained]
+    lines += ["", "| path | highest sustained rate | p95 INVITE→200 at that rate (ms) | first rate not sustained "
+              "| highest rate with 0 failed calls |",
+              "|---|---:|---:|---:|---:|"]
     for path in PATHS:
         p = summary.paths[path]
-        lines.append(f"| {path} | {_rate(p)} | {_number(p.p95_ms, 1)} |")
+        lines.append(f"| {path} | {_rate(p.max_sustained_rate, p.sustained_lower_bound)} "
+                     f"| {_number(p.sustained_p95_ms, 1)} | {_number(p.first_failing_rate)} "
+                     f"| {_rate(p.max_clean_rate, p.lower_bound)} |")
     lines += ["",
-              f"- hotline / baseline, highest clean rate: {_number(summary.rate_ratio, 2)}"
+              f"- hotline / baseline, highest sustained rate: {_number(summary.sustained_rate_ratio, 2)}"
+              + (" (the highest rate tried was sustained: a lower bound, not a limit)"
+                 if any(p.sustained_lower_bound for p in summary.paths.values()) else ""),
+              f"- hotline / baseline, highest rate with 0 failed calls: {_number(summary.rate_ratio, 2)}"
               + (" (the highest rate tried passed: a lower bound, not a limit)"
                  if any(p.lower_bound for p in summary.paths.values()) else ""),
               f"- hotline / baseline, p95 at each path's highest clean rate: {_number(summary.p95_ratio, 2)}",
@@ -186,5 +283,7 @@ def _mib(kib: int | None) -> float | None:
 
 
 def to_json(steps: Sequence[StepResult], summary: Summary, params: dict[str, Any]) -> dict[str, Any]:
-    return {"params": params, "steps": [asdict(s) | {"clean": s.clean} for s in steps],
+    return {"params": params,
+            "steps": [asdict(s) | {"clean": s.clean, "sustained": s.sustained, "not_sustained_because":
+                                   [str(c) for c in s.verdict.failed]} for s in steps],
             "summary": asdict(summary)}

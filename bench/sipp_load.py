@@ -4,20 +4,17 @@ Each call: INVITE (PCMU SDP) -> optional 100/180/183 -> 200 (INVITE->200 timed a
 distribution "answer") -> ACK -> hold -> BYE -> 200. When the PBX hangs up first during the hold, the
 BYE is answered and the call still counts as successful (GenericCounter1 counts those).
 SIPp writes its counters (``-trace_stat``) and every message with a microsecond time stamp
-(``-trace_msg``) to files in the step's work folder; the parsers below turn them into a ``SippRun``.
+(``-trace_msg``) to files in the step's work folder; ``sipp_parse`` turns them into a ``SippRun``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import socket
 import subprocess
-from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import dropwhile
+from dataclasses import dataclass
 from pathlib import Path
+
+from bench.sipp_parse import SippCounters, parse_message_trace, parse_stat_csv
 
 SIPP = "sipp"
 # Per-call bounds: a call whose 200 (to INVITE or BYE) takes longer fails instead of waiting forever.
@@ -117,27 +114,10 @@ Content-Length: 0
 """
 
 
-# Each message in a -trace_msg log starts on a line of dashes followed by the time stamp.
-_SEPARATOR = re.compile(r"^(?=-{20,} \d{4}-)", re.MULTILINE)
-
-
 def scenario_xml(hold_ms: int, answer_timeout_ms: int = ANSWER_TIMEOUT_MS,
                  bye_timeout_ms: int = BYE_TIMEOUT_MS) -> str:
     return _SCENARIO.format(hold_ms=hold_ms, answer_timeout_ms=answer_timeout_ms,
                             bye_timeout_ms=bye_timeout_ms)
-
-
-@dataclass(frozen=True)
-class SippCounters:
-    """The cumulative counters of SIPp's last statistics line."""
-
-    created: int
-    successful: int
-    failed: int
-    retransmissions: int
-    remote_hangups: int
-    # Non-zero SIPp failure reasons, e.g. {"TimeoutOnRecv": 3, "UnexpectedMessage": 1}.
-    failure_causes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,68 +126,8 @@ class SippRun:
     counters: SippCounters
     answer_ms: list[float]
     exit_code: int  # 0 all calls ok, 1 some failed, 255 global -timeout hit or fatal error, -9 killed by us
-
-
-def parse_stat_csv(text: str) -> SippCounters:
-    """The cumulative ``(C)`` columns of the last row of a ``-trace_stat`` file (``;``-separated)."""
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=";") if row]
-    if len(rows) < 2:
-        raise ValueError("SIPp statistics file has no data row")
-    header, last = rows[0], rows[-1]
-    values = dict(zip(header, last, strict=False))
-
-    def number(column: str) -> int:
-        raw = values.get(column, "").strip()
-        return int(raw) if raw.isdigit() else 0
-
-    causes = {column.removeprefix("Failed").removesuffix("(C)"): number(column) for column in header
-              if column.startswith("Failed") and column.endswith("(C)") and column != "FailedCall(C)"}
-    return SippCounters(created=number("TotalCallCreated"), successful=number("SuccessfulCall(C)"),
-                        failed=number("FailedCall(C)"), retransmissions=number("Retransmissions(C)"),
-                        remote_hangups=number("GenericCounter1(C)"),
-                        failure_causes={cause: count for cause, count in causes.items() if count})
-
-
-def _message_time(separator_line: str) -> datetime | None:
-    # "----- 2026-11-23 10:48:49.144530" (SIPp takes this stamp from gettimeofday: microseconds).
-    stamp = " ".join(separator_line.strip("-").split()[:2])
-    try:
-        return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f")
-    except ValueError:
-        return None
-
-
-def parse_message_log(text: str) -> list[float]:
-    """INVITE->200 per call in ms from a ``-trace_msg`` log: first INVITE sent to first 200 received.
-
-    SIPp's own response-time counters (``rtd``, ``-trace_rtt``) read a coarse clock that moves in
-    4 ms steps here, too coarse for answers that take a few ms; the message log has microseconds.
-    """
-    invite_sent: dict[str, datetime] = {}
-    answered: dict[str, datetime] = {}
-    for block in _SEPARATOR.split(text):
-        lines = block.splitlines()
-        if len(lines) < 3 or (stamp := _message_time(lines[0])) is None:
-            continue
-        sent = lines[1].startswith("UDP message sent")
-        message = list(dropwhile(lambda line: not line.strip(), lines[2:]))
-        if not message:
-            continue
-        start_line = message[0]
-        headers: dict[str, str] = {}
-        for line in message[1:]:
-            if not line.strip():
-                break  # end of the headers
-            name, _, value = line.partition(":")
-            headers.setdefault(name.strip().lower(), value.strip())
-        call_id, cseq = headers.get("call-id"), headers.get("cseq", "").split()
-        if call_id is None or len(cseq) != 2 or cseq[1] != "INVITE":
-            continue
-        if sent and start_line.startswith("INVITE "):
-            invite_sent.setdefault(call_id, stamp)
-        elif not sent and start_line.startswith("SIP/2.0 200"):
-            answered.setdefault(call_id, stamp)
-    return [(answered[c] - invite_sent[c]).total_seconds() * 1000 for c in answered if c in invite_sent]
+    # 200 OKs the PBX sent again because our ACK came late (SIPp's counters only see its own resends).
+    answer_resends: int = 0
 
 
 def _free_udp_pair() -> int:
@@ -261,5 +181,7 @@ def run_load(workdir: Path, sip_port: int, number: str, rate: int, seconds: int,
     counters = (parse_stat_csv(stat.read_text()) if stat.exists()
                 else SippCounters(created=0, successful=0, failed=0, retransmissions=0, remote_hangups=0))
     logs = sorted(workdir.glob("caller_*_messages.log"))
-    answer_ms = [t for log in logs for t in parse_message_log(log.read_text(errors="replace"))]
-    return SippRun(target_calls=total, counters=counters, answer_ms=answer_ms, exit_code=exit_code)
+    traces = [parse_message_trace(log.read_text(errors="replace")) for log in logs]
+    return SippRun(target_calls=total, counters=counters, answer_ms=[t for trace in traces for t in trace.answer_ms],
+                   exit_code=exit_code, answer_resends=sum(trace.answer_resends for trace in traces))
+

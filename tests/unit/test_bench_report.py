@@ -8,8 +8,9 @@ import pytest
 
 from bench.pbx_session import active_channels
 from bench.report import StepResult, markdown, percentile, step_result, summarize, to_json
-from bench.run import parse_rates
-from bench.sipp_load import parse_message_log, parse_stat_csv, scenario_xml
+from bench.run import parse_args, parse_rates
+from bench.sipp_load import scenario_xml
+from bench.sipp_parse import parse_message_log, parse_stat_csv
 
 PARAMS = {"cpus": 2, "seconds": 8, "hold": 3.0, "number": "10086"}
 
@@ -140,3 +141,18 @@ def test_channel_count_and_rates_parsing() -> None:
     for bad in ("", "ten", "0,5"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_rates(bad)
+
+
+def test_short_and_full_runs_and_their_overrides() -> None:
+    short = parse_args([])
+    assert (short.seconds, short.min_step, short.max_probes, short.full) == (8, 10, 2, False)
+    assert short.rates == [10, 20, 40, 60, 80, 100] and short.thresholds.answer_p95_ms == 100
+    full = parse_args(["--full"])
+    assert (full.seconds, full.min_step, full.max_probes) == (60, 5, 4) and max(full.rates) == 150
+    custom = parse_args(["--full", "--seconds", "90", "--rates", "5,10", "--max-probes", "0",
+                         "--answer-p95-ms", "50", "--channel-tolerance", "1.5"])
+    assert (custom.seconds, custom.rates, custom.max_probes) == (90, [5, 10], 0)
+    assert (custom.thresholds.answer_p95_ms, custom.thresholds.channel_tolerance) == (50, 1.5)
+    for bad in (["--channel-tolerance", "0.5"], ["--max-probes", "-1"], ["--answer-p95-ms", "0"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
