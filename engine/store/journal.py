@@ -29,6 +29,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.clock import Clock, SystemClock
 from engine.masking import mask_number
+from engine.reports.query import project_dispositions
 from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
 from engine.store.tables import SOURCES, call_events, calls
@@ -421,6 +422,8 @@ def _apply(connection: Connection, entries: Sequence[JournalEntry]) -> None:
         )
     if rows:
         connection.execute(insert(call_events), rows)
+    project_dispositions(connection, {cursors[e.call_uid][0] for e in entries if e.kind == CALL_ENDED
+                                      and e.call_uid in cursors})
 
 
 def _agent_row(entry: JournalEntry) -> dict[str, Any]:

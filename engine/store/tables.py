@@ -81,6 +81,9 @@ calls = Table(
     Column("ended_at", UtcDateTime),
     Column("outcome", String(32)),
     Column("hangup_cause", String(64)),
+    # What became of the call and its measured facts (engine.reports.disposition), set when it ends.
+    Column("disposition", String(32)),
+    Column("disposition_detail", JSON),
     CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
 )
 

@@ -1,0 +1,551 @@
+"""The hotline's KPIs over one period, from per-call facts and agent state spans. Pure: no I/O.
+
+Input: one ``CallFacts`` per ended call (built from ``calls.disposition`` / ``disposition_detail``, see
+engine.reports.disposition), the agents' state ``AgentSpan``s (from ``agent_events``) and each caller's call
+start times around the period (for repeat callers and first-call resolution). ``build_report`` groups
+them per interval (30m, 1h, day, week, month in the settings' time zone), per queue and per agent and
+computes every figure of ``FIGURES``; each figure carries the one-line formula that ``hotline report
+--help``, the text output and the README show. Calls belong to the interval and queue where they started
+(their first queue); agent time is cut at interval boundaries.
+
+Calls the hotline placed itself (source ``callback``) are not inbound calls: they count only towards
+callbacks done / failed and towards the agents' conversations.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Final
+
+from engine.reports.disposition import SHORT_ABANDON_S
+
+INTERVALS: Final = ("30m", "1h", "day", "week", "month")
+OCCUPIED_STATES: Final = frozenset({"on_call", "on_hold"})
+IDLE_STATE: Final = "available"
+ACW_STATE: Final = "after_call_work"
+
+Value = int | float | None
+
+
+@dataclass(frozen=True)
+class Talk:
+    """One conversation: the agent, talk seconds (hold excluded), hold seconds, what ended it."""
+
+    agent: str
+    talk_s: float
+    hold_s: float
+    ended_by: str = "end"
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What reports need of one ended call."""
+
+    call_uid: str
+    caller: str | None
+    source: str
+    started_at: datetime
+    disposition: str
+    queue: str | None = None
+    wait_s: float | None = None
+    agent: str | None = None
+    rings: int = 0
+    talks: tuple[Talk, ...] = ()
+    transfers: int = 0
+    overflows: int = 0
+    tried_self_service: bool = False
+    callback: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def inbound(self) -> bool:
+        return self.source != "callback"
+
+    @classmethod
+    def from_detail(cls, call_uid: str, caller: str | None, source: str, started_at: datetime, disposition: str,
+                    detail: Mapping[str, Any] | None) -> CallFacts:
+        """From a ``calls`` row: ``detail`` is its ``disposition_detail`` JSON."""
+        d = detail or {}
+        talks = tuple(Talk(str(t[0]), float(t[1]), float(t[2]), str(t[3]) if len(t) > 3 else "end")
+                      for t in d.get("talks") or ())
+        wait = d.get("wait_s")
+        return cls(call_uid=call_uid, caller=caller, source=source, started_at=started_at, disposition=disposition,
+                   queue=d.get("queue"), wait_s=None if wait is None else float(wait), agent=d.get("agent"),
+                   rings=int(d.get("rings") or 0), talks=talks, transfers=int(d.get("transfers") or 0),
+                   overflows=int(d.get("overflows") or 0), tried_self_service=bool(d.get("tried_self_service")),
+                   callback=dict(d.get("callback") or {}))
+
+
+@dataclass(frozen=True)
+class AgentSpan:
+    """An agent in one state from ``start`` to ``end`` (the next change, or the end of the period)."""
+
+    agent: str
+    state: str
+    start: datetime
+    end: datetime
+    call_uid: str | None = None
+
+    def seconds_within(self, start: datetime, end: datetime) -> float:
+        return max((min(self.end, end) - max(self.start, start)).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The thresholds the formulas use; printed with every report."""
+
+    short_abandon_s: float = SHORT_ABANDON_S
+    service_level_s: float = 20.0
+    fcr_window: timedelta = timedelta(hours=24)
+    vip_queues: frozenset[str] = frozenset({"vip"})
+
+    @property
+    def words(self) -> dict[str, str]:
+        return {"S": f"{self.short_abandon_s:g}", "T": f"{self.service_level_s:g}",
+                "W": f"{self.fcr_window.total_seconds() / 3600:g}", "VIP": ", ".join(sorted(self.vip_queues))}
+
+
+@dataclass
+class Tally:
+    """Sums and counts of one group; the figures are ratios of these."""
+
+    calls: int = 0
+    offered: int = 0
+    answered: int = 0
+    answered_within_t: int = 0
+    short_abandons: int = 0
+    abandoned: int = 0
+    unserved: int = 0
+    vip_offered: int = 0
+    vip_short_abandons: int = 0
+    vip_answered_within_t: int = 0
+    answered_wait_s: float = 0.0
+    waited: int = 0
+    wait_s: float = 0.0
+    longest_wait_s: float | None = None
+    conversations: int = 0
+    talk_s: float = 0.0
+    hold_s: float = 0.0
+    acw_s: float = 0.0
+    occupied_s: float = 0.0
+    idle_s: float = 0.0
+    rings: int = 0
+    transferred: int = 0
+    resolved_first_time: int = 0
+    repeat_calls: int = 0
+    silent: int = 0
+    messages: int = 0
+    callbacks_booked: int = 0
+    callbacks_done: int = 0
+    callbacks_failed: int = 0
+    overflows: int = 0
+    self_service: int = 0
+    tried_self_service: int = 0
+    dispositions: Counter[str] = field(default_factory=Counter)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return None if whole <= 0 else round(100.0 * part / whole, 1)
+
+
+def _mean(total: float, count: float) -> float | None:
+    return None if count <= 0 else round(total / count, 1)
+
+
+def _aht(t: Tally) -> float | None:
+    if t.conversations <= 0:
+        return None
+    return round((t.talk_s + t.hold_s + t.acw_s) / t.conversations, 1)
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str  # "" count, "%" percentage, "s" seconds
+    formula: str
+    value: Callable[[Tally], Value]
+
+
+FIGURES: Final = (
+    Figure("calls", "calls", "", "inbound calls that started in the period and ended (callbacks placed excluded)",
+           lambda t: t.calls),
+    Figure("offered", "offered", "", "inbound calls that asked for an agent (reached a queue)", lambda t: t.offered),
+    Figure("answered", "answered", "", "offered calls an agent answered", lambda t: t.answered),
+    Figure("answered_pct", "answered %", "%", "answered / offered", lambda t: _ratio(t.answered, t.offered)),
+    Figure("short_abandons", "short abandons", "", "callers who hung up in a queue within S = {S} s (not abandons)",
+           lambda t: t.short_abandons),
+    Figure("abandoned", "abandoned", "", "callers who hung up in a queue after more than {S} s",
+           lambda t: t.abandoned),
+    Figure("abandon_rate", "abandon rate", "%", "abandoned / (offered - short abandons)",
+           lambda t: _ratio(t.abandoned, t.offered - t.short_abandons)),
+    Figure("unserved", "unserved", "", "offered calls nobody could take (no agent, or maximum wait) that left no "
+           "message and booked no callback", lambda t: t.unserved),
+    Figure("service_level", "service level", "%", "answered within T = {T} s / (offered - short abandons)",
+           lambda t: _ratio(t.answered_within_t, t.offered - t.short_abandons)),
+    Figure("service_level_vip", "service level VIP", "%", "the same, for calls of the VIP queues ({VIP})",
+           lambda t: _ratio(t.vip_answered_within_t, t.vip_offered - t.vip_short_abandons)),
+    Figure("asa", "ASA", "s", "queue wait of answered calls / answered",
+           lambda t: _mean(t.answered_wait_s, t.answered)),
+    Figure("avg_queue_time", "avg queue time", "s", "queue wait / calls that waited in a queue (answered or not)",
+           lambda t: _mean(t.wait_s, t.waited)),
+    Figure("longest_queue_time", "longest queue time", "s", "longest queue wait of a call",
+           lambda t: None if t.longest_wait_s is None else round(t.longest_wait_s, 1)),
+    Figure("avg_talk", "avg talk", "s", "conversation time minus hold / conversations",
+           lambda t: _mean(t.talk_s, t.conversations)),
+    Figure("avg_hold", "avg hold", "s", "hold time / conversations", lambda t: _mean(t.hold_s, t.conversations)),
+    Figure("avg_acw", "avg ACW", "s", "agents' after-call-work time / conversations",
+           lambda t: _mean(t.acw_s, t.conversations)),
+    Figure("aht", "AHT", "s", "avg talk + avg hold + avg ACW", _aht),
+    Figure("occupancy", "occupancy", "%", "(on call + on hold) / (on call + on hold + available), agent state time",
+           lambda t: _ratio(t.occupied_s, t.occupied_s + t.idle_s)),
+    Figure("rings_before_answer", "rings before answer", "", "agent offers (queue.offered) before the answer / "
+           "answered", lambda t: None if t.answered <= 0 else round(t.rings / t.answered, 2)),
+    Figure("transfer_rate", "transfer rate", "%", "answered calls transferred at least once / answered",
+           lambda t: _ratio(t.transferred, t.answered)),
+    Figure("fcr", "first-call resolution", "%", "answered calls whose caller did not call again within W = {W} h / "
+           "answered", lambda t: _ratio(t.resolved_first_time, t.answered)),
+    Figure("repeat_caller_rate", "repeat-caller rate", "%", "calls whose caller had called in the {W} h before / calls",
+           lambda t: _ratio(t.repeat_calls, t.calls)),
+    Figure("silent_calls", "silent calls", "", "calls handed to the silent-call script", lambda t: t.silent),
+    Figure("messages", "messages", "", "messages callers left", lambda t: t.messages),
+    Figure("callbacks_booked", "callbacks booked", "", "callbacks callers booked", lambda t: t.callbacks_booked),
+    Figure("callbacks_done", "callbacks done", "", "callback calls that reached the customer and an agent",
+           lambda t: t.callbacks_done),
+    Figure("callbacks_failed", "callbacks failed", "", "callbacks given up after the last attempt",
+           lambda t: t.callbacks_failed),
+    Figure("queue_placement_rate", "queue placement rate", "%", "offered / calls (callers who went to a queue)",
+           lambda t: _ratio(t.offered, t.calls)),
+    Figure("overflows", "overflow events", "", "overflow.moved events (a caller moved to another queue or site)",
+           lambda t: t.overflows),
+    Figure("self_service_rate", "self-service completion", "%", "calls ended in self-service / calls that tried it "
+           "(a look-up, a password check or an incident notice)",
+           lambda t: _ratio(t.self_service, t.tried_self_service)),
+)
+FIGURE_KEYS: Final = tuple(f.key for f in FIGURES)
+AGENT_FIGURES: Final = ("conversations", "avg_talk", "avg_hold", "avg_acw", "aht", "occupancy", "transfers",
+                        "silent_calls")
+_AGENT_EXTRA: Final = {
+    "conversations": ("conversations", "", "calls the agent talked to (transferred-in calls included)"),
+    "transfers": ("transfers", "", "conversations the agent ended by a transfer"),
+}
+
+
+def formula(key: str, options: Options) -> str:
+    """The one-line formula of a figure, thresholds filled in."""
+    for figure in FIGURES:
+        if figure.key == key:
+            return figure.formula.format(**options.words)
+    if key in _AGENT_EXTRA:
+        return _AGENT_EXTRA[key][2]
+    raise KeyError(key)
+
+
+def label(key: str) -> str:
+    for figure in FIGURES:
+        if figure.key == key:
+            return figure.label
+    return _AGENT_EXTRA[key][0]
+
+
+def unit(key: str) -> str:
+    for figure in FIGURES:
+        if figure.key == key:
+            return figure.unit
+    return _AGENT_EXTRA[key][1]
+
+
+# -- intervals ----------------------------------------------------------------------------------------------
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def interval_floor(moment: datetime, interval: str, tz: tzinfo) -> datetime:
+    """The start of the interval holding ``moment``, in ``tz`` (weeks start on Monday)."""
+    local = moment.astimezone(tz)
+    match interval:
+        case "30m":
+            return local.replace(minute=local.minute - local.minute % 30, second=0, microsecond=0)
+        case "1h":
+            return local.replace(minute=0, second=0, microsecond=0)
+        case "day":
+            return _midnight(local.date(), tz)
+        case "week":
+            return _midnight(local.date() - timedelta(days=local.weekday()), tz)
+        case "month":
+            return _midnight(local.date().replace(day=1), tz)
+    raise ValueError(f"unknown interval {interval!r} (known: {', '.join(INTERVALS)})")
+
+
+def _next(start: datetime, interval: str, tz: tzinfo) -> datetime:
+    match interval:
+        case "30m" | "1h":
+            step = timedelta(minutes=30 if interval == "30m" else 60)
+            return (start.astimezone(tz) + step).astimezone(tz)
+        case "day" | "week":
+            return _midnight(start.date() + timedelta(days=1 if interval == "day" else 7), tz)
+        case "month":
+            first = start.date().replace(day=1)
+            return _midnight((first + timedelta(days=32)).replace(day=1), tz)
+    raise ValueError(f"unknown interval {interval!r} (known: {', '.join(INTERVALS)})")
+
+
+def interval_bounds(start: datetime, end: datetime, interval: str, tz: tzinfo) -> list[tuple[datetime, datetime]]:
+    """The intervals covering [start, end), the first and last cut at the period's edges."""
+    bounds: list[tuple[datetime, datetime]] = []
+    cursor = interval_floor(start, interval, tz)
+    while cursor < end:
+        following = _next(cursor, interval, tz)
+        bounds.append((max(cursor, start), min(following, end)))
+        cursor = following
+    return bounds
+
+
+# -- the tally ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallerHistory:
+    """Start times of each caller's inbound calls from W before the period to W after it."""
+
+    starts: Mapping[str, Sequence[datetime]]
+
+    def called_before(self, caller: str | None, at: datetime, window: timedelta) -> bool:
+        times = self.starts.get(caller or "", ())
+        i = bisect.bisect_left(times, at)
+        return i > 0 and times[i - 1] >= at - window
+
+    def called_again(self, caller: str | None, at: datetime, window: timedelta) -> bool:
+        times = self.starts.get(caller or "", ())
+        i = bisect.bisect_right(times, at)
+        return i < len(times) and times[i] <= at + window
+
+
+def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory,
+              talks: Iterable[Talk]) -> None:
+    for talk in talks:
+        t.conversations += 1
+        t.talk_s += talk.talk_s
+        t.hold_s += talk.hold_s
+    t.callbacks_done += "done" in call.callback
+    t.callbacks_failed += "failed" in call.callback
+    if not call.inbound:
+        return
+    name = call.disposition
+    t.calls += 1
+    t.dispositions[name] += 1
+    t.repeat_calls += history.called_before(call.caller, call.started_at, options.fcr_window)
+    t.silent += name == "silent"
+    t.messages += name == "message_left"
+    t.callbacks_booked += "booked" in call.callback
+    t.overflows += call.overflows
+    t.self_service += name == "self_service"
+    t.tried_self_service += call.tried_self_service or name == "self_service"
+    if call.queue is None:
+        return
+    vip = call.queue in options.vip_queues
+    t.offered += 1
+    t.vip_offered += vip
+    if call.wait_s is not None:
+        t.waited += 1
+        t.wait_s += call.wait_s
+        t.longest_wait_s = max(t.longest_wait_s or 0.0, call.wait_s)
+    t.unserved += name == "unserved"
+    if name in ("abandoned_queue", "short_abandon"):
+        if (call.wait_s or 0.0) <= options.short_abandon_s:
+            t.short_abandons += 1
+            t.vip_short_abandons += vip
+        else:
+            t.abandoned += 1
+    if call.agent is None:
+        return
+    wait = call.wait_s or 0.0
+    t.answered += 1
+    t.answered_wait_s += wait
+    within = wait <= options.service_level_s
+    t.answered_within_t += within
+    t.vip_answered_within_t += vip and within
+    t.rings += call.rings
+    t.transferred += call.transfers > 0
+    t.resolved_first_time += not history.called_again(call.caller, call.started_at, options.fcr_window)
+
+
+def _add_spans(t: Tally, spans: Iterable[AgentSpan], start: datetime, end: datetime, occupancy: bool = True) -> None:
+    for span in spans:
+        seconds = span.seconds_within(start, end)
+        if span.state == ACW_STATE:
+            t.acw_s += seconds
+        elif occupancy and span.state in OCCUPIED_STATES:
+            t.occupied_s += seconds
+        elif occupancy and span.state == IDLE_STATE:
+            t.idle_s += seconds
+
+
+def values(t: Tally) -> dict[str, Value]:
+    return {f.key: f.value(t) for f in FIGURES}
+
+
+def _agent_values(t: Tally, transfers: int, silent: int) -> dict[str, Value]:
+    every = values(t)
+    return {"conversations": t.conversations, "avg_talk": every["avg_talk"], "avg_hold": every["avg_hold"],
+            "avg_acw": every["avg_acw"], "aht": every["aht"], "occupancy": every["occupancy"],
+            "transfers": transfers, "silent_calls": silent}
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    values: Mapping[str, Value]
+    tally: Tally = field(default_factory=Tally, repr=False, compare=False)
+
+
+def merged(tallies: Iterable[Tally]) -> Tally:
+    """One tally summing several (e.g. the same half hour of several days); the longest wait stays the longest."""
+    total = Tally()
+    for t in tallies:
+        for name in vars(t):
+            mine, theirs = getattr(total, name), getattr(t, name)
+            if name == "longest_wait_s":
+                if theirs is not None:
+                    total.longest_wait_s = max(mine or 0.0, theirs)
+            elif name == "dispositions":
+                total.dispositions.update(theirs)
+            else:
+                setattr(total, name, mine + theirs)
+    return total
+
+
+@dataclass(frozen=True)
+class Report:
+    start: datetime
+    end: datetime
+    interval: str
+    options: Options
+    totals: Row
+    intervals: list[Row]
+    queues: list[Row]
+    agents: list[Row]
+    dispositions: Mapping[str, int]
+    interval_starts: list[datetime]
+
+    @property
+    def empty(self) -> bool:
+        return self.totals.values["calls"] == 0 and not self.agents and not self.totals.values["callbacks_done"] \
+            and not self.totals.values["callbacks_failed"]
+
+
+def build_report(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *, start: datetime,
+                 end: datetime, interval: str, tz: tzinfo, options: Options = Options(),
+                 agent: str | None = None) -> Report:
+    """Every figure for the whole period, per interval, per queue and per agent.
+
+    With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
+    conversations count towards talk, hold and the agent rows.
+    """
+
+    def talks_of(call: CallFacts) -> tuple[Talk, ...]:
+        return call.talks if agent is None else tuple(x for x in call.talks if x.agent == agent)
+
+    totals = Tally()
+    for call in calls:
+        _add_call(totals, call, options, history, talks_of(call))
+    _add_spans(totals, spans, start, end)
+
+    bounds = interval_bounds(start, end, interval, tz)
+    starts = [b[0] for b in bounds]
+    by_interval: list[Tally] = [Tally() for _ in bounds]
+    for call in calls:
+        i = bisect.bisect_right(starts, call.started_at) - 1
+        if 0 <= i < len(bounds):
+            _add_call(by_interval[i], call, options, history, talks_of(call))
+    for i, (low, high) in enumerate(bounds):
+        _add_spans(by_interval[i], (s for s in spans if s.start < high and s.end > low), low, high)
+
+    queue_of = {c.call_uid: c.queue for c in calls if c.queue is not None}
+    by_queue: dict[str, Tally] = defaultdict(Tally)
+    for call in calls:
+        if call.queue is not None:
+            _add_call(by_queue[call.queue], call, options, history, talks_of(call))
+    for span in spans:
+        queue = queue_of.get(span.call_uid or "")
+        if queue is not None and span.state == ACW_STATE:
+            _add_spans(by_queue[queue], (span,), start, end, occupancy=False)
+
+    agents: dict[str, Tally] = defaultdict(Tally)
+    transfers: Counter[str] = Counter()
+    silent: Counter[str] = Counter()
+    for call in calls:
+        for talk in call.talks:
+            if agent is not None and talk.agent != agent:
+                continue
+            tally = agents[talk.agent]
+            tally.conversations += 1
+            tally.talk_s += talk.talk_s
+            tally.hold_s += talk.hold_s
+            transfers[talk.agent] += talk.ended_by == "transfer"
+            silent[talk.agent] += talk.ended_by == "silent"
+    by_agent_spans: dict[str, list[AgentSpan]] = defaultdict(list)
+    for span in spans:
+        by_agent_spans[span.agent].append(span)
+    for name, own in by_agent_spans.items():
+        _add_spans(agents[name], own, start, end)
+    agent_rows = [Row(name, _agent_values(agents[name], transfers[name], silent[name]), agents[name])
+                  for name in sorted(agents) if agents[name].conversations or _had_time(agents[name])]
+
+    return Report(
+        start=start, end=end, interval=interval, options=options,
+        totals=Row("total", values(totals), totals),
+        intervals=[Row(low.astimezone(tz).isoformat(), values(t), t)
+                   for (low, _), t in zip(bounds, by_interval, strict=True)],
+        queues=[Row(name, values(by_queue[name]), by_queue[name]) for name in sorted(by_queue)],
+        agents=agent_rows, dispositions=dict(sorted(totals.dispositions.items())), interval_starts=starts,
+    )
+
+
+def _had_time(t: Tally) -> bool:
+    return t.occupied_s + t.idle_s + t.acw_s > 0
+
+
+# -- agents' state over time (the chart's second panel) ---------------------------------------------------------
+
+
+def spans_from_changes(changes: Iterable[tuple[str, datetime, str, str | None]], end: datetime,
+                       start: datetime | None = None) -> list[AgentSpan]:
+    """Agent state spans from ``(agent, at, to_state, call_uid)`` changes sorted by time; the last state of
+    each agent lasts until ``end``; spans are cut to start no earlier than ``start``."""
+    last: dict[str, tuple[datetime, str, str | None]] = {}
+    spans: list[AgentSpan] = []
+
+    def close(agent: str, until: datetime) -> None:
+        if agent in last:
+            since, state, call = last[agent]
+            begin = since if start is None else max(since, start)
+            if until > begin:
+                spans.append(AgentSpan(agent, state, begin, until, call))
+
+    for agent, at, to_state, call_uid in changes:
+        close(agent, min(at, end))
+        last[agent] = (at, to_state, call_uid)
+    for agent in list(last):
+        close(agent, end)
+    return spans
+
+
+def agents_by_state(spans: Iterable[AgentSpan], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
+    """Average number of agents in each state per interval (state -> one value per interval)."""
+    spans = list(spans)
+    states = sorted({s.state for s in spans} - {"logged_out"})
+    result = {state: [0.0] * len(bounds) for state in states}
+    for i, (low, high) in enumerate(bounds):
+        length = (high - low).total_seconds()
+        if length <= 0:
+            continue
+        for span in spans:
+            if span.state in result and span.start < high and span.end > low:
+                result[span.state][i] += span.seconds_within(low, high) / length
+    return result
