@@ -10,11 +10,24 @@ import click
 
 from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
 from engine.masking import mask_number
+from engine.reports.query import dispositions_of
 from engine.store.queries import call_events, find_call, recent_calls, to_jsonable
 
 
 def _when(value: Any) -> str:
     return value.astimezone().strftime("%m-%d %H:%M:%S") if value is not None else "-"
+
+
+def _disposition(found: tuple[str, dict[str, Any]] | None) -> str:
+    """``answered (agent 1001, waited 12.0 s)``: the disposition and the detail a person asks about first."""
+    if found is None:
+        return "live"
+    name, detail = found
+    keys = ("agent", "to_queue", "to_agent", "to_site", "result", "why", "variant", "node")
+    parts = [f"{key} {detail[key]}" for key in keys if detail.get(key) is not None]
+    if detail.get("wait_s") is not None and name not in ("self_service", "closed_hours", "abandoned_ivr"):
+        parts.append(f"waited {detail['wait_s']} s")
+    return f"{name} ({', '.join(parts)})" if parts else name
 
 
 @click.command("calls")
@@ -25,13 +38,18 @@ def calls_command(obj: CliContext, limit: int, as_json: bool) -> None:
     """Recent calls, newest first."""
     with open_journal(obj.settings) as engine:
         rows = recent_calls(engine, limit)
+        found = dispositions_of(engine, [r.id for r in rows])
     if as_json:
-        emit_json([to_jsonable(r) for r in rows])
+        emit_json([{**asdict(r), "started_at": to_jsonable(r.started_at), "answered_at": to_jsonable(r.answered_at),
+                    "ended_at": to_jsonable(r.ended_at), "disposition": found[r.id][0] if r.id in found else None,
+                    "disposition_detail": found[r.id][1] if r.id in found else None} for r in rows])
         return
-    click.echo(f"{'id':>5}  {'caller':<14} {'dialed':<9} {'started':<15} {'answered':<15} {'ended':<15} outcome")
+    click.echo(f"{'id':>5}  {'caller':<14} {'dialed':<9} {'started':<15} {'answered':<15} {'ended':<15} "
+               f"{'outcome':<12} disposition")
     for r in rows:
         click.echo(f"{r.id:>5}  {mask_number(r.caller):<14} {r.dialed or '-':<9} {_when(r.started_at):<15} "
-                   f"{_when(r.answered_at):<15} {_when(r.ended_at):<15} {r.outcome or 'live'}")
+                   f"{_when(r.answered_at):<15} {_when(r.ended_at):<15} {r.outcome or 'live':<12} "
+                   f"{_disposition(found.get(r.id))}")
 
 
 class CallGroup(click.Group):
@@ -57,11 +75,15 @@ def call_show(obj: CliContext, ref: str, as_json: bool) -> None:
     with open_journal(obj.settings) as engine:
         summary = find_call(engine, ref)
         events = call_events(engine, summary.id)
+        found = dispositions_of(engine, [summary.id]).get(summary.id)
     if as_json:
-        emit_json({"call": to_jsonable(summary), "events": [to_jsonable(e) for e in events]})
+        emit_json({"call": to_jsonable(summary), "disposition": None if found is None else found[0],
+                   "disposition_detail": None if found is None else found[1],
+                   "events": [to_jsonable(e) for e in events]})
         return
     click.echo(f"call {summary.id} ({summary.call_uid}) from {mask_number(summary.caller)} to {summary.dialed}: "
                f"{summary.outcome or 'live'}")
+    click.echo(f"  disposition: {_disposition(found)}")
     for e in events:
         data = {k: ("******" if k in {"password", "pin"} else v) for k, v in dict(e.data).items()
                 if k != "caller"}

@@ -24,6 +24,7 @@ from engine.cli import (
     pbx,
     prompts,
     recordings,
+    report,
     run,
     supervise,
 )
@@ -51,7 +52,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
               data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
-              recordings.recordings, callbacks.callbacks):
+              recordings.recordings, callbacks.callbacks, report.report):
     cli.add_command(group)
 
 
