@@ -19,6 +19,7 @@ from engine.cli import (
     data,
     database,
     flows,
+    forecast,
     incidents,
     messages,
     pbx,
@@ -27,6 +28,7 @@ from engine.cli import (
     report,
     run,
     supervise,
+    wallboard,
 )
 from engine.cli.context import CliContext
 from engine.errors import HotlineError
@@ -52,7 +54,8 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
               data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
-              recordings.recordings, callbacks.callbacks, report.report):
+              recordings.recordings, callbacks.callbacks, forecast.forecast_command,
+              wallboard.wallboard, report.report):
     cli.add_command(group)
 
 
