@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from engine.call_position import CHANNEL_VARIABLE, CallPosition
 from engine.clock import Clock
+from engine.errors import PbxUnreachable
 from engine.pbx.ari import AriError, AriNotFound
 from engine.pbx.ari_events import (
     Channel,
@@ -36,6 +37,8 @@ from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How long a step waits for its position to reach the channel before going on without (see ``mark``).
+POSITION_WAIT_S = 1.0
 
 # Q.850 causes worth a name in the journal; others are kept as numbers.
 CAUSES = {16: "normal_clearing", 17: "user_busy", 18: "no_user_response", 19: "no_answer", 21: "call_rejected",
@@ -84,6 +87,9 @@ class CallSession:
         # crash, where the previous controller last saw them: the call flow resumes from there.
         self.position: CallPosition | None = None
         self.resume_from: CallPosition | None = None
+        self._position_due = asyncio.Event()
+        self._position_written = asyncio.Event()
+        self._position_writer: asyncio.Task[None] | None = None
         # Agents' channels of this call found in Asterisk when it was re-adopted (ringing or talking).
         self.stale_legs: set[ChannelId] = set()
 
@@ -99,19 +105,47 @@ class CallSession:
     async def mark(self, position: CallPosition) -> None:
         """Write down where the caller is: journal (the record) and channel variable (read on re-adoption).
 
-        Awaited before the step it describes starts, so a crash never leaves the channel claiming an
-        earlier place than the caller has reached by more than one step."""
+        The journal entry is taken at once. The channel variable is written by the call's own writer
+        task (latest position only), and waited for here before the step it describes begins; but
+        Asterisk runs a channel's ARI commands in order and a command waits while a prompt plays (a
+        resumed call may still be hearing the previous controller's), so after ``POSITION_WAIT_S`` the
+        call goes on and the writer finishes later."""
         if position == self.position:
             return
         self.position = position
         self.note("call.position", position.journal_data())
-        try:
-            await self.control.set_variable(self.channel.id, CHANNEL_VARIABLE, position.to_text())
-        except AriNotFound:
-            self.ended = self.ended or CallEnded("vanished")
-            raise self.ended from None
-        except AriError as exc:  # the call goes on; only a crash right now would lose this step
-            log.warning("could not write the call position: %s", exc)
+        self._position_written.clear()
+        self._position_due.set()
+        if self._position_writer is None:
+            self._position_writer = asyncio.get_running_loop().create_task(self._write_positions(),
+                                                                           name=f"position-{self.uid}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._position_written.wait(), POSITION_WAIT_S)
+
+    async def _write_positions(self) -> None:
+        while True:
+            await self._position_due.wait()
+            self._position_due.clear()
+            assert self.position is not None
+            writing = self.position
+            try:
+                await self.control.set_variable(self.channel.id, CHANNEL_VARIABLE, writing.to_text())
+                if writing == self.position:
+                    self._position_written.set()
+            except AriNotFound:
+                self._position_written.set()
+                return  # the caller is gone
+            except (AriError, OSError, TimeoutError, PbxUnreachable) as exc:
+                log.warning("could not write the call position (will retry): %s", exc)
+                self._position_due.set()
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        """The call is over: stop the position writer."""
+        if self._position_writer is not None:
+            self._position_writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._position_writer
 
     # -- events ------------------------------------------------------------------------------------------
     def _absorb(self, event: Event) -> Event:

@@ -119,6 +119,7 @@ class CallSupervisor:
         call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
         call.source = source
         call.resume_from = resume_from
+        call.position = resume_from  # already written on the channel
         call.stale_legs = stale_legs or set()
         call.on_new_leg = lambda owner, leg: self.calls.__setitem__(leg, owner)
         self.calls[channel.id] = call
@@ -157,6 +158,7 @@ class CallSupervisor:
             outcome, cause = "error", type(exc).__name__
             await call.hangup("normal")
         finally:
+            await call.close()
             self.calls.pop(call.channel.id, None)
             self._not_yet_seen.discard(call.channel.id)
             for leg in call.legs:
