@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, NewType
+from typing import NewType
 
 AgentId = NewType("AgentId", str)
 """The agent's work number (工号), digits only: the only identity a caller ever hears."""
@@ -19,10 +19,9 @@ QueueName = NewType("QueueName", str)
 CallUid = NewType("CallUid", str)
 """The call's unique id (the caller channel's Asterisk unique id), as the journal keys calls."""
 
-Tier = Literal["regular", "expert", "outbound", "qc", "back_office"]
-"""Staff group: regular inbound agents, then the overflow tiers in the order they are signed in."""
-
-TIERS: tuple[Tier, ...] = ("regular", "expert", "outbound", "qc", "back_office")
+Tier = str
+"""Staff group: ``inbound`` (every day's agents), or a reserve tier the overflow ladder signs in (expert,
+outbound, qc, backoffice, or any name the queue file's ``tiers:`` lists)."""
 
 
 class AgentState(StrEnum):
@@ -42,7 +41,7 @@ class Agent:
     work_number: AgentId
     name: str
     skills: frozenset[str]
-    tier: Tier = "regular"
+    tier: Tier = "inbound"
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, cast, get_args
+from typing import Final, cast
 
 import sqlalchemy
 from sqlalchemy import select, update
 
 from engine.agents.errors import AgentExists, AgentNotFound, BadAgent
-from engine.store.agent_tables import TIERS, agents
+from engine.store.agent_tables import DEFAULT_TIER, agents
 
-Tier = Literal["regular", "expert", "outbound", "qc", "back_office"]
-assert get_args(Tier) == TIERS, "Tier and the table's CHECK constraint must list the same tiers"
+Tier = str
+"""``inbound`` (the default) or a reserve tier's name: lower-case letters, digits, '-' and '_'."""
 
 # The digest realm of every agent credential; engine.agents.pjsip writes it into each auth section.
 REALM: Final = "hotline"
@@ -37,6 +37,7 @@ PASSWORD_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz2345
 
 _WORK_NUMBER = re.compile(r"[0-9]{3,8}")
 _SKILL = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_TIER = re.compile(r"[a-z][a-z0-9_-]{0,15}")
 NAME_MAX: Final = 64
 
 
@@ -47,6 +48,26 @@ class NewAgent:
     work_number: str
     sip_user: str
     password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """An agent as an import file or `agent set` describes it (checked by the ``check_*`` functions)."""
+
+    work_number: str
+    name: str
+    skills: frozenset[str]
+    tier: Tier = DEFAULT_TIER
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What `import_agents` did: agents created (or revived) with their one-time passwords, agents whose
+    name, skills or tier changed, and agents already exactly so."""
+
+    created: tuple[NewAgent, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,9 +135,12 @@ def check_skills(skills: Iterable[str]) -> frozenset[str]:
 
 
 def check_tier(tier: str) -> Tier:
-    if tier not in TIERS:
-        raise BadAgent(f"tier {tier!r} is not one of {', '.join(TIERS)}")
-    return cast(Tier, tier)
+    """A tier name: 1 to 16 lower-case letters, digits, '-' or '_', starting with a letter."""
+    cleaned = tier.strip().lower()
+    if not _TIER.fullmatch(cleaned):
+        raise BadAgent(f"tier {tier!r} must be 1 to 16 letters, digits, '-' or '_', starting with a letter "
+                       f"(e.g. {DEFAULT_TIER}, expert, outbound, qc, backoffice)")
+    return cleaned
 
 
 # ----------------------------------------------------------------------------------------- access
@@ -134,7 +158,7 @@ def _record(row: sqlalchemy.Row[tuple[object, ...]]) -> AgentRecord:
                        created_at=cast(datetime, m["created_at"]), removed_at=cast(datetime | None, m["removed_at"]))
 
 
-def add_agent(engine: sqlalchemy.Engine, work_number: str, name: str, skills: Iterable[str], tier: str = "regular",
+def add_agent(engine: sqlalchemy.Engine, work_number: str, name: str, skills: Iterable[str], tier: str = DEFAULT_TIER,
               *, now: datetime | None = None) -> NewAgent:
     """Create the agent and its SIP account; AgentExists if the work number is in use, BadAgent on bad input."""
     work_number = check_work_number(work_number)
@@ -203,3 +227,71 @@ def list_agents(engine: sqlalchemy.Engine, *, include_removed: bool = False) -> 
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return sorted((_record(row) for row in rows), key=lambda a: (len(a.work_number), a.work_number))
+
+
+def update_agent(engine: sqlalchemy.Engine, work_number: str, *, name: str | None = None,
+                 skills: Iterable[str] | None = None, tier: str | None = None) -> AgentRecord:
+    """Change an active agent's name, skills or tier (what is None stays); the agent as it is now."""
+    check_work_number(work_number)
+    values: dict[str, object] = {}
+    if name is not None:
+        values["name"] = check_name(name)
+    if skills is not None:
+        values["skills"] = sorted(check_skills(skills))
+    if tier is not None:
+        values["tier"] = check_tier(tier)
+    if not values:
+        raise BadAgent("nothing to change: give a name, skills or a tier")
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(agents).where(agents.c.work_number == work_number, agents.c.removed_at.is_(None)).values(**values))
+    if result.rowcount != 1:
+        raise AgentNotFound(f"no agent with work number {work_number}")
+    return get_agent(engine, work_number)
+
+
+def import_agents(engine: sqlalchemy.Engine, specs: Sequence[AgentSpec], *,
+                  now: datetime | None = None) -> ImportResult:
+    """Create or update every agent of ``specs`` in one transaction (all or nothing): new and removed work
+    numbers get a SIP account with a new password (returned once), active ones get the name, skills and
+    tier given (their password stays). BadAgent before any change on bad input or a repeated work number."""
+    checked: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for spec in specs:
+        number = check_work_number(spec.work_number)
+        if number in seen:
+            raise BadAgent(f"work number {number} is given twice")
+        seen.add(number)
+        checked.append({"work_number": number, "name": check_name(spec.name),
+                        "skills": sorted(check_skills(spec.skills)), "tier": check_tier(spec.tier)})
+    created: list[NewAgent] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    stamp = _now(now)
+    with engine.begin() as connection:
+        existing = {str(row.work_number): row for row in connection.execute(
+            select(agents.c.work_number, agents.c.name, agents.c.skills, agents.c.tier, agents.c.removed_at))}
+        inserts: list[dict[str, object]] = []
+        for values in checked:
+            number = str(values["work_number"])
+            row = existing.get(number)
+            if row is not None and row.removed_at is None:
+                if (row.name, sorted(row.skills), row.tier) == (values["name"], values["skills"], values["tier"]):
+                    unchanged.append(number)
+                    continue
+                connection.execute(update(agents).where(agents.c.work_number == number).values(
+                    name=values["name"], skills=values["skills"], tier=values["tier"]))
+                updated.append(number)
+                continue
+            sip_user = sip_user_for(number)
+            password = generate_password()
+            account = {**values, "sip_user": sip_user, "md5_cred": digest_credential(sip_user, password),
+                       "created_at": stamp, "removed_at": None}
+            if row is None:
+                inserts.append(account)
+            else:
+                connection.execute(update(agents).where(agents.c.work_number == number).values(**account))
+            created.append(NewAgent(work_number=number, sip_user=sip_user, password=password))
+        if inserts:
+            connection.execute(agents.insert(), inserts)
+    return ImportResult(tuple(created), tuple(updated), tuple(unchanged))

@@ -64,9 +64,8 @@ def _simple(action: str, help_text: str) -> click.Command:
     return command
 
 
-for _action, _help in (("login", "Sign the agent in: it starts taking calls."),
-                       ("logout", "Sign the agent out (after the current call, if any)."),
-                       ("resume", "End the agent's pause."),
+# `agent login|logout` (several agents, or a tier) are engine.cli.agents's.
+for _action, _help in (("resume", "End the agent's pause."),
                        ("end_acw", "End the agent's after-call work now.")):
     agent.add_command(_simple(_action, _help))
 

@@ -15,7 +15,8 @@ from sqlalchemy import JSON, CheckConstraint, Column, String, Table
 
 from engine.store.tables import UtcDateTime, metadata
 
-TIERS: Final = ("regular", "expert", "outbound", "qc", "back_office")
+DEFAULT_TIER: Final = "inbound"
+"""Ordinary inbound agents; other tiers are any name (reserves the overflow ladder signs in)."""
 
 agents = Table(
     "agents",
@@ -31,5 +32,6 @@ agents = Table(
     Column("md5_cred", String(32), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("removed_at", UtcDateTime),
-    CheckConstraint(f"tier IN ({', '.join(repr(t) for t in TIERS)})", name="tier"),
+    # A tier is a name (migrations/versions/0010_agent_tiers.py); engine.agents.store checks its spelling.
+    CheckConstraint("tier <> '' AND tier NOT LIKE '% %'", name="tier"),
 )

@@ -30,7 +30,7 @@ QUEUES = {q.name: q for q in (GENERAL, VIP, COMPLAINTS)}
 
 
 def agent(number: str, *skills: str) -> Agent:
-    return Agent(AgentId(number), f"agent {number}", frozenset(skills or ("general",)), "regular")
+    return Agent(AgentId(number), f"agent {number}", frozenset(skills or ("general",)), "inbound")
 
 
 def idle(number: str, minutes_idle: float, **fields: object) -> AgentStatus:

@@ -63,7 +63,7 @@ def test_list_and_show_never_reveal_credentials(env: Env) -> None:
     assert isinstance(rows, list) and len(rows) == 1
     row = rows[0]
     assert {k: row[k] for k in ("work_number", "name", "skills", "tier", "sip_user")} == {
-        "work_number": "1001", "name": "张三", "skills": ["billing"], "tier": "regular", "sip_user": "agent-1001"}
+        "work_number": "1001", "name": "张三", "skills": ["billing"], "tier": "inbound", "sip_user": "agent-1001"}
     shown = env.json("agent", "show", "1001")
     code, listing = env.run("agent", "list")
     code2, text = env.run("agent", "show", "1001")
@@ -98,8 +98,8 @@ def test_domain_errors_are_one_line_with_exit_1(env: Env) -> None:
         (("agent", "remove", "1009", "--yes"), "error: no agent with work number 1009"),
     ]:
         assert env.run(*args) == (1, message + "\n")
-    code, out = env.run("agent", "add", "1003", "--name", "x", "--tier", "boss")
-    assert code == 2 and "boss" in out
+    code, out = env.run("agent", "add", "1003", "--name", "x", "--tier", "big boss")
+    assert code == 1 and out.startswith("error: tier 'big boss' must be 1 to 16 letters")
 
 
 def test_without_a_database_exits_3(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ CREDS = PbxCredentials("hotline", "ari-pass", "hotline", "ami-pass")
 
 def agent(work_number: str, name: str = "张三", removed: bool = False) -> AgentRecord:
     user = f"agent-{work_number}"
-    return AgentRecord(work_number=work_number, name=name, skills=frozenset({"billing"}), tier="regular",
+    return AgentRecord(work_number=work_number, name=name, skills=frozenset({"billing"}), tier="inbound",
                        sip_user=user, md5_cred=digest_credential(user, "secret-password-123"), created_at=T0,
                        removed_at=T0 if removed else None)
 

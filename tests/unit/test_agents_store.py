@@ -51,13 +51,13 @@ def test_add_then_show_and_list(engine: sqlalchemy.Engine) -> None:
     agent = get_agent(engine, "1001")
     assert agent.name == "张三" and agent.skills == frozenset({"billing", "broadband"})
     assert (agent.tier, agent.sip_user, agent.created_at, agent.removed_at) == ("expert", "agent-1001", T0, None)
-    add_agent(engine, "999", "李四", [], "regular")
+    add_agent(engine, "999", "李四", [], "inbound")
     add_agent(engine, "10000", "王五", [], "qc")
     assert [a.work_number for a in list_agents(engine)] == ["999", "1001", "10000"]
 
 
 def test_only_the_digest_credential_is_stored(engine: sqlalchemy.Engine) -> None:
-    new = add_agent(engine, "1001", "张三", [], "regular")
+    new = add_agent(engine, "1001", "张三", [], "inbound")
     (row,) = _stored(engine)
     expected = hashlib.md5(f"agent-1001:{REALM}:{new.password}".encode()).hexdigest()
     assert row["md5_cred"] == expected == digest_credential("agent-1001", new.password)
@@ -76,7 +76,7 @@ def test_passwords_are_strong() -> None:
 
 
 def test_new_password_replaces_the_credential(engine: sqlalchemy.Engine) -> None:
-    first = add_agent(engine, "1001", "张三", [], "regular").password
+    first = add_agent(engine, "1001", "张三", [], "inbound").password
     second = set_password(engine, "1001")
     assert second != first
     (row,) = _stored(engine)
@@ -86,7 +86,7 @@ def test_new_password_replaces_the_credential(engine: sqlalchemy.Engine) -> None
 
 
 def test_remove_is_soft_and_a_removed_number_can_come_back(engine: sqlalchemy.Engine) -> None:
-    add_agent(engine, "1001", "张三", ["billing"], "regular", now=T0)
+    add_agent(engine, "1001", "张三", ["billing"], "inbound", now=T0)
     remove_agent(engine, "1001", now=T0)
     assert list_agents(engine) == []
     assert [a.removed_at for a in list_agents(engine, include_removed=True)] == [T0]
@@ -95,21 +95,22 @@ def test_remove_is_soft_and_a_removed_number_can_come_back(engine: sqlalchemy.En
         with pytest.raises(AgentNotFound) as err:
             action()
         assert err.value.code == "agent-not-found"
-    again = add_agent(engine, "1001", "赵六", [], "back_office")
+    again = add_agent(engine, "1001", "赵六", [], "backoffice")
     agent = get_agent(engine, "1001")
-    assert (agent.name, agent.tier, agent.skills, agent.removed_at) == ("赵六", "back_office", frozenset(), None)
+    assert (agent.name, agent.tier, agent.skills, agent.removed_at) == ("赵六", "backoffice", frozenset(), None)
     assert _stored(engine)[0]["md5_cred"] == digest_credential("agent-1001", again.password)
 
 
 def test_duplicates_and_bad_input_are_refused_before_any_change(engine: sqlalchemy.Engine) -> None:
-    add_agent(engine, "1001", "张三", [], "regular")
+    add_agent(engine, "1001", "张三", [], "inbound")
     with pytest.raises(AgentExists) as exists:
-        add_agent(engine, "1001", "李四", [], "regular")
+        add_agent(engine, "1001", "李四", [], "inbound")
     assert exists.value.code == "agent-exists" and exists.value.exit_code == 1
     bad: list[tuple[str, str, list[str], str]] = [
-        ("12", "x", [], "regular"), ("123456789", "x", [], "regular"), ("10a1", "x", [], "regular"),
-        ("1002", "   ", [], "regular"), ("1002", "x" * 65, [], "regular"), ("1002", "a\x00b", [], "regular"),
-        ("1002", "x", ["bad skill"], "regular"), ("1002", "x", ["x" * 33], "regular"), ("1002", "x", [], "boss"),
+        ("12", "x", [], "inbound"), ("123456789", "x", [], "inbound"), ("10a1", "x", [], "inbound"),
+        ("1002", "   ", [], "inbound"), ("1002", "x" * 65, [], "inbound"), ("1002", "a\x00b", [], "inbound"),
+        ("1002", "x", ["bad skill"], "inbound"), ("1002", "x", ["x" * 33], "inbound"), ("1002", "x", [], "big boss"),
+        ("1002", "x", [], "9th"), ("1002", "x", [], "x" * 17),
     ]
     for work_number, name, skills, tier in bad:
         with pytest.raises(BadAgent) as err:
@@ -120,5 +121,5 @@ def test_duplicates_and_bad_input_are_refused_before_any_change(engine: sqlalche
 
 def test_tier_check_constraint_guards_the_table(engine: sqlalchemy.Engine) -> None:
     with pytest.raises(sqlalchemy.exc.IntegrityError), engine.begin() as connection:
-        connection.execute(agents.insert().values(work_number="1001", name="x", skills=[], tier="boss",
+        connection.execute(agents.insert().values(work_number="1001", name="x", skills=[], tier="big boss",
                                                   sip_user="agent-1001", md5_cred="0" * 32, created_at=T0))
