@@ -3,7 +3,9 @@
 Read with ``ivr_flows.yaml_lines``, like flows: the YAML is composed into PyYAML's node tree, never
 constructed, so every value keeps its line and its text as written (no YAML 1.1 guesses), and every problem
 of the file is collected and raised together as one ``QueueConfigError``. ``acd.routing`` and the
-controller's queue service use the result; nothing here knows about Asterisk.
+controller's queue service use the result; nothing here knows about Asterisk. A queue's overflow ladder
+(``overflow:``, in ``defaults`` or per queue) and the file's ``tiers:`` are read by ``acd.overflow_config``
+with the same reader, so a bad ladder refuses the file like any other problem.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any
 import yaml
 
 from acd.model import QueueName
+from acd.overflow import Ladder
+from acd.overflow_config import DEFAULT_TIERS, OFF, parse_ladder, parse_tiers
 from engine.errors import SettingsError
 from ivr_flows.errors import Problem
 from ivr_flows.yaml_lines import INT_TAG, NAME, Reader, compose, line_of, read_text, scalar_text
 
 DEFAULT_FILE = Path(__file__).with_name("queues.yaml")
-TOP_LEVEL = ("defaults", "queues")
+TOP_LEVEL = ("tiers", "defaults", "queues")
 
 
 class QueueConfigError(SettingsError):
@@ -41,7 +45,8 @@ class QueueConfig:
     ``on_max_wait`` names what happens to a caller waiting ``max_wait_s`` (the overflow issue acts on it).
     ``hold_*`` time the hold script, ``silent_wait_s`` the silent-call script's pauses; ``auto_silent_after_s``
     (0 = off) starts that script when the caller has not spoken that long after the agent answered.
-    ``transfer_code`` is what agents key (``*9<code>#``) to send a caller to this queue."""
+    ``transfer_code`` is what agents key (``*9<code>#``) to send a caller to this queue. ``overflow`` is the
+    queue's ladder of reserve stages (``acd.overflow``), None when it has none."""
 
     name: QueueName
     skills: frozenset[str]
@@ -59,13 +64,16 @@ class QueueConfig:
     silent_wait_s: float = 5
     auto_silent_after_s: float = 0
     transfer_code: str | None = None
+    overflow: Ladder | None = None
     file: str = ""
     line: int = 0
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
 
 class _Reader(Reader):
-    """The shared reader plus the queue file's notion of a name."""
+    """The shared reader plus the queue file's notion of a name and its tiers (for the ladders)."""
+
+    tiers: tuple[str, ...] = DEFAULT_TIERS
 
     def name(self, node: yaml.Node, what: str) -> str | None:
         value = scalar_text(node)
@@ -110,13 +118,17 @@ def _code(r: _Reader, node: yaml.Node, what: str) -> Any:
     return None
 
 
+def _overflow(r: _Reader, node: yaml.Node, what: str) -> Any:
+    return parse_ladder(r, node, what, r.tiers)
+
+
 Kind = Callable[[_Reader, yaml.Node, str], Any]
 FIELDS: dict[str, Kind] = {
     "skills": _skills, "service_level_s": _seconds, "announce_every_s": _seconds, "moh_class": _name,
     "ring_timeout_s": _seconds, "max_wait_s": _seconds, "on_max_wait": _name,
     "priority_bonus_repeat": _bonus, "repeat_window_h": _hours, "hold_reassure_every_s": _seconds,
     "hold_target_s": _seconds, "hold_limit_s": _seconds, "silent_wait_s": _seconds, "auto_silent_after_s": _hours,
-    "transfer_code": _code,
+    "transfer_code": _code, "overflow": _overflow,
 }
 
 
@@ -141,6 +153,8 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
     r = _Reader(file, [])
     root = compose(text, file, QueueConfigError)
     sections = r.sections(root, "the queue file", TOP_LEVEL)
+    if "tiers" in sections:
+        r.tiers = parse_tiers(r, sections["tiers"][0])
     defaults: dict[str, Any] = {}
     if "defaults" in sections:
         defaults, default_lines = _fields(r, sections["defaults"][0], "defaults")
@@ -162,8 +176,10 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
                 continue
             if set(lines) - set(values):  # a bad value was reported already
                 continue
-            queues[QueueName(name)] = QueueConfig(name=QueueName(name), file=file, line=line, lines=lines,
-                                                  **{**defaults, **values})
+            merged = {**defaults, **values}
+            if merged.get("overflow") == OFF:
+                merged["overflow"] = None
+            queues[QueueName(name)] = QueueConfig(name=QueueName(name), file=file, line=line, lines=lines, **merged)
         if not queues and not r.problems:
             r.fail(line_of(sections["queues"][0]), "no queue is defined")
         codes: dict[str, str] = {}

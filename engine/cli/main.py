@@ -22,6 +22,7 @@ from engine.cli import (
     forecast,
     incidents,
     messages,
+    overflow,
     pbx,
     prompts,
     recordings,
@@ -55,7 +56,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
               data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
               recordings.recordings, callbacks.callbacks, forecast.forecast_command,
-              wallboard.wallboard, report.report):
+              wallboard.wallboard, report.report, overflow.overflow):
     cli.add_command(group)
 
 

@@ -79,9 +79,10 @@ def test_every_problem_is_reported_with_its_line() -> None:
         "q.yaml:12: queue 'complaints' priority_bonus_repeat must be a whole number of 0 or more",
         "q.yaml:13: queue 'complaints': unknown field 'colour' (known: skills, service_level_s, announce_every_s, "
         "moh_class, ring_timeout_s, max_wait_s, on_max_wait, priority_bonus_repeat, repeat_window_h, "
-        "hold_reassure_every_s, hold_target_s, hold_limit_s, silent_wait_s, auto_silent_after_s, transfer_code)",
+        "hold_reassure_every_s, hold_target_s, hold_limit_s, silent_wait_s, auto_silent_after_s, transfer_code, "
+        "overflow)",
         "q.yaml:14: queue name 'bad name' is not a valid name (letters, digits, _ and -)",
-        "q.yaml:16: unknown section 'extra' (known: defaults, queues)",
+        "q.yaml:16: unknown section 'extra' (known: tiers, defaults, queues)",
     ]
 
 
