@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import sqlalchemy
@@ -36,14 +37,19 @@ from engine.scripts.leave_message import MessageBox
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
-from engine.store.database import check_database, make_engine
+from engine.store.database import check_database, make_engine, sqlite_file
 from engine.store.journal import JournalWriter
 from engine.store.queries import previous_call_at
+from engine.supervision import TaskSupervisor, controller_lock
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
 LIVE_STATUS_FILE = "live-status.json"
 REFRESH_SECONDS = 2.0
+
+
+async def _idle() -> None:
+    await asyncio.Event().wait()
 
 
 def spill_path(settings: Settings) -> Path:
@@ -84,8 +90,23 @@ def _self_service(settings: Settings, journal_db: sqlalchemy.Engine) -> SelfServ
 
 
 async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None = None) -> None:
-    """Run until ``stop`` is set: ARI events -> call tasks, journal writer, fallback-call reader."""
+    """Run until ``stop`` is set: ARI events -> call tasks, journal writer, fallback-call reader.
+    One controller per data folder: a second one is refused (ControllerRunning)."""
+    with controller_lock(settings.data_dir):
+        await _run_controller(settings, stop, flow)
+
+
+def _lock_down(settings: Settings) -> None:
+    """The data folder holds the journal (caller numbers), credentials and messages: owner only."""
+    settings.data_dir.chmod(0o700)
+    database = sqlite_file(settings.db_url)
+    if database is not None and database.exists():
+        database.chmod(0o600)
+
+
+async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None) -> None:
     check_database(settings.db_url)
+    _lock_down(settings)
     library = FlowLibrary(settings.flows_folder)  # refuses to start on an invalid flow
     creds = load_or_create(settings.data_dir)
     layout = PbxLayout.from_settings(settings)
@@ -123,13 +144,18 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         dialer.start_outbound = supervisor.start_outbound
         if dialer.enabled:
             dialer.restore()
-        callbacks = asyncio.create_task(dialer.run() if dialer.enabled else asyncio.Event().wait(), name="callbacks")
-        distributor = asyncio.create_task(acd.run(), name="distributor")
-        desk_task = asyncio.create_task(desk.run(), name="agent-desk")
-        writer = asyncio.create_task(journal.run(), name="journal")
-        calls = asyncio.create_task(supervisor.run(ari.events()), name="calls")
-        fallback = asyncio.create_task(_poll_fallback_calls(reader, journal), name="fallback-calls")
-        current = asyncio.create_task(_keep_current(library, board, journal_db, layout, clock), name="refresh")
+        tasks = TaskSupervisor()
+        desk.health = lambda: dict(tasks.degraded)
+        restartable: dict[str, Callable[[], Awaitable[None]]] = {
+            "callbacks": dialer.run if dialer.enabled else _idle,
+            "distributor": acd.run,
+            "agent-desk": desk.run,
+            "fallback-calls": lambda: _poll_fallback_calls(reader, journal),
+            "refresh": lambda: _keep_current(library, board, journal_db, layout, clock),
+        }
+        helpers = [asyncio.create_task(tasks.keep_running(name, job), name=name) for name, job in restartable.items()]
+        writer = asyncio.create_task(tasks.critical("journal", journal.run()), name="journal")
+        calls = asyncio.create_task(tasks.critical("calls", supervisor.run(ari.events())), name="calls")
         try:
             with contextlib.suppress(Exception):
                 await ami.connect()
@@ -141,9 +167,9 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in (fallback, current, calls, distributor, desk_task, callbacks):
+            for task in (*helpers, calls):
                 task.cancel()
-            await asyncio.gather(fallback, current, calls, distributor, desk_task, callbacks, return_exceptions=True)
+            await asyncio.gather(*helpers, calls, return_exceptions=True)
             reader.ingest(journal)
             await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)

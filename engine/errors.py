@@ -3,7 +3,8 @@
     HotlineError                 stable ``code`` + one-line message; never shown with a traceback
     ├── SettingsError            a setting is unknown or has a bad value           (exit 2)
     ├── DomainError              the request makes no sense for the current state  (exit 1)
-    │   └── CallNotFound
+    │   ├── CallNotFound
+    │   └── ControllerRunning    a second controller for the same data folder
     ├── UnreachableError         something we depend on does not answer            (exit 3)
     │   ├── DatabaseUnreachable
     │   ├── PbxNotInstalled
@@ -40,6 +41,10 @@ class DomainError(HotlineError):
 
 class CallNotFound(DomainError):
     code = "call-not-found"
+
+
+class ControllerRunning(DomainError):
+    code = "controller-running"
 
 
 class UnreachableError(HotlineError):

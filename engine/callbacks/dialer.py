@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import Any
 
 import sqlalchemy
 
@@ -123,7 +124,11 @@ class CallbackDialer:
                 attempt.why = ended.cause
         finally:
             self.active.pop(booking.id, None)
-        await asyncio.to_thread(self._settle, booking, call, attempt)
+        if not call.served:
+            call.outcome = "callback_unanswered"
+        note = await asyncio.to_thread(self._settle, booking, call, attempt)
+        if note is not None:
+            call.note(*note)
 
     async def _reach(self, booking: Booking, call: CallSession, agent: AgentId, leg: ChannelId,
                      attempt: _Attempt) -> bool:
@@ -163,20 +168,20 @@ class CallbackDialer:
             await self.ari.hangup(call.channel.id)
         return False
 
-    def _settle(self, booking: Booking, call: CallSession, attempt: _Attempt) -> None:
+    def _settle(self, booking: Booking, call: CallSession, attempt: _Attempt) -> tuple[str, dict[str, Any]] | None:
+        """Close or reschedule the booking (blocking: runs in a worker thread); returns the journal note to
+        take on the event loop's thread, the only one that may write to the journal."""
         now = self.clock.now()
         if call.served:
             store.finish(self.db, booking.id, now=now, agent=attempt.agent, result="talked")
-            call.note("callback.done", {"callback": booking.id, "agent": attempt.agent})
-            return
-        call.outcome = "callback_unanswered"
+            return "callback.done", {"callback": booking.id, "agent": attempt.agent}
         attempts = booking.attempts + 1
         retry_at = policy.after_attempt(now.astimezone(self.tz), attempts, attempt.why, self.settings)
         # Both only touch a booking being dialled: one cancelled, or withdrawn before dialling, stays as is.
         if retry_at is None:
             if store.give_up(self.db, booking.id, now=now, result=attempt.why):
-                call.note("callback.failed", {"callback": booking.id, "attempts": attempts, "why": attempt.why})
-        elif store.retry_later(self.db, booking.id, now=now, result=attempt.why, at=retry_at):
-            call.note("callback.retry", {"callback": booking.id, "at": retry_at.isoformat(), "why": attempt.why})
-        else:
-            call.note("callback.withdrawn", {"callback": booking.id, "why": attempt.why})
+                return "callback.failed", {"callback": booking.id, "attempts": attempts, "why": attempt.why}
+            return None
+        if store.retry_later(self.db, booking.id, now=now, result=attempt.why, at=retry_at):
+            return "callback.retry", {"callback": booking.id, "at": retry_at.isoformat(), "why": attempt.why}
+        return "callback.withdrawn", {"callback": booking.id, "why": attempt.why}

@@ -31,6 +31,7 @@ from acd.state import AgentEvent, EndAfterCallWork, Pause, Resume, SignIn, SignO
 from engine.agents.store import list_agents
 from engine.call_session import CallSession
 from engine.clock import Clock
+from engine.errors import PbxUnreachable
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
 from engine.queueing.service import AgentLine, QueueService
@@ -82,6 +83,8 @@ class AgentDesk:
         self._tasks: set[asyncio.Task[None]] = set()
         # How to reach a live call's task (the supervisor sets it): transfers are delivered to its inbox.
         self.find_call: Callable[[str], CallSession | None] = lambda _uid: None
+        # The controller's tasks that are down and restarting (shown as "degraded" by `hotline status`).
+        self.health: Callable[[], dict[str, str]] = dict
 
     # -- events from the ARI stream ---------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -96,7 +99,12 @@ class AgentDesk:
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("agent desk job failed", exc_info=task.exception())
 
     async def _feature(self, channel: ChannelId, code: str, number: str) -> None:
         agent = AgentId(number)
@@ -232,6 +240,11 @@ class AgentDesk:
                 await asyncio.to_thread(self.write_snapshot)
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("agent desk cannot reach the database: %s", str(exc).splitlines()[0])
+            except (PbxUnreachable, AriError) as exc:
+                # Asterisk restarting: the desk keeps its round (registrations come back with it).
+                log.warning("agent desk cannot reach the PBX: %s", exc)
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(self.write_snapshot)
             await asyncio.sleep(1.0)
 
     # -- live view ------------------------------------------------------------------------------------------
@@ -249,6 +262,7 @@ class AgentDesk:
                            "agents_serving": agents_serving(config, agents, self.service.statuses)})
         return {
             "at": now.isoformat(),
+            "degraded": self.health(),
             "queues": queues,
             "agents": [{"agent": s.agent, "state": str(s.state), "since": s.since.isoformat(),
                         "in_state_s": round((now - s.since).total_seconds(), 1), "reason": s.reason,

@@ -74,4 +74,6 @@ def upgrade(url: str) -> str:
         command.upgrade(alembic_config(url), "head")
     except SQLAlchemyError as exc:
         raise unreachable(url, exc) from None
+    if path is not None and path.exists():
+        path.chmod(0o600)  # caller numbers and message metadata: never readable by other users
     return head_revision()

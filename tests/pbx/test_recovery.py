@@ -6,7 +6,7 @@ import threading
 
 from engine.testcall import CallReport
 from tests.pbx.conftest import Pbx
-from tests.pbx.harness import app_registered, wait_until
+from tests.pbx.harness import app_registered, hotline, wait_until
 from tests.pbx.test_call_journey import dial, event_kinds, journaled_call
 
 
@@ -40,3 +40,11 @@ def test_crashed_controller_calls_are_readopted(pbx: Pbx) -> None:
     assert result and result[0].ended_by == "hotline", result
     call = journaled_call(pbx, "13600000012", "completed")
     assert "call.readopted" in event_kinds(pbx, call.id)
+
+
+def test_a_second_controller_is_refused_with_a_clear_error(pbx: Pbx) -> None:
+    """Two controllers on one Stasis app would both answer the same callers: the second one refuses."""
+    with pbx.controller():
+        second = hotline(pbx.config_file, "run", check=False, timeout=30)
+    assert second.returncode == 1, second
+    assert "already running" in second.stderr and "Traceback" not in second.stderr, second.stderr
