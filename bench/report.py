@@ -196,7 +196,7 @@ def _search_line(params: dict[str, Any]) -> list[str]:
     if not isinstance(search, dict):
         return []
     line = (f"Each path climbs the rates until one is not sustained, then bisects between the last sustained "
-            f"and the first failing rate (at most {search['max_probes']} probes, down to "
+            f"and the first failing rate (probes per path: at most {search['max_probes']}, down to "
             f"{search['min_step']} calls/s).")
     if params["seconds"] < 60:
         line += (f" Steps of {params['seconds']} s make this a short run: figures to quote need steps of at "

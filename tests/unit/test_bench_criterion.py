@@ -399,7 +399,7 @@ def test_report_names_the_failed_conditions_and_the_knee() -> None:
             "(above 437)") in text
     assert "| hotline | 60 | 8.0 | 120 | ≥ 120 |" in text
     assert "| baseline | ≥ 120 |" in text
-    assert "p95 INVITE→200 ≤ 100 ms" in text and "at most 3 probes" in text
+    assert "p95 INVITE→200 ≤ 100 ms" in text and "probes per path: at most 3" in text
     assert "short run" in text
 
 
