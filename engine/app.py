@@ -33,6 +33,7 @@ from engine.prompts.catalog import PROMPTS
 from engine.prompts.tts import synthesize
 from engine.queueing.desk import AgentDesk
 from engine.queueing.service import QueueService
+from engine.queueing.surge import SurgePlan
 from engine.scripts.leave_message import MessageBox
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
@@ -134,6 +135,10 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
                            lambda caller, uid: previous_call_at(journal_db, caller, uid))
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
+        surge = SurgePlan(acd, journal_db, clock, settings.tz, settings.overflow_alert_command)
+        surge.restore()
+        acd.on_arrival, acd.on_answer = surge.live.arrived, surge.live.answered
+        desk.overflow_view, desk.plan_agents = surge.snapshot, surge.plan_agents
         box = MessageBox(ari, journal_db, layout.recordings_dir, clock)
         dialer = CallbackDialer(acd, ari, journal_db, clock, settings.callback, settings.tz, settings.hotline_number)
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box,
@@ -150,6 +155,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             "callbacks": dialer.run if dialer.enabled else _idle,
             "distributor": acd.run,
             "agent-desk": desk.run,
+            "surge-plan": surge.run,
             "fallback-calls": lambda: _poll_fallback_calls(reader, journal),
             "refresh": lambda: _keep_current(library, board, journal_db, layout, clock),
         }

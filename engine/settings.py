@@ -146,6 +146,9 @@ class Settings(BaseModel):
     # Self-service look-ups: the journal database (default) or an HTTP service of the operator's.
     self_service_url: str | None = None
     self_service_timeout: float = Field(default=2.0, gt=0, le=30)
+    # The surge plan's alerts (seats needed) go to this command, text on stdin (e.g. a script paging the duty
+    # manager); empty: alerts are journaled and shown only.
+    overflow_alert_command: list[str] = Field(default_factory=list)
     pbx: PbxSettings = PbxSettings()
     callback: CallbackSettings = CallbackSettings()
 

@@ -14,6 +14,7 @@ from engine.store import (
     agent_tables,  # noqa: F401 - registers its table on the shared metadata
     callback_tables,  # noqa: F401 - registers its table on the shared metadata
     message_tables,  # noqa: F401 - registers its table on the shared metadata
+    overflow_tables,  # noqa: F401 - registers its tables on the shared metadata
     self_service_tables,  # noqa: F401 - registers its tables on the shared metadata
 )
 from engine.store.database import make_engine

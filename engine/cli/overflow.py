@@ -4,14 +4,17 @@
 problem as ``file:line: message``. `simulate` replays a load curve through the pure ladder
 (``acd.overflow``) and a simple deterministic queue model (``acd.overflow_simulate``): when each stage
 fires and leaves, who is signed in and out, and the waiting line it leads to, so a planner can try a ladder
-before a holiday without a PBX. No business logic here. The live commands (`overflow status|history|hold|
-set|release`) need the running controller and belong to its wiring.
+before a holiday without a PBX. The live commands talk to the running controller's surge plan
+(engine.queueing.surge): `status` reads its live snapshot, `history` the ``overflow_events`` journal, and
+`set|hold|release` queue a request in ``overflow_requests`` and wait for its answer. No business logic here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,8 +22,11 @@ from acd.model import QueueName
 from acd.overflow import NORMAL, Ladder, RaiseAlert, SignInTier
 from acd.overflow_simulate import SimulationResult, offset, parse_curve, simulate
 from acd.queues import QueueConfigError, load_queues
-from engine.cli.context import CliContext, emit_json, pass_cli
-from engine.errors import SettingsError
+from engine.app import LIVE_STATUS_FILE
+from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
+from engine.errors import DomainError, SettingsError, UnreachableError
+from engine.queueing.desk import read_snapshot
+from engine.store.overflow_store import describe_event, overflow_history_rows, request_and_wait
 
 DAY = "2026-01-05"  # a Monday: the runs are repeatable; only the clock time matters (night window)
 
@@ -163,3 +169,107 @@ def _print(result: SimulationResult, start: datetime) -> None:
     stages = [f for f in result.fired if "->" in f.what]
     if stages and not stages[-1].what.endswith(f"-> {NORMAL}"):
         click.echo(f"at the end the ladder is still at stage {stages[-1].what.split('-> ')[1]}")
+
+
+# -- live commands: the running controller's surge plan -----------------------------------------------------
+
+
+@overflow.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+@pass_cli
+def overflow_status(obj: CliContext, as_json: bool, watch: bool) -> None:
+    """Each queue's stage, the measurement behind it, who the plan signed in and when, the last alert."""
+    path = obj.settings.data_dir / LIVE_STATUS_FILE
+    while True:
+        snapshot = read_snapshot(path)
+        if snapshot is None:
+            raise UnreachableError("no live status: the controller is not running (`hotline run`)")
+        plans = {q["queue"]: q.get("overflow") for q in snapshot["queues"] if q.get("overflow")}
+        if as_json:
+            emit_json(plans)
+        else:
+            click.echo(("\x1b[2J\x1b[H" if watch else "") + _render_plans(plans))
+        if not watch:
+            return
+        time.sleep(1)
+
+
+def _render_plans(plans: dict[str, Any]) -> str:
+    if not plans:
+        return "no queue has an overflow ladder"
+    lines = []
+    for queue, plan in sorted(plans.items()):
+        since = f" since {plan['since'][11:19]}" if plan.get("since") else ""
+        night = ", night mode" if plan.get("night") else ""
+        lines.append(f"{queue}: stage {plan['stage']} ({plan['index']}/{plan['stages']}, {plan['mode']}{night}){since}")
+        if plan.get("measured"):
+            lines.append(f"  measured: {plan['measured']}")
+        for entry in plan.get("signed_in", []):
+            lines.append(f"  signed in by {entry['stage']}: agent {entry['agent']} ({entry['tier']}) at "
+                         f"{entry['at'][11:19]}")
+        if plan.get("leaving"):
+            lines.append(f"  leaving after their calls: {', '.join(plan['leaving'])}")
+        if plan.get("alert"):
+            lines.append(f"  last alert: {plan['alert']}")
+    return "\n".join(lines)
+
+
+@overflow.command("history")
+@click.option("--since", default=None, help="From this local time (YYYY-MM-DD [HH:MM]); default: last 24 h.")
+@click.option("--queue", "queue_name", default=None, help="One queue only.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_cli
+def overflow_history(obj: CliContext, since: str | None, queue_name: str | None, as_json: bool) -> None:
+    """Every stage change, sign-in, sign-out, skip and alert, with the measurement that triggered it."""
+    settings = obj.settings
+    try:
+        start = (datetime.fromisoformat(since).replace(tzinfo=settings.tz) if since
+                 else datetime.now(settings.tz) - timedelta(hours=24))
+    except ValueError:
+        raise SettingsError(f"--since {since!r} is not a date (YYYY-MM-DD [HH:MM])") from None
+    with open_journal(settings) as db:
+        rows = overflow_history_rows(db, start, queue_name)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no overflow events in that period")
+    for row in rows:
+        at = row["at"].astimezone(settings.tz)
+        click.echo(f"{at:%Y-%m-%d %H:%M:%S} {row['queue']:<10} {describe_event(row['data'])}")
+
+
+def _request(obj: CliContext, queue: str, action: str, stage: str | None, reason: str | None) -> None:
+    with open_journal(obj.settings) as db:
+        result = request_and_wait(db, queue, action, stage, reason)
+    if result is None:
+        raise UnreachableError("no answer from the controller within 5 s: is `hotline run` running?")
+    if result != "ok":
+        raise DomainError(result)
+    click.echo(f"overflow {queue}: {action}{' ' + stage if stage else ''} done")
+
+
+@overflow.command("set")
+@click.argument("queue")
+@click.argument("stage")
+@pass_cli
+def overflow_set(obj: CliContext, queue: str, stage: str) -> None:
+    """Move QUEUE's ladder to STAGE (a name, or 0 for normal) now; it stays there until `overflow release`."""
+    _request(obj, queue, "set", stage, None)
+
+
+@overflow.command("hold")
+@click.argument("queue")
+@pass_cli
+def overflow_hold(obj: CliContext, queue: str) -> None:
+    """Freeze QUEUE's ladder at its current stage until `overflow release`."""
+    _request(obj, queue, "hold", None, None)
+
+
+@overflow.command("release")
+@click.argument("queue")
+@pass_cli
+def overflow_release(obj: CliContext, queue: str) -> None:
+    """Give QUEUE's ladder back to its rules (after `set` or `hold`)."""
+    _request(obj, queue, "release", None, None)

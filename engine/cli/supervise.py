@@ -80,15 +80,24 @@ def agent_pause(obj: CliContext, work_number: str, reason: str) -> None:
 
 
 def _render(snapshot: dict[str, Any]) -> str:
-    lines = [f"{'queue':<12} {'waiting':>7} {'longest':>8} {'callbacks':>9} {'agents':>6}"]
+    lines = []
+    degraded = snapshot.get("degraded") or {}
+    if degraded:
+        lines += [f"controller DEGRADED: {name} restarting ({why})" for name, why in sorted(degraded.items())] + [""]
+    lines.append(f"{'queue':<12} {'waiting':>7} {'longest':>8} {'callbacks':>9} {'agents':>6}  overflow stage")
     for q in snapshot["queues"]:
+        plan = q.get("overflow") or {}
+        stage = f"{plan['stage']} ({plan['mode']})" if plan else "-"
         lines.append(f"{q['queue']:<12} {q['waiting']:>7} {q['longest_wait_s']:>7.0f}s {q.get('callbacks', 0):>9} "
-                     f"{q['agents_serving']:>6}")
+                     f"{q['agents_serving']:>6}  {stage}")
+        if plan.get("alert"):
+            lines.append(f"  alert: {plan['alert']}")
     lines.append("")
-    lines.append(f"{'agent':<8} {'state':<16} {'for':>7}  {'sip':<5} reason")
+    lines.append(f"{'agent':<8} {'tier':<10} {'state':<16} {'for':>7}  {'sip':<5} reason")
     for a in snapshot["agents"]:
-        lines.append(f"{a['agent']:<8} {a['state']:<16} {a['in_state_s']:>6.0f}s  "
-                     f"{'up' if a['registered'] else 'down':<5} {a['reason'] or ''}")
+        by_plan = f" [signed in by the plan: {a['signed_in_by_plan']}]" if a.get("signed_in_by_plan") else ""
+        lines.append(f"{a['agent']:<8} {a.get('tier') or '':<10} {a['state']:<16} {a['in_state_s']:>6.0f}s  "
+                     f"{'up' if a['registered'] else 'down':<5} {a['reason'] or ''}{by_plan}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,9 @@ class AgentDesk:
         self.find_call: Callable[[str], CallSession | None] = lambda _uid: None
         # The controller's tasks that are down and restarting (shown as "degraded" by `hotline status`).
         self.health: Callable[[], dict[str, str]] = dict
+        # The surge plan's view (per queue: stage, who it signed in) and agent -> (queue, stage) it signed in.
+        self.overflow_view: Callable[[], dict[str, Any]] = dict
+        self.plan_agents: Callable[[], Mapping[str, tuple[str, str]]] = dict
 
     # -- events from the ARI stream ---------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -250,6 +253,9 @@ class AgentDesk:
     # -- live view ------------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         now = self.clock.now()
+        overflow = self.overflow_view()
+        by_plan = self.plan_agents()
+        tiers = {a: line.agent.tier for a, line in self.service.lines.items()}
         waiting = list(self.service.waiting.values())
         agents = [line.agent for line in self.service.lines.values()]
         queues = []
@@ -259,14 +265,16 @@ class AgentDesk:
             longest = max(((now - w.enqueued_at).total_seconds() for w in on_line), default=0.0)
             queues.append({"queue": name, "waiting": len(on_line), "longest_wait_s": round(longest, 1),
                            "callbacks": len(mine) - len(on_line),
-                           "agents_serving": agents_serving(config, agents, self.service.statuses)})
+                           "agents_serving": agents_serving(config, agents, self.service.statuses),
+                           "overflow": overflow.get(name)})
         return {
             "at": now.isoformat(),
             "degraded": self.health(),
             "queues": queues,
             "agents": [{"agent": s.agent, "state": str(s.state), "since": s.since.isoformat(),
                         "in_state_s": round((now - s.since).total_seconds(), 1), "reason": s.reason,
-                        "registered": s.registered}
+                        "registered": s.registered, "tier": tiers.get(s.agent),
+                        "signed_in_by_plan": "/".join(by_plan[s.agent]) if s.agent in by_plan else None}
                        for s in sorted(self.service.statuses.values(), key=lambda s: s.agent)],
         }
 

@@ -98,6 +98,10 @@ class QueueService:
         # Agents the journal last saw on a call: not offered a call until the calls Asterisk still holds
         # have been re-adopted (``readopt_agents``), since they may still be talking to one of them.
         self.awaiting_readoption: set[AgentId] = set()
+        # Told of every caller joining a queue and every answer (within the service level target or not):
+        # the surge plan's live arrival rate and service level.
+        self.on_arrival: Callable[[str, datetime], None] = lambda _queue, _at: None
+        self.on_answer: Callable[[str, datetime, bool], None] = lambda _queue, _at, _in_time: None
 
     # -- agents -------------------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
@@ -243,6 +247,7 @@ class QueueService:
         wait_started = self.clock.now()
         if call.queued_at is None:
             call.queued_at, call.queue_priority = wait_started, priority
+            self.on_arrival(config.name, wait_started)
         # The caller's place: from when they first joined (back from a transfer, a silent-call script,
         # choosing to keep waiting or a controller restart, they do not go to the end); a booked callback
         # keeps it too.
@@ -386,6 +391,8 @@ class QueueService:
             return False
         call.served = True
         call.note("queue.answered", {"agent": agent})
+        now = self.clock.now()
+        self.on_answer(config.name, now, (now - (call.queued_at or now)).total_seconds() <= config.service_level_s)
         conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                     lambda event: self.agent_event(agent, event), self.transfer_target)
         return await self._converse(call, conversation)
