@@ -42,7 +42,11 @@ class QueueConfigError(SettingsError):
 @dataclass(frozen=True)
 class QueueConfig:
     """One queue. ``skills``: an agent needs all of them. Times in seconds except ``repeat_window_h``.
-    ``on_max_wait`` names what happens to a caller waiting ``max_wait_s`` (the overflow issue acts on it).
+    Per-call overflow: ``on_max_wait`` says what happens to a caller who waited ``max_wait_s`` or whose
+    expected wait on joining is above ``max_expected_wait_s`` (0: not judged), ``on_no_agent`` to a caller
+    when nobody is signed in: ``offer-message`` (message, callback or keep waiting), ``queue:<name>`` (moved
+    to that queue, keeping their place by original arrival time) or ``site:<name>`` (put through to an
+    outside overflow site of the settings' ``overflow_sites``).
     ``hold_*`` time the hold script, ``silent_wait_s`` the silent-call script's pauses; ``auto_silent_after_s``
     (0 = off) starts that script when the caller has not spoken that long after the agent answered.
     ``transfer_code`` is what agents key (``*9<code>#``) to send a caller to this queue. ``overflow`` is the
@@ -56,6 +60,8 @@ class QueueConfig:
     ring_timeout_s: float = 15
     max_wait_s: float = 300
     on_max_wait: str = "offer-message"
+    on_no_agent: str = "offer-message"
+    max_expected_wait_s: float = 0
     priority_bonus_repeat: int = 5
     repeat_window_h: float = 24
     hold_reassure_every_s: float = 30
@@ -110,6 +116,17 @@ def _name(r: _Reader, node: yaml.Node, what: str) -> Any:
     return r.name(node, what)
 
 
+OFFER_MESSAGE = "offer-message"
+
+
+def _overflow_target(r: _Reader, node: yaml.Node, what: str) -> Any:
+    value = scalar_text(node)
+    if value is not None and (value == OFFER_MESSAGE or re.fullmatch(r"(queue|site):[A-Za-z0-9_-]+", value)):
+        return value
+    r.fail(line_of(node), f"{what} must be offer-message, queue:<queue name> or site:<overflow site name>")
+    return None
+
+
 def _code(r: _Reader, node: yaml.Node, what: str) -> Any:
     value = scalar_text(node)
     if value is not None and re.fullmatch(r"\d{1,4}", value):
@@ -125,7 +142,8 @@ def _overflow(r: _Reader, node: yaml.Node, what: str) -> Any:
 Kind = Callable[[_Reader, yaml.Node, str], Any]
 FIELDS: dict[str, Kind] = {
     "skills": _skills, "service_level_s": _seconds, "announce_every_s": _seconds, "moh_class": _name,
-    "ring_timeout_s": _seconds, "max_wait_s": _seconds, "on_max_wait": _name,
+    "ring_timeout_s": _seconds, "max_wait_s": _seconds, "on_max_wait": _overflow_target,
+    "on_no_agent": _overflow_target, "max_expected_wait_s": _hours,
     "priority_bonus_repeat": _bonus, "repeat_window_h": _hours, "hold_reassure_every_s": _seconds,
     "hold_target_s": _seconds, "hold_limit_s": _seconds, "silent_wait_s": _seconds, "auto_silent_after_s": _hours,
     "transfer_code": _code, "overflow": _overflow,
@@ -182,6 +200,15 @@ def parse_queues(text: str, file: str) -> dict[QueueName, QueueConfig]:
             queues[QueueName(name)] = QueueConfig(name=QueueName(name), file=file, line=line, lines=lines, **merged)
         if not queues and not r.problems:
             r.fail(line_of(sections["queues"][0]), "no queue is defined")
+        for queue in queues.values():
+            for key in ("on_max_wait", "on_no_agent"):
+                target = getattr(queue, key)
+                if target.startswith("queue:") and target[6:] not in queues:
+                    r.fail(queue.lines.get(key, queue.line), f"queue '{queue.name}': {key} names no queue "
+                                                             f"'{target[6:]}' (queues: {', '.join(queues)})")
+                elif target == f"queue:{queue.name}":
+                    r.fail(queue.lines.get(key, queue.line), f"queue '{queue.name}': {key} cannot move callers "
+                                                             "to the same queue")
         codes: dict[str, str] = {}
         for queue in queues.values():
             if queue.transfer_code is None:

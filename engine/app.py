@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import sqlalchemy
 
-from acd.queues import load_queues
+from acd.queues import QueueConfig, load_queues
 from acd.state import AcwPolicy
 from engine.call_session import CallSession
 from engine.callbacks.dialer import CallbackDialer
 from engine.calls import CallFlow, CallSupervisor
 from engine.clock import SystemClock
+from engine.errors import SettingsError
 from engine.fallback_journal import FallbackCdrReader
 from engine.incidents import IncidentBoard
 from engine.ivr.call_flow import ivr_call_flow
@@ -33,6 +34,7 @@ from engine.prompts.catalog import PROMPTS
 from engine.prompts.tts import synthesize
 from engine.queueing.desk import AgentDesk
 from engine.queueing.service import QueueService
+from engine.queueing.site import SiteLine
 from engine.queueing.surge import SurgePlan
 from engine.scripts.leave_message import MessageBox
 from engine.selfservice.db_source import DbSelfService
@@ -97,6 +99,18 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
         await _run_controller(settings, stop, flow)
 
 
+def _check_sites(queues: Iterable[QueueConfig], settings: Settings) -> None:
+    """A queue may only overflow to a site the settings define (the queue file cannot know them)."""
+    for queue in queues:
+        for key in ("on_max_wait", "on_no_agent"):
+            kind, _, site = getattr(queue, key).partition(":")
+            if kind == "site" and site not in settings.overflow_sites:
+                known = ", ".join(settings.overflow_sites) or "none is set"
+                raise SettingsError(f"{queue.file}:{queue.lines.get(key, queue.line)}: queue '{queue.name}' {key} "
+                                    f"names overflow site '{site}', which the settings do not define "
+                                    f"(overflow_sites: {known})")
+
+
 def _lock_down(settings: Settings) -> None:
     """The data folder holds the journal (caller numbers), credentials and messages: owner only."""
     settings.data_dir.chmod(0o700)
@@ -118,6 +132,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     board.refresh(journal_db, clock.now())
     services = IvrServices(self_service=_self_service(settings, journal_db), incidents=board, tz=settings.tz)
     queues = load_queues(settings.queues_path)
+    _check_sites(queues.values(), settings)
     layout.recordings_dir.mkdir(parents=True, exist_ok=True)
     layout.recordings_dir.chmod(0o700)  # recordings are personal data
 
@@ -133,6 +148,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
                            AcwPolicy(settings.acw_seconds, settings.max_missed_offers), speak,
                            lambda caller, uid: previous_call_at(journal_db, caller, uid))
+        acd.sites = SiteLine(ari, settings.overflow_sites, settings.hotline_number, acd.note_recording)
         desk = AgentDesk(acd, ari, journal_db, clock, settings.data_dir / LIVE_STATUS_FILE)
         desk.start()
         surge = SurgePlan(acd, journal_db, clock, settings.tz, settings.overflow_alert_command)

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 CHANNEL_VARIABLE = "HOTLINE_POSITION"
 
-Stage = Literal["ivr", "queued", "talking", "held", "script", "message", "closing"]
-STAGES: tuple[Stage, ...] = ("ivr", "queued", "talking", "held", "script", "message", "closing")
+Stage = Literal["ivr", "queued", "talking", "held", "site", "script", "message", "closing"]
+STAGES: tuple[Stage, ...] = ("ivr", "queued", "talking", "held", "site", "script", "message", "closing")
 
 
 class BadPosition(ValueError):
@@ -36,6 +36,8 @@ class CallPosition:
     - ``queued``: ``queue``, ``queued_at`` (their place: when they first joined), ``priority``;
     - ``talking`` / ``held``: the queue facts plus ``agent``, ``leg`` (the agent's channel), ``bridge``,
       ``recording`` (the running recording's name), ``answered_at``; ``held_since`` when held;
+    - ``site``: put through to an outside overflow site (``agent`` is ``site:<name>``, with leg, bridge and
+      recording);
     - ``script``: the silent-call script (``variant``) was running;
     - ``message``: the caller was leaving a message (``recording``);
     - ``closing``: the caller was being said goodbye to.
@@ -105,6 +107,7 @@ class CallPosition:
             "ivr": ("node",), "queued": ("queue", "queued_at"),
             "talking": ("queue", "agent", "leg", "bridge", "recording"),
             "held": ("queue", "agent", "leg", "bridge", "recording", "held_since"),
+            "site": ("agent", "leg", "bridge", "recording"),
             "script": ("queue",), "message": (), "closing": ()}
         missing = [name for name in needed[self.stage] if getattr(self, name) is None]
         return f"{self.stage} position without {', '.join(missing)}" if missing else None

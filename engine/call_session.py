@@ -90,6 +90,8 @@ class CallSession:
         self._position_due = asyncio.Event()
         self._position_written = asyncio.Event()
         self._position_writer: asyncio.Task[None] | None = None
+        # Queues (and sites) per-call overflow moved this caller away from: never back there (no loops).
+        self.overflowed_from: set[str] = set()
         # Agents' channels of this call found in Asterisk when it was re-adopted (ringing or talking).
         self.stale_legs: set[ChannelId] = set()
 

@@ -124,6 +124,24 @@ class CallbackSettings(BaseModel):
         return f"{host}:{self.trunk_port}"
 
 
+class OverflowSite(BaseModel):
+    """An outside overflow site (a partner center): the controller puts callers through to
+    ``number`` at ``host:port`` over SIP, like the callback trunk (no dialplan route leads there)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=5060, ge=1, le=65535)
+    # The number dialled at the site (their hotline); default: this hotline's own number.
+    number: str | None = Field(default=None, pattern=r"^[0-9]{3,15}$")
+    ring_timeout_s: float = Field(default=30, gt=0, le=120)
+
+    @property
+    def contact(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
 class Settings(BaseModel):
     """The whole engine's configuration."""
 
@@ -149,6 +167,8 @@ class Settings(BaseModel):
     # The surge plan's alerts (seats needed) go to this command, text on stdin (e.g. a script paging the duty
     # manager); empty: alerts are journaled and shown only.
     overflow_alert_command: list[str] = Field(default_factory=list)
+    # Outside overflow sites queues may send callers to (`on_max_wait: site:<name>`), by name.
+    overflow_sites: dict[str, OverflowSite] = Field(default_factory=dict)
     pbx: PbxSettings = PbxSettings()
     callback: CallbackSettings = CallbackSettings()
 
@@ -156,6 +176,14 @@ class Settings(BaseModel):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("overflow_sites")
+    @classmethod
+    def _site_names(cls, value: dict[str, OverflowSite]) -> dict[str, OverflowSite]:
+        bad = [name for name in value if not re.fullmatch(r"[a-z][a-z0-9_-]{0,30}", name)]
+        if bad:
+            raise ValueError(f"overflow site name {bad[0]!r} must be lower-case letters, digits, _ and -")
+        return value
 
     @field_validator("timezone")
     @classmethod

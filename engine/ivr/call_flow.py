@@ -55,7 +55,7 @@ def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: s
             case "ivr" if position.node in flow.nodes:
                 exit_ = await FlowRunner(flow, services).run(channel, position.node, kept=position.vars)
                 log.info("IVR finished: %s", exit_)
-            case "queued" | "talking" | "held" | "script" if queues is not None and position.queue:
+            case "queued" | "talking" | "held" | "site" | "script" if queues is not None and position.queue:
                 await channel.wait_for_agent(position.queue, position.priority, resumed=position)
             case "message" if messages is not None:
                 await messages.finish(call, position.queue or "general")

@@ -56,6 +56,9 @@ def template_context(settings: Settings, creds: PbxCredentials) -> dict[str, Any
         "bench_baseline": pbx.bench_baseline,
         # host:port of the outbound SIP peer for booked callbacks; None renders no trunk at all.
         "callback_trunk": settings.callback.trunk_contact,
+        # Outside overflow sites: an endpoint each, dialled only by the controller.
+        "overflow_sites": [{"name": name, "contact": site.contact}
+                           for name, site in sorted(settings.overflow_sites.items())],
     }
 
 

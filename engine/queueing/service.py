@@ -46,8 +46,9 @@ from engine.call_position import CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
-from engine.pbx.ari_events import ChannelDestroyed, ChannelId, PlaybackFinished, PlaybackId, StasisStart
+from engine.pbx.ari_events import BridgeId, ChannelDestroyed, ChannelId, PlaybackFinished, PlaybackId, StasisStart
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
+from engine.queueing.site import SiteLine
 from engine.queueing.transfer import Transfer
 from engine.scripts.silent_call import SilentVariant, run_script, script_steps
 from engine.scripts.silent_line import AriScriptLine
@@ -102,6 +103,8 @@ class QueueService:
         # the surge plan's live arrival rate and service level.
         self.on_arrival: Callable[[str, datetime], None] = lambda _queue, _at: None
         self.on_answer: Callable[[str, datetime, bool], None] = lambda _queue, _at, _in_time: None
+        # Puts a caller through to an outside overflow site (engine.queueing.site); None: no sites.
+        self.sites: SiteLine | None = None
 
     # -- agents -------------------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
@@ -235,7 +238,7 @@ class QueueService:
         uid = CallUid(call.uid)
         if self.serving(config) == 0:
             call.note("queue.closed", {"queue": config.name, "why": "no agent signed in"})
-            return False
+            return await self._overflow(call, config, config.on_no_agent, "no agent", 0.0)
         if self.previous_call is not None and call.queued_at is None:  # boosted once, when first queued
             last = await asyncio.to_thread(self.previous_call, call.channel.caller_number, call.uid)
             boosted = repeat_priority(priority, last, self.clock.now(), config)
@@ -264,12 +267,15 @@ class QueueService:
                         announce_at = self.clock.now().timestamp() + config.announce_every_s
                         continue
                     waited = (self.clock.now() - wait_started).total_seconds()
-                    if waited >= config.max_wait_s or self.serving(config) == 0:
-                        call.note("queue.left", {"queue": config.name, "waited_s": round(waited, 1),
-                                                 "why": "max wait" if waited >= config.max_wait_s else "no agent"})
+                    too_long = waited >= config.max_wait_s or self._expected_too_long(call, config, waited)
+                    if too_long or self.serving(config) == 0:
+                        why = ("max wait" if waited >= config.max_wait_s else "expected wait") if too_long \
+                            else "no agent"
+                        call.note("queue.left", {"queue": config.name, "waited_s": round(waited, 1), "why": why})
                         with contextlib.suppress(AriError):
                             await self.ari.stop_moh(call.channel.id)
-                        return False
+                        return await self._overflow(call, config, config.on_max_wait if too_long
+                                                    else config.on_no_agent, why, waited)
                     await call.next_event(within=0.25)
                 agent = offer.result()
                 outcome = await self._offer(call, agent, config)
@@ -281,6 +287,32 @@ class QueueService:
             pending = self._offers.pop(uid, None)
             if pending is not None and not pending.done():
                 pending.cancel()
+
+    def _expected_too_long(self, call: CallSession, config: QueueConfig, waited: float) -> bool:
+        """Judged once, on joining: the expected wait is above the queue's limit (0: never judged)."""
+        if config.max_expected_wait_s <= 0 or waited > 1.0:
+            return False
+        try:
+            position = position_of(CallUid(call.uid), self.waiting.values())
+        except KeyError:
+            return False
+        return expected_wait(position, self.serving(config), self.average_handle_s) > config.max_expected_wait_s
+
+    async def _overflow(self, call: CallSession, config: QueueConfig, action: str, why: str,
+                        waited: float) -> bool | Transfer:
+        """Per-call overflow: move the caller to another queue (keeping their place by original arrival)
+        or put them through to an outside site; False leaves them to the message/callback offer."""
+        facts = {"from_queue": config.name, "why": why, "waited_s": round(waited, 1)}
+        kind, _, target = action.partition(":")
+        if kind == "queue" and QueueName(target) in self.queues and target not in call.overflowed_from:
+            call.overflowed_from.add(config.name)
+            call.note("overflow.moved", {**facts, "to_queue": target})
+            return Transfer(queue=target)
+        if kind == "site" and self.sites is not None and target not in call.overflowed_from:
+            call.overflowed_from.add(target)
+            call.note("overflow.moved", {**facts, "to_site": target})
+            return await self.sites.put_through(call, target, config.name)
+        return False
 
     async def _announce_position(self, call: CallSession, config: QueueConfig) -> None:
         """Tell a waiting caller how many are ahead and roughly how long it will take, then music again."""
@@ -412,7 +444,7 @@ class QueueService:
             self.agent_event(agent, CallFinished(uid, wrap_up=not isinstance(ending, HandedOver)))
             talk_s = (self.clock.now() - talk_started).total_seconds()
             self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
-            await self._note_recording(call, conversation.recording, agent)
+            await self.note_recording(call, conversation.recording, agent)
         match ending:
             case Transfer():
                 await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
@@ -443,6 +475,13 @@ class QueueService:
                                             lambda event: self.agent_event(agent, event), self.transfer_target,
                                             resumed=position)
                 result = await self._converse(call, conversation, leg_present=leg in call.stale_legs)
+            case "site" if self.sites is not None and position.leg and position.bridge and position.recording:
+                call.served = True
+                leg = ChannelId(position.leg)
+                call.add_leg(leg)
+                await self.sites.talk(call, leg, BridgeId(position.bridge), position.recording,
+                                      (position.agent or "site:").removeprefix("site:"), leg in call.stale_legs)
+                result = True
             case "script":
                 result = await self._silent_script(call, config, SilentVariant(position.variant or "silent"))
             case _:
@@ -507,7 +546,7 @@ class QueueService:
                     return False
         return False
 
-    async def _note_recording(self, call: CallSession, name: str, agent: AgentId) -> None:
+    async def note_recording(self, call: CallSession, name: str, agent: str) -> None:
         path = self.recordings_dir / f"{name}.wav"
         facts = await asyncio.to_thread(settle_recording, path)
         if facts is None:

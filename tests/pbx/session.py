@@ -70,11 +70,14 @@ def start_session_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
     config_file = data_dir / "hotline.toml"
     # Booked callbacks go out through a "trunk" that is a SIPp answering at this port (test_callbacks.py).
     trunk_port = free_port(socket.SOCK_DGRAM)
+    # Per-call overflow puts callers through to a partner center: a SIPp answering at this port (test_overflow.py).
+    site_port = free_port(socket.SOCK_DGRAM)
     config_file.write_text(f'flows_dir = "{flows_dir}"\nqueues_file = "{queues_file}"\nacw_seconds = 3\n'
                            + settings_toml(data_dir, f"t{os.getpid()}")
                            + f'\n[callback]\ntrunk_host = "127.0.0.1"\ntrunk_port = {trunk_port}\n'
                            'window_start = "00:00"\nwindow_end = "23:59"\nretry_after_s = 3\nmax_attempts = 2\n'
-                           "ring_timeout_s = 8\n")
+                           "ring_timeout_s = 8\n"
+                           f'\n[overflow_sites.partner]\nhost = "127.0.0.1"\nport = {site_port}\nring_timeout_s = 8\n')
     settings = load_settings(config_file, environ={})
     control = PbxControl(settings, load_or_create(settings.data_dir))
     build_prompts(control.layout.prompt_dir)

@@ -102,3 +102,75 @@ def test_reserve_tiers_come_in_stage_by_stage_and_leave_in_reverse_order(pbx: Pb
         # Never signed out mid-call: the sign-out comes from after-call work or available, not from a call.
         assert all(before not in ("on_call", "ringing", "on_hold") for before, to, _ in states
                    if to == "logged_out"), states
+
+
+@pytest.fixture
+def per_call_overflow(pbx: Pbx) -> Iterator[None]:
+    """general: past 4 s of waiting, callers move to complaints; vip with nobody signed in: the partner site."""
+    assert pbx.settings.queues_file is not None
+    path = pbx.settings.queues_file
+    shipped = path.read_text(encoding="utf-8")
+    changed = shipped.replace("    skills: [general]\n",
+                              "    skills: [general]\n    max_wait_s: 4\n    on_max_wait: queue:complaints\n") \
+        .replace("    skills: [vip]\n", "    skills: [vip]\n    on_no_agent: site:partner\n")
+    assert changed.count("on_max_wait: queue:complaints") == 1 and "site:partner" in changed
+    path.write_text(changed, encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(shipped, encoding="utf-8")
+
+
+def test_callers_overflow_to_another_queue_keeping_their_place_and_to_a_partner_site(
+        pbx: Pbx, per_call_overflow: None) -> None:
+    """A caller past general's maximum wait is moved to complaints (same original arrival time) and
+    answered there; a VIP caller with no VIP agent signed in is put through to the partner site (a SIPp
+    phone behind the site's SIP endpoint), bridged and recorded."""
+    busy, other = add(pbx, "2710", "inbound"), add(pbx, "2711", "inbound")
+    hotline(pbx.config_file, "agent", "set", "2711", "--skills", "complaints")
+    sip_port = pbx.settings.pbx.sip_port
+    site = SippAgent(sip_user="partner", password="unused", register=False,
+                     port=pbx.settings.overflow_sites["partner"].port, target_port=sip_port,
+                     answer_after_s=0.5, hangup_after_s=4.0)
+
+    async def scenario() -> tuple[list[CallReport], int]:
+        async with SippAgent(sip_user=busy["sip_user"], password=busy["password"], target_port=sip_port,
+                             answer_after_s=0.5, hangup_after_s=25.0), \
+                SippAgent(sip_user=other["sip_user"], password=other["password"], target_port=sip_port,
+                          answer_after_s=0.5, hangup_after_s=3.0), site:
+            for number in ("2710", "2711"):
+                await asyncio.to_thread(wait_registered, pbx, number)
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2710", "2711")
+
+            def dial(caller: str, keys: list[str]) -> asyncio.Task[CallReport]:
+                return asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                                      caller_id=caller, keys=keys, max_call_s=60))
+            first = dial("13700000031", ["0"])
+            await asyncio.to_thread(wait_until, lambda: _answered(pbx, "13700000031"), 30, "2710 busy")
+            moved, vip = dial("13700000032", ["0"]), dial("13900000005", [])
+            reports = list(await asyncio.gather(first, moved, vip))
+            return reports, site.calls_answered
+
+    with pbx.controller():
+        (first, moved, vip), site_answered = asyncio.run(scenario())
+    assert all(r.answered and r.ended_by == "hotline" for r in (first, moved, vip)), (first, moved, vip)
+    evts = events(pbx, journaled_call(pbx, "13700000032", "completed", timeout=30).id)
+    assert any(k == "overflow.moved" and d["to_queue"] == "complaints" and d["why"] == "max wait"
+               for k, d in evts), evts
+    assert ("queue.answered", {"agent": "2711"}) in evts
+    places = {d["queued_at"] for k, d in evts if k == "call.position" and d.get("queued_at")}
+    assert len(places) == 1, places  # moved with their original arrival time
+    evts = events(pbx, journaled_call(pbx, "13900000005", "completed", timeout=30).id)
+    assert any(k == "overflow.moved" and d.get("to_site") == "partner" for k, d in evts), evts
+    assert ("overflow.answered", {"site": "partner"}) in evts
+    saved = [d for k, d in evts if k == "recording.saved"]
+    assert saved and saved[0]["agent"] == "site:partner" and saved[0]["seconds"] >= 2, saved
+    assert site_answered == 1
+
+
+def _answered(pbx: Pbx, caller: str) -> bool:
+    try:
+        call = journaled_call(pbx, caller, timeout=0.5)
+    except AssertionError:
+        return False
+    return any(k == "queue.answered" for k, _ in events(pbx, call.id))

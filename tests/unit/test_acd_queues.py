@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from acd.model import QueueName
 from acd.queues import DEFAULT_FILE, QueueConfigError, load_queues, parse_queues
 from engine.errors import SettingsError
 
@@ -78,7 +79,8 @@ def test_every_problem_is_reported_with_its_line() -> None:
         "q.yaml:11: queue 'complaints' repeat_window_h must be a number of 0 or more",
         "q.yaml:12: queue 'complaints' priority_bonus_repeat must be a whole number of 0 or more",
         "q.yaml:13: queue 'complaints': unknown field 'colour' (known: skills, service_level_s, announce_every_s, "
-        "moh_class, ring_timeout_s, max_wait_s, on_max_wait, priority_bonus_repeat, repeat_window_h, "
+        "moh_class, ring_timeout_s, max_wait_s, on_max_wait, on_no_agent, max_expected_wait_s, "
+        "priority_bonus_repeat, repeat_window_h, "
         "hold_reassure_every_s, hold_target_s, hold_limit_s, silent_wait_s, auto_silent_after_s, transfer_code, "
         "overflow)",
         "q.yaml:14: queue name 'bad name' is not a valid name (letters, digits, _ and -)",
@@ -95,7 +97,7 @@ def test_structure_errors() -> None:
         ["q.yaml:4: queues: duplicate key 'general'"]
     assert problems("queues:\n  general: {skills: [a\n")[0].startswith("q.yaml:3: not valid YAML")
     assert problems("queues:\n  g:\n    skills: [a]\n    on_max_wait: [x]\n") == \
-        ["q.yaml:4: queue 'g' on_max_wait must be a name (letters, digits, _ and -)"]
+        ["q.yaml:4: queue 'g' on_max_wait must be offer-message, queue:<queue name> or site:<overflow site name>"]
 
 
 def test_unreadable_file_is_a_settings_error(tmp_path: Path) -> None:
@@ -121,3 +123,15 @@ def test_transfer_codes_are_digits_and_unique() -> None:
         "q.yaml:7: queue 'vip': transfer_code 1 is already used by queue 'general'",
         "q.yaml:10: queue 'complaints' transfer_code must be 1 to 4 digits",
     ]
+
+
+def test_per_call_overflow_targets_are_checked() -> None:
+    base = "queues:\n  g:\n    skills: [a]\n    on_max_wait: queue:{target}\n  v:\n    skills: [b]\n"
+    assert problems(base.format(target="nowhere")) == \
+        ["q.yaml:4: queue 'g': on_max_wait names no queue 'nowhere' (queues: g, v)"]
+    assert problems(base.format(target="g")) == \
+        ["q.yaml:4: queue 'g': on_max_wait cannot move callers to the same queue"]
+    queues = parse_queues(base.format(target="v") + "    on_no_agent: site:partner\n    max_expected_wait_s: 120\n",
+                          "q.yaml")
+    assert queues[QueueName("g")].on_max_wait == "queue:v"
+    assert (queues[QueueName("v")].on_no_agent, queues[QueueName("v")].max_expected_wait_s) == ("site:partner", 120)

@@ -1,0 +1,107 @@
+"""Per-call overflow to an outside site: the caller is put through to a partner center over SIP.
+
+The site is an endpoint ``hotline-site-<name>`` rendered from the settings' ``overflow_sites`` (dialled only
+by the controller, through ARI, like the callback trunk). The site's leg is rung with the caller's number;
+once it answers, caller and site share a mixing bridge that is recorded like any conversation, until
+either side hangs up. A site that does not answer, or cannot be dialled, gives the caller back (False) to
+the queue's usual offer (message, callback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+
+from engine.call_position import CallPosition
+from engine.call_session import CallSession
+from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari_events import (
+    BridgeId,
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    ChannelId,
+    StasisEnd,
+    StasisStart,
+)
+from engine.settings import OverflowSite
+
+log = logging.getLogger(__name__)
+NoteRecording = Callable[[CallSession, str, str], Awaitable[None]]
+
+
+class SiteLine:
+    def __init__(self, ari: AriClient, sites: Mapping[str, OverflowSite], hotline_number: str,
+                 note_recording: NoteRecording) -> None:
+        self.ari = ari
+        self.sites = dict(sites)
+        self.hotline_number = hotline_number
+        self.note_recording = note_recording
+
+    async def put_through(self, call: CallSession, site: str, queue: str) -> bool:
+        """Ring the site for the caller and bridge them; True once the site has talked to the caller."""
+        config = self.sites.get(site)
+        if config is None:
+            call.note("overflow.failed", {"site": site, "why": "no such overflow site in the settings"})
+            return False
+        leg = ChannelId(f"site{uuid.uuid4().hex[:8]}-{call.uid}")
+        call.add_leg(leg)
+        try:
+            await self.ari.originate(endpoint=f"PJSIP/{config.number or self.hotline_number}@hotline-site-{site}",
+                                     channel_id=leg, app_args=f"agent-leg,{call.uid}",
+                                     caller_id=call.channel.caller_number, timeout_s=int(config.ring_timeout_s))
+            answered = await self._until_answered(call, leg, config.ring_timeout_s + 3)
+        except AriError as exc:
+            log.warning("could not dial overflow site %s: %s", site, exc)
+            answered = False
+        if not answered:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            call.note("overflow.failed", {"site": site, "why": "no answer"})
+            return False
+        call.note("overflow.answered", {"site": site})
+        bridge = await call.act(self.ari.create_bridge("mixing", name=f"site-{call.uid}"))
+        recording = f"{call.uid}-site-{site}-{uuid.uuid4().hex[:8]}"
+        with contextlib.suppress(AriError):
+            await self.ari.stop_moh(call.channel.id)
+        await call.act(self.ari.add_to_bridge(bridge, [call.channel.id, leg]))
+        try:
+            await self.ari.record_bridge(bridge, recording)
+            call.note("recording.started", {"name": recording, "site": site})
+        except AriError as exc:
+            call.note("recording.failed", {"name": recording, "site": site, "why": str(exc)[:200]})
+        call.served = True
+        await call.mark(CallPosition("site", queue=queue, queued_at=call.queued_at, agent=f"site:{site}", leg=leg,
+                                     bridge=bridge, recording=recording))
+        await self.talk(call, leg, bridge, recording, site)
+        return True
+
+    async def talk(self, call: CallSession, leg: ChannelId, bridge: BridgeId, recording: str, site: str,
+                   leg_present: bool = True) -> None:
+        """Until the site hangs up (the caller hanging up ends the call's task); then tidy up."""
+        try:
+            while leg_present:
+                event = await call.next_event()
+                if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) \
+                        and event.channel.id == leg:
+                    call.note("overflow.site_hung_up", {"site": site})
+                    break
+        finally:
+            with contextlib.suppress(AriError):
+                await self.ari.hangup(leg)
+            with contextlib.suppress(AriError):
+                await self.ari.destroy_bridge(bridge)
+            await self.note_recording(call, recording, f"site:{site}")
+
+    async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + within_s
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            event = await call.next_event(within=left)
+            match event:
+                case StasisStart(channel=channel) if channel.id == leg:
+                    return True
+                case ChannelDestroyed(channel=channel) if channel.id == leg:
+                    return False
+        return False
