@@ -120,6 +120,12 @@ class AriClient:
     async def stop_moh(self, channel: ChannelId) -> None:
         await self.request("DELETE", f"/channels/{channel}/moh")
 
+    async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None:
+        await self.request("POST", f"/bridges/{bridge}/moh", {"mohClass": moh_class})
+
+    async def stop_bridge_moh(self, bridge: BridgeId) -> None:
+        await self.request("DELETE", f"/bridges/{bridge}/moh")
+
     async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId:
         result = await self.request("POST", "/bridges", {"type": kind, "name": name})
         return BridgeId(str(result["id"]))

@@ -43,6 +43,8 @@ from engine.scripts.silent_call import SilentVariant
 from engine.scripts.silent_line import TALK_DETECT
 
 log = logging.getLogger(__name__)
+# Played into the bridge during a hold so its recording never starves (asterisk-conf/musiconhold.conf.j2).
+HOLD_SILENCE_CLASS = "hotline-silence"
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Conversation:
                     return AgentHungUp()
                 if self.held_since is not None:
                     await self.call.act(self.ari.start_moh(self.call.channel.id, self.config.moh_class))
+                    await self._keep_recording_fed(True)
             else:
                 self.bridge = await self.call.act(self.ari.create_bridge("mixing", name=f"call-{self.call.uid}"))
                 with contextlib.suppress(AriError):
@@ -236,6 +239,7 @@ class Conversation:
             log.info("hold refused for agent %s: %s", self.agent, refused)
             return
         await self.call.act(self.ari.remove_from_bridge(self.bridge, [self.call.channel.id]))
+        await self._keep_recording_fed(True)
         self.held_since = self.clock.now()
         self.progress = HoldProgress()
         self.call.note("hold.started", {"agent": self.agent, "by": by})
@@ -267,9 +271,21 @@ class Conversation:
         if self.agent_gone:
             return True
         assert self.bridge is not None
+        await self._keep_recording_fed(False)
         await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id]))
         await self._mark()
         return False
+
+    async def _keep_recording_fed(self, on: bool) -> None:
+        """Silence into the bridge while the caller is out on hold: a softphone on hold sends no audio, and a
+        bridge recording with no audio for 2 s ends (the rest of the conversation would go unrecorded)."""
+        if self.bridge is None:
+            return
+        with contextlib.suppress(AriError):
+            if on:
+                await self.ari.start_bridge_moh(self.bridge, HOLD_SILENCE_CLASS)
+            else:
+                await self.ari.stop_bridge_moh(self.bridge)
 
     async def _end_hold(self, why: str, thank: bool) -> None:
         held_s = self._held_s()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engine.testcall import CallReport, place_call
-from engine.testcall.agent import SippAgent
+from engine.testcall.agent import AgentAction, SippAgent
 from tests.pbx.conftest import Pbx
 from tests.pbx.harness import app_registered, hotline, wait_until
 from tests.pbx.test_acd import add_agent, agent_states, wait_registered
@@ -117,3 +117,48 @@ def test_callers_in_every_stage_carry_on_after_a_controller_crash(pbx: Pbx) -> N
         assert kinds.count("call.ended") == 1, (caller, kinds)
     states = [(a, b, r) for a, b, r in agent_states(pbx, "2601")]
     assert ("available", "on_call", "readopted") in states, states
+
+
+HELD = "13700000004"
+
+
+def test_a_caller_on_hold_is_still_held_after_a_crash_and_comes_back_to_the_agent(pbx: Pbx) -> None:
+    """The agent holds with the softphone's button; the controller is killed during the hold. The next
+    controller keeps the caller on hold (music), the agent's resume button brings them back (thanks
+    prompt, same bridge), the recording runs on in one file and the hold is journaled once."""
+    creds = add_agent(pbx, "2603")
+    sip_port = pbx.settings.pbx.sip_port
+    controller = pbx.controller().start()
+
+    async def scenario() -> CallReport:
+        actions = [AgentAction(2.0, "hold"), AgentAction(11.0, "unhold")]
+        async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
+                             answer_after_s=0.5, hangup_after_s=18.0, actions=actions):
+            await asyncio.to_thread(wait_registered, pbx, "2603")
+            await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2603")
+            held = asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
+                                                  caller_id=HELD, keys=["0"], max_call_s=60))
+            await asyncio.to_thread(wait_until, lambda: journal_shows(pbx, HELD, "hold.started"), 40,
+                                    "the caller on hold")
+            await asyncio.sleep(1.0)
+            controller.kill()
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(controller.start)
+            return await held
+
+    try:
+        report = asyncio.run(scenario())
+    finally:
+        controller.stop()
+    assert report.ended_by == "hotline" and report.duration_s >= 17, report
+    evts = events(pbx, journaled_call(pbx, HELD, "completed", timeout=30).id)
+    resumed = after_readoption(evts)
+    assert any(k == "call.resumed" and d["stage"] == "held" for k, d in resumed), resumed
+    ended = [d for k, d in evts if k == "hold.ended"]
+    assert len(ended) == 1 and ended[0]["why"] in ("agent", "limit"), ended
+    assert any(k == "prompt.played" and d["prompt"] == "hold-thanks" for k, d in resumed), resumed
+    saved = [d for k, d in evts if k == "recording.saved"]
+    assert len(saved) == 1 and saved[0]["seconds"] >= 15, saved
+    states = agent_states(pbx, "2603")
+    assert ("available", "on_hold", "readopted") in states, states
+    assert [k for k, _ in evts].count("call.ended") == 1

@@ -147,10 +147,13 @@ def test_vip_caller_is_served_before_an_earlier_regular_caller(pbx: Pbx) -> None
 
 
 # ------------------------------------------------------------------------------------------------- baresip
-def baresip_config(folder: Path, *, sip_user: str, password: str, pbx_port: int, listen_port: int) -> None:
-    """Write baresip's `config` and `accounts` for a headless, auto-answering agent (see the docstring)."""
+def baresip_config(folder: Path, *, sip_user: str, password: str, pbx_port: int, listen_port: int,
+                   console_port: int | None = None) -> None:
+    """Write baresip's `config` and `accounts` for a headless, auto-answering agent (see the docstring).
+    ``console_port``: also load the `cons` module, which takes keyboard commands (e.g. ``/hold``) over UDP."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config").write_text(
+    console = f"module\tcons.so\ncons_listen\t127.0.0.1:{console_port}\n" if console_port else ""
+    (folder / "config").write_text(console +
         "poll_method\tepoll\n"
         f"sip_listen\t127.0.0.1:{listen_port}\n"
         "net_interface\t127.0.0.1\n"
@@ -170,12 +173,13 @@ def baresip_config(folder: Path, *, sip_user: str, password: str, pbx_port: int,
 
 
 @contextmanager
-def baresip_agent(*, sip_user: str, password: str, pbx_port: int, lifetime_s: int = 180) -> Iterator[Path]:
+def baresip_agent(*, sip_user: str, password: str, pbx_port: int, lifetime_s: int = 180,
+                  console_port: int | None = None) -> Iterator[Path]:
     """baresip registered as `sip_user`, auto-answering; yields its log file. Stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="hotline-baresip-") as home:
         folder = Path(home) / ".baresip"
         baresip_config(folder, sip_user=sip_user, password=password, pbx_port=pbx_port,
-                       listen_port=free_port(socket.SOCK_DGRAM))
+                       listen_port=free_port(socket.SOCK_DGRAM), console_port=console_port)
         log_path = Path(home) / "baresip.log"
         with open(log_path, "w") as log:
             proc = subprocess.Popen(["baresip", "-f", str(folder), "-t", str(lifetime_s)], cwd=home,
@@ -223,6 +227,93 @@ def test_baresip_softphone_registers_and_answers(pbx: Pbx) -> None:
             assert ("available", "ringing") in states and ("ringing", "on_call") in states, states
         finally:
             sign_out(pbx, "3010")
+
+
+def channel_stats(text: str) -> dict[str, tuple[str, int]]:
+    """`pjsip show channelstats`: channel name -> (bridge id, RTP packets Asterisk transmitted to it)."""
+    rows: dict[str, tuple[str, int]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        # [bridge] channel uptime codec rx-count rx-lost rx-pct rx-jitter tx-count tx-lost tx-pct tx-jitter rtt
+        if len(parts) in (12, 13) and parts[len(parts) - 11].count(":") == 2:
+            bridge, channel = (parts[0], parts[1]) if len(parts) == 13 else ("", parts[0])
+            rows[channel] = (bridge, int(parts[len(parts) - 5]))
+    return rows
+
+
+def press(console_port: int, command: str) -> None:
+    """What the agent does on baresip's keyboard (its `cons` module reads commands from UDP datagrams)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(f"{command}\n".encode(), ("127.0.0.1", console_port))
+
+
+@pytest.mark.skipif(shutil.which("baresip") is None or not (BARESIP_MODULES / "cons.so").exists(),
+                    reason="baresip (Debian package baresip-core) is not installed")
+def test_baresip_hold_button_keeps_the_recording_running_and_audio_flowing_to_the_agent_after(pbx: Pbx) -> None:
+    """A real softphone's hold and resume buttons (baresip's re-INVITEs): the caller hears the hold script
+    and comes back to the agent; the recording runs through the whole conversation (a bridge with nobody
+    sending audio during the hold used to end its recording after 2 s: "No audio available on
+    Recorder/ARI-..."); after the resume Asterisk sends the agent's phone audio again, in the same bridge as
+    the caller (RTP counters of `pjsip show channelstats`).
+
+    Found while writing this: the SIP exchange is right (hold: sendonly/recvonly; resume: sendrecv both
+    ways) and Asterisk keeps transmitting to the phone after the resume. What stops is baresip's *sending*:
+    its test audio device (aubridge, whose player feeds its source) gets a new player on hold and the old
+    source never hears it again, so an echo-based check sees silence. A phone with a microphone does not
+    depend on its speaker, so the check here is Asterisk's transmit counter, not the echo."""
+    creds = add_agent(pbx, "3011", skills="general")
+    sip_port, console = pbx.settings.pbx.sip_port, free_port(socket.SOCK_DGRAM)
+    caller = "13500000042"
+
+    stats: list[dict[str, tuple[str, int]]] = []
+
+    async def scenario() -> CallReport:
+        call = asyncio.create_task(place_call(
+            target_port=sip_port, dialed=pbx.settings.hotline_number, caller_id=caller, keys=["0"],
+            key_gap_s=20.0, speak=True, hangup_after_s=36, max_call_s=60))
+        def answered() -> bool:
+            try:
+                found = journaled_call(pbx, caller, timeout=0.5)
+            except AssertionError:
+                return False
+            return any(k == "queue.answered" for k, _ in events(pbx, found.id))
+        await asyncio.to_thread(wait_until, answered, 30, "baresip answering")
+        await asyncio.sleep(3.0)
+        press(console, "/hold")
+        await asyncio.sleep(7.0)
+        press(console, "/resume")
+        for _ in range(2):
+            await asyncio.sleep(3.0)
+            stats.append(channel_stats(await asyncio.to_thread(pbx.control.cli, "pjsip show channelstats")))
+        return await call
+
+    with pbx.controller(), baresip_agent(sip_user=creds["sip_user"], password=creds["password"],
+                                         pbx_port=sip_port, console_port=console):
+        try:
+            sign_in(pbx, "3011")
+            report = asyncio.run(scenario())
+            assert report.answered, report
+            call = journaled_call(pbx, caller, timeout=30)
+            wait_until(lambda: any(k == "recording.saved" for k, _ in events(pbx, call.id)), 15, "the recording")
+            evts = events(pbx, call.id)
+            kinds = [k for k, _ in evts]
+            assert ("hold.started", {"agent": "3011", "by": "softphone"}) in evts, timeline(pbx, call.id)
+            assert "hold.ended" in kinds and ("prompt.played", "hold-thanks") in [
+                (k, d.get("prompt")) for k, d in evts], timeline(pbx, call.id)
+            answered_at = journaled_at(pbx, call.id, "queue.answered")
+            saved = next(d for k, d in evts if k == "recording.saved")
+            seconds, _level, _voiced = wav_facts(Path(saved["file"]))
+            talk_s = (journaled_at(pbx, call.id, "call.ended") - answered_at).total_seconds()
+            # The whole conversation, not just up to the hold.
+            assert seconds >= talk_s - 2.0, (seconds, talk_s, timeline(pbx, call.id))
+            # After the resume: caller and agent share one bridge again, and the agent's phone gets audio.
+            (bridge, sent_before), (bridge_after, sent_after) = (
+                next(v for k, v in sample.items() if k.startswith("agent-3011")) for sample in stats)
+            callers = [v for k, v in stats[-1].items() if k.startswith("anonymous")]
+            assert bridge == bridge_after and callers and callers[0][0] == bridge, stats
+            assert sent_after - sent_before >= 100, stats  # 3 s apart: ~150 packets of 20 ms
+        finally:
+            sign_out(pbx, "3011")
 
 
 # --------------------------------------------------------------------------------------------- recordings
