@@ -28,7 +28,7 @@ from tests.pbx.test_ivr import events
 
 pytestmark = [pytest.mark.pbx, pytest.mark.chaos, pytest.mark.timeout(240)]
 
-TALKING, WAITING, IN_MENU = "13700000001", "13700000002", "13700000003"
+TALKING, WAITING, IN_MENU = "13710000001", "13710000002", "13710000003"
 
 
 def after_readoption(evts: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
@@ -119,7 +119,7 @@ def test_callers_in_every_stage_carry_on_after_a_controller_crash(pbx: Pbx) -> N
     assert ("available", "on_call", "readopted") in states, states
 
 
-HELD = "13700000004"
+HELD = "13710000004"
 
 
 def test_a_caller_on_hold_is_still_held_after_a_crash_and_comes_back_to_the_agent(pbx: Pbx) -> None:

@@ -34,9 +34,9 @@ def test_agents_serve_again_after_asterisk_restarts_and_lost_calls_are_closed(pb
             await asyncio.to_thread(wait_registered, pbx, "2602")
             await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2602")
             caller = threading.Thread(target=lambda: lost.append(
-                dial(pbx, caller_id="13700000011", max_call_s=40)))
+                dial(pbx, caller_id="13710000011", max_call_s=40)))
             caller.start()
-            await asyncio.to_thread(journaled_call, pbx, "13700000011")
+            await asyncio.to_thread(journaled_call, pbx, "13710000011")
             await asyncio.to_thread(pbx.control.restart_now)
             await asyncio.to_thread(pbx.control.wait_fully_booted, 60)
             await asyncio.to_thread(wait_until, lambda: app_registered(pbx.settings), 30,
@@ -46,16 +46,16 @@ def test_agents_serve_again_after_asterisk_restarts_and_lost_calls_are_closed(pb
             await asyncio.to_thread(wait_until, lambda: (live_agent(pbx, "2602") or {}).get("registered"), 90,
                                     "the agent's registration seen again after the restart")
             return await place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
-                                    caller_id="13700000012", keys=["0"], max_call_s=60)
+                                    caller_id="13710000012", keys=["0"], max_call_s=60)
 
     with pbx.controller() as controller:
         after = asyncio.run(scenario())
         assert after.answered and after.ended_by == "hotline", after
-        served = events(pbx, journaled_call(pbx, "13700000012", "completed", timeout=30).id)
+        served = events(pbx, journaled_call(pbx, "13710000012", "completed", timeout=30).id)
         assert ("queue.answered", {"agent": "2602"}) in served
         status = live_agent(pbx, "2602")
         assert status is not None and status["state"] in ("after_call_work", "available"), status
-    first = journaled_call(pbx, "13700000011", timeout=30)
+    first = journaled_call(pbx, "13710000011", timeout=30)
     ended = [d for k, d in events(pbx, first.id) if k == "call.ended"]
     assert len(ended) == 1 and ended[0]["cause"], ended
     assert "task " not in controller.output() or "failed" not in controller.output()

@@ -94,7 +94,7 @@ class Controller:
         log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen([*HOTLINE, "run"], env=env_for(self.config_file), stdout=log,
                                      stderr=subprocess.STDOUT, text=True)
-        wait_until(lambda: app_registered(self.settings), 20, "the controller to register its Stasis app")
+        wait_until(lambda: app_registered(self.settings), 45, "the controller to register its Stasis app")
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> int:

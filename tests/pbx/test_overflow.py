@@ -56,7 +56,7 @@ def add(pbx: Pbx, number: str, tier: str) -> dict[str, Any]:
 def test_reserve_tiers_come_in_stage_by_stage_and_leave_in_reverse_order(pbx: Pbx, short_ladder: None) -> None:
     regular, expert, outbound = add(pbx, "2701", "inbound"), add(pbx, "2702", "expert"), add(pbx, "2703", "outbound")
     sip_port = pbx.settings.pbx.sip_port
-    callers = ["13700000021", "13700000022", "13700000023", "13700000024"]
+    callers = ["13720000021", "13720000022", "13720000023", "13720000024"]
 
     def phone(creds: dict[str, Any], talk_s: float) -> SippAgent:
         return SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
@@ -145,22 +145,22 @@ def test_callers_overflow_to_another_queue_keeping_their_place_and_to_a_partner_
             def dial(caller: str, keys: list[str]) -> asyncio.Task[CallReport]:
                 return asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,
                                                       caller_id=caller, keys=keys, max_call_s=60))
-            first = dial("13700000031", ["0"])
-            await asyncio.to_thread(wait_until, lambda: _answered(pbx, "13700000031"), 30, "2710 busy")
-            moved, vip = dial("13700000032", ["0"]), dial("13900000005", [])
+            first = dial("13720000031", ["0"])
+            await asyncio.to_thread(wait_until, lambda: _answered(pbx, "13720000031"), 30, "2710 busy")
+            moved, vip = dial("13720000032", ["0"]), dial("13911110077", [])
             reports = list(await asyncio.gather(first, moved, vip))
             return reports, site.calls_answered
 
     with pbx.controller():
         (first, moved, vip), site_answered = asyncio.run(scenario())
     assert all(r.answered and r.ended_by == "hotline" for r in (first, moved, vip)), (first, moved, vip)
-    evts = events(pbx, journaled_call(pbx, "13700000032", "completed", timeout=30).id)
+    evts = events(pbx, journaled_call(pbx, "13720000032", "completed", timeout=30).id)
     assert any(k == "overflow.moved" and d["to_queue"] == "complaints" and d["why"] == "max wait"
                for k, d in evts), evts
     assert ("queue.answered", {"agent": "2711"}) in evts
     places = {d["queued_at"] for k, d in evts if k == "call.position" and d.get("queued_at")}
     assert len(places) == 1, places  # moved with their original arrival time
-    evts = events(pbx, journaled_call(pbx, "13900000005", "completed", timeout=30).id)
+    evts = events(pbx, journaled_call(pbx, "13911110077", "completed", timeout=30).id)
     assert any(k == "overflow.moved" and d.get("to_site") == "partner" for k, d in evts), evts
     assert ("overflow.answered", {"site": "partner"}) in evts
     saved = [d for k, d in evts if k == "recording.saved"]
