@@ -63,6 +63,7 @@ class PbxControl:
             require_installed(self.layout.root)
             for folder in self.layout.instance_dirs():
                 folder.mkdir(parents=True, exist_ok=True)
+                folder.chmod(0o700)  # configs with credentials, recordings, CDRs: root's alone
         target = self.config_dir
         target.mkdir(parents=True, exist_ok=True)
         for name, text in render_config(self.settings, self.creds).items():
@@ -145,7 +146,10 @@ class PbxControl:
         progress(f"starting Asterisk (instance {self.settings.pbx.instance})")
         limit = self.settings.pbx.max_open_files
 
-        def raise_file_limit() -> None:
+        def prepare_process() -> None:
+            # Asterisk never sets its own umask: with the usual 022 its recordings, messages and CDR lines
+            # (caller numbers, voices) would be born world-readable. 077 makes every file it writes 0600.
+            os.umask(0o077)
             # ~5.4 descriptors per channel: the usual 1024 caps a box near 190 channels.
             # Sandboxes may forbid raising the hard limit: then take all the hard limit allows.
             try:
@@ -156,10 +160,11 @@ class PbxControl:
 
         console_log = self.settings.data_dir / f"asterisk-{self.settings.pbx.instance}.log"
         console_log.parent.mkdir(parents=True, exist_ok=True)
-        with open(console_log, "ab") as out:
+        fd = os.open(console_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as out:
             subprocess.run(["chroot", str(self.layout.root), "asterisk", "-C", str(self.layout.asterisk_conf)],
                            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-                           preexec_fn=raise_file_limit, check=False, timeout=30)
+                           preexec_fn=prepare_process, check=False, timeout=30)
         self.wait_fully_booted(boot_timeout)
         progress("PBX fully booted")
         return True
