@@ -29,7 +29,7 @@ from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import ChannelId
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
 from engine.prompts.catalog import PROMPTS
@@ -136,7 +136,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     check_database(settings.db_url)
     _lock_down(settings)
     library = FlowLibrary(settings.flows_folder)  # refuses to start on an invalid flow
-    creds = load_or_create(settings.data_dir)
+    creds = for_settings(settings)
     layout = PbxLayout.from_settings(settings)
     await _build_flow_prompts(library, layout)
     clock = SystemClock()

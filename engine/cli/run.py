@@ -11,6 +11,8 @@ from engine import logging_setup
 from engine.app import run_controller
 from engine.cli.context import CliContext, pass_cli
 from engine.cli.pbx import control_for, write_agents
+from engine.errors import PbxLoginFailed
+from engine.pbx.checks import check_pbx
 from engine.settings import Settings
 from engine.store.migrate import upgrade
 
@@ -36,14 +38,19 @@ def run(obj: CliContext, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log every ARI event (DEBUG).")
 @pass_cli
 def up(obj: CliContext, verbose: bool) -> None:
-    """Start the PBX (if needed), migrate the journal, then run the controller in the foreground."""
+    """Start the PBX (if needed), migrate the journal, check that ARI and AMI accept our logins, then run
+    the controller in the foreground. Any failed check: one `error:` line naming it, exit 3."""
     settings = obj.settings
-    logging_setup.configure(verbose)
     upgrade(settings.db_url)
     control = control_for(settings)
     control.write_config()
     write_agents(settings)
     control.start(click.echo)
+    # Asterisk running is not enough: a controller whose logins are refused would serve nobody.
+    failed = [r for r in check_pbx(control) if not r.ok]
+    if failed:
+        raise PbxLoginFailed("; ".join(r.line for r in failed))
+    logging_setup.configure(verbose)  # only now: the checks' own chatter is not the operator's business
     click.echo(f"hotline {settings.hotline_number} is up: SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}; "
                f"try `.venv/bin/hotline call {settings.hotline_number}` in another terminal")
     asyncio.run(_serve(settings))
