@@ -29,6 +29,7 @@ from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import ChannelId
+from engine.pbx.control import PbxControl
 from engine.pbx.credentials import for_settings
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
@@ -39,6 +40,7 @@ from engine.queueing.service import QueueService
 from engine.queueing.site import SiteLine
 from engine.queueing.surge import SurgePlan
 from engine.scripts.leave_message import MessageBox
+from engine.security.sip_bans import BanBook, SipGuard
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
@@ -155,6 +157,11 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     journal = JournalWriter(settings.db_url, spill_path(settings))
     ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
                      password=creds.ami_password)
+    # Failed SIP authentications (AMI security events) ban their source for a while: a PJSIP acl.
+    guard = SipGuard(BanBook(settings.pbx.sip_ban_failures, settings.pbx.sip_ban_window_s,
+                             settings.pbx.sip_ban_seconds, frozenset(settings.pbx.sip_ban_never)),
+                     clock, PbxControl(settings, creds).apply_sip_bans)
+    ami.on_auth_failure(guard.on_failure)
     reader = FallbackCdrReader(layout.fallback_cdr_file, settings.data_dir / "fallback-cdr.offset")
     fallback_box = FallbackMessages(journal_db, layout.fallback_message_file, clock.now)
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
@@ -187,6 +194,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             "agent-desk": desk.run,
             "surge-plan": surge.run,
             "fallback-calls": lambda: _poll_fallback_calls(reader, journal, fallback_box),
+            "sip-bans": guard.run,
             "refresh": lambda: _keep_current(library, board, journal_db, layout, clock),
         }
         helpers = [asyncio.create_task(tasks.keep_running(name, job), name=name) for name, job in restartable.items()]

@@ -45,6 +45,12 @@ class PbxSettings(BaseModel):
     rtp_start: int = Field(default=10000, ge=1024, le=65535)
     rtp_end: int = Field(default=20000, ge=1024, le=65535)
     max_open_files: int = Field(default=65536, ge=1024)
+    # A source with this many failed SIP authentications within the window is refused (403) for
+    # sip_ban_seconds (engine/security/sip_bans.py); addresses in sip_ban_never are never refused.
+    sip_ban_failures: int = Field(default=5, ge=1, le=1000)
+    sip_ban_window_s: float = Field(default=60, gt=0)
+    sip_ban_seconds: float = Field(default=600, gt=0)
+    sip_ban_never: list[str] = ["127.0.0.1", "::1"]
     # Adds a pure-dialplan Answer+Playback extension used as the benchmark's baseline.
     bench_baseline: bool = False
 

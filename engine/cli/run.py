@@ -13,11 +13,14 @@ from engine.cli.context import CliContext, pass_cli
 from engine.cli.pbx import control_for, write_agents
 from engine.errors import PbxLoginFailed
 from engine.pbx.checks import check_pbx
+from engine.private_files import lock_down, restrict_process
 from engine.settings import Settings
 from engine.store.migrate import upgrade
 
 
 async def _serve(settings: Settings) -> None:
+    restrict_process()
+    lock_down(settings.data_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

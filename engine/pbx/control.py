@@ -17,15 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.agents.config_file import ensure_agents_file
+from engine.agents.config_file import ensure_agents_file, write_private_file
 from engine.errors import DomainError, PbxCommandFailed, PbxUnreachable, PortInUse
 from engine.pbx.credentials import PbxCredentials
 from engine.pbx.install import require_installed
 from engine.pbx.layout import PbxLayout
 from engine.pbx.render import render_config
+from engine.security.sip_bans import render_ban_acl
 from engine.settings import Settings
 
 Progress = Callable[[str], None]
+BANS_FILE = "pjsip-banned.conf"
 # Modules the engine cannot work without; `hotline pbx check` verifies each is running.
 REQUIRED_MODULES = ("chan_pjsip.so", "res_ari.so", "res_stasis.so", "app_stasis.so", "res_http_websocket.so",
                     "res_stasis_playback.so", "res_stasis_recording.so", "res_stasis_snoop.so",
@@ -75,9 +77,23 @@ class PbxControl:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             tmp.replace(path)
-        # pjsip.conf includes the agents' file (written by engine.agents.provision): it must exist.
+        # pjsip.conf includes the agents' file (written by engine.agents.provision) and the ban list (written
+        # by the controller, apply_sip_bans): both must exist.
         ensure_agents_file(target)
+        if not (target / BANS_FILE).exists():
+            write_private_file(target / BANS_FILE, render_ban_acl([]))
         return target
+
+    def apply_sip_bans(self, addresses: list[str]) -> None:
+        """Refuse SIP requests from ``addresses`` (403) from now on, and only from them: rewrite the ban
+        list and reload res_pjsip when it changed (calls in progress are not touched)."""
+        path = self.config_dir / BANS_FILE
+        text = render_ban_acl(addresses)
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            return
+        write_private_file(path, text)
+        if self.is_running():
+            self.cli("module reload res_pjsip.so")
 
     # -- CLI ---------------------------------------------------------------------------------------
     def _control_argv(self, command: str) -> list[str]:
