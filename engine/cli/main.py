@@ -46,7 +46,7 @@ class HotlineGroup(click.Group):
 
 @click.group(cls=HotlineGroup)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Settings file (default: ./hotline.toml if present, or $HOTLINE_CONFIG).")
+              help="Settings file (default: $HOTLINE_CONFIG, then ./hotline.toml, then /etc/hotline/hotline.toml).")
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None) -> None:
     """hotline: a customer-service hotline engine on a real Asterisk PBX."""
