@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from pathlib import Path
 
 import click
 
@@ -16,16 +18,26 @@ from engine.pbx.checks import check_pbx
 from engine.private_files import lock_down, restrict_process
 from engine.settings import Settings
 from engine.store.migrate import upgrade
+from engine.systemd_notify import feed_watchdog
+
+
+def _log_dir(settings: Settings) -> Path:
+    return settings.data_dir / "logs"
 
 
 async def _serve(settings: Settings) -> None:
-    restrict_process()
     lock_down(settings.data_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_controller(settings, stop)
+    watchdog = asyncio.create_task(feed_watchdog())  # under systemd: READY=1, then pings from this loop
+    try:
+        await run_controller(settings, stop)
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog
 
 
 @click.command("run")
@@ -33,7 +45,8 @@ async def _serve(settings: Settings) -> None:
 @pass_cli
 def run(obj: CliContext, verbose: bool) -> None:
     """Run the controller in the foreground, printing each call as it happens (Ctrl-C stops)."""
-    logging_setup.configure(verbose)
+    restrict_process()
+    logging_setup.configure(verbose, _log_dir(obj.settings))
     asyncio.run(_serve(obj.settings))
 
 
@@ -53,7 +66,9 @@ def up(obj: CliContext, verbose: bool) -> None:
     failed = [r for r in check_pbx(control) if not r.ok]
     if failed:
         raise PbxLoginFailed("; ".join(r.line for r in failed))
-    logging_setup.configure(verbose)  # only now: the checks' own chatter is not the operator's business
+    # Logging only now: the checks' own chatter is not the operator's business.
+    restrict_process()
+    logging_setup.configure(verbose, _log_dir(settings))
     click.echo(f"hotline {settings.hotline_number} is up: SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}; "
                f"try `.venv/bin/hotline call {settings.hotline_number}` in another terminal")
     asyncio.run(_serve(settings))
