@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engine.errors import PbxUnreachable
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.migrate import upgrade
@@ -124,7 +124,7 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress) -> Iterator[Ben
     # settings_toml ends inside the [pbx] table, so the baseline switch can simply follow it.
     config_file.write_text(settings_toml(data_dir, instance) + "bench_baseline = true\n")
     settings = load_settings(config_file, environ={})
-    control = PbxControl(settings, load_or_create(settings.data_dir))
+    control = PbxControl(settings, for_settings(settings))
     if control.is_running():
         # PbxControl.start would reload someone else's instance; never touch an Asterisk we did not start.
         raise BenchSetupError(f"an Asterisk instance named {instance!r} is already running; "

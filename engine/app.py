@@ -18,6 +18,8 @@ from engine.calls import CallFlow, CallSupervisor
 from engine.clock import SystemClock
 from engine.errors import SettingsError
 from engine.fallback_journal import FallbackCdrReader
+from engine.fallback_journal import journal_entries as fallback_entries
+from engine.fallback_messages import FallbackMessages
 from engine.incidents import IncidentBoard
 from engine.ivr.call_flow import ivr_call_flow
 from engine.ivr.library import FlowLibrary
@@ -27,7 +29,8 @@ from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import ChannelId
-from engine.pbx.credentials import load_or_create
+from engine.pbx.control import PbxControl
+from engine.pbx.credentials import for_settings
 from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
 from engine.prompts.catalog import PROMPTS
@@ -37,6 +40,7 @@ from engine.queueing.service import QueueService
 from engine.queueing.site import SiteLine
 from engine.queueing.surge import SurgePlan
 from engine.scripts.leave_message import MessageBox
+from engine.security.sip_bans import BanBook, SipGuard
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
@@ -59,12 +63,23 @@ def spill_path(settings: Settings) -> Path:
     return settings.data_dir / "journal-spill.jsonl"
 
 
-async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter) -> None:
+async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter, box: FallbackMessages) -> None:
+    """Journal the calls the dialplan fallback took while no controller was there, and make the messages
+    their callers left work items. File and database work in threads; the journal on the loop's thread."""
     while True:
         try:
-            reader.ingest(journal)
-        except OSError as exc:
-            log.warning("could not read the fallback CDR file: %s", exc)
+            found, end = await asyncio.to_thread(reader.read_new)
+            for call, mark in found:
+                message = await asyncio.to_thread(box.save, call)
+                for entry in fallback_entries(call, message):
+                    journal.append(entry)
+                reader.commit(mark)
+            if end is not None:
+                reader.commit(end)
+            if found:
+                log.info("journaled %d call(s) answered by the fallback while the controller was away", len(found))
+        except (OSError, sqlalchemy.exc.SQLAlchemyError) as exc:
+            log.warning("could not take in the fallback calls: %s", exc)
         await asyncio.sleep(FALLBACK_POLL_SECONDS)
 
 
@@ -123,7 +138,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     check_database(settings.db_url)
     _lock_down(settings)
     library = FlowLibrary(settings.flows_folder)  # refuses to start on an invalid flow
-    creds = load_or_create(settings.data_dir)
+    creds = for_settings(settings)
     layout = PbxLayout.from_settings(settings)
     await _build_flow_prompts(library, layout)
     clock = SystemClock()
@@ -142,7 +157,13 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     journal = JournalWriter(settings.db_url, spill_path(settings))
     ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
                      password=creds.ami_password)
+    # Failed SIP authentications (AMI security events) ban their source for a while: a PJSIP acl.
+    guard = SipGuard(BanBook(settings.pbx.sip_ban_failures, settings.pbx.sip_ban_window_s,
+                             settings.pbx.sip_ban_seconds, frozenset(settings.pbx.sip_ban_never)),
+                     clock, PbxControl(settings, creds).apply_sip_bans)
+    ami.on_auth_failure(guard.on_failure)
     reader = FallbackCdrReader(layout.fallback_cdr_file, settings.data_dir / "fallback-cdr.offset")
+    fallback_box = FallbackMessages(journal_db, layout.fallback_message_file, clock.now)
     async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
                          password=creds.ari_password, app=settings.stasis_app) as ari:
         acd = QueueService(ari, journal, clock, queues, layout.recordings_dir,
@@ -172,7 +193,8 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             "distributor": acd.run,
             "agent-desk": desk.run,
             "surge-plan": surge.run,
-            "fallback-calls": lambda: _poll_fallback_calls(reader, journal),
+            "fallback-calls": lambda: _poll_fallback_calls(reader, journal, fallback_box),
+            "sip-bans": guard.run,
             "refresh": lambda: _keep_current(library, board, journal_db, layout, clock),
         }
         helpers = [asyncio.create_task(tasks.keep_running(name, job), name=name) for name, job in restartable.items()]
@@ -192,7 +214,10 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             for task in (*helpers, calls):
                 task.cancel()
             await asyncio.gather(*helpers, calls, return_exceptions=True)
-            reader.ingest(journal)
+            try:
+                reader.ingest(journal, fallback_box)
+            except (OSError, sqlalchemy.exc.SQLAlchemyError) as exc:  # the next controller takes them in
+                log.warning("could not take in the last fallback calls: %s", exc)
             await journal.close()  # also ends journal.run() after its last batch
             await asyncio.gather(writer, return_exceptions=True)
             ami.close()

@@ -2,6 +2,7 @@
 
     HotlineError                 stable ``code`` + one-line message; never shown with a traceback
     ├── SettingsError            a setting is unknown or has a bad value           (exit 2)
+    │   └── InstanceOwned        the PBX instance belongs to another data folder (another checkout)
     ├── DomainError              the request makes no sense for the current state  (exit 1)
     │   ├── CallNotFound
     │   └── ControllerRunning    a second controller for the same data folder
@@ -9,7 +10,8 @@
     │   ├── DatabaseUnreachable
     │   ├── PbxNotInstalled
     │   ├── PbxUnreachable
-    │   └── PortInUse
+    │   ├── PortInUse
+    │   └── PbxLoginFailed       Asterisk runs but refuses our ARI or AMI login
     └── PbxCommandFailed         Asterisk answered, but said no                    (exit 3)
 
 The CLI maps each branch to the exit code in brackets (0 ok, 1 domain, 2 usage, 3 PBX/DB).
@@ -32,6 +34,10 @@ class HotlineError(Exception):
 class SettingsError(HotlineError):
     code = "bad-setting"
     exit_code = 2
+
+
+class InstanceOwned(SettingsError):
+    code = "pbx-instance-owned"
 
 
 class DomainError(HotlineError):
@@ -66,6 +72,10 @@ class PbxUnreachable(UnreachableError):
 
 class PortInUse(UnreachableError):
     code = "port-in-use"
+
+
+class PbxLoginFailed(UnreachableError):
+    code = "pbx-login-failed"
 
 
 class PbxCommandFailed(HotlineError):

@@ -1,6 +1,10 @@
 """Settings: one typed object, read from an optional TOML file and ``HOTLINE_*`` environment variables.
 
-Precedence: defaults < ``hotline.toml`` (or the file named by ``HOTLINE_CONFIG`` / ``--config``) < environment.
+Precedence: defaults < one settings file < environment. The file is the first of: ``--config``,
+``$HOTLINE_CONFIG``, ``./hotline.toml``, ``/etc/hotline/hotline.toml`` (so `hotline` works from any folder
+on a server); a named file that does not exist is an error, the last two are optional. Relative paths in a
+file (``data_dir``, ``flows_dir``, ``queues_file``) are relative to that file's folder, not to wherever the
+command was typed.
 Environment names are ``HOTLINE_<FIELD>``, ``HOTLINE_PBX_<FIELD>`` and ``HOTLINE_CALLBACK_<FIELD>`` (e.g.
 ``HOTLINE_PBX_SIP_PORT=5070``).
 An unknown key in either place is an error naming the key and where it came from: a typo must never be
@@ -24,6 +28,8 @@ from engine.errors import SettingsError
 
 CONFIG_ENV = "HOTLINE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("hotline.toml")
+SYSTEM_CONFIG_FILE = Path("/etc/hotline/hotline.toml")
+_FILE_RELATIVE = ("data_dir", "flows_dir", "queues_file")
 DEFAULT_PBX_ROOT = Path("/var/lib/hotline/pbx-root")
 
 
@@ -45,6 +51,12 @@ class PbxSettings(BaseModel):
     rtp_start: int = Field(default=10000, ge=1024, le=65535)
     rtp_end: int = Field(default=20000, ge=1024, le=65535)
     max_open_files: int = Field(default=65536, ge=1024)
+    # A source with this many failed SIP authentications within the window is refused (403) for
+    # sip_ban_seconds (engine/security/sip_bans.py); addresses in sip_ban_never are never refused.
+    sip_ban_failures: int = Field(default=5, ge=1, le=1000)
+    sip_ban_window_s: float = Field(default=60, gt=0)
+    sip_ban_seconds: float = Field(default=600, gt=0)
+    sip_ban_never: list[str] = ["127.0.0.1", "::1"]
     # Adds a pure-dialplan Answer+Playback extension used as the benchmark's baseline.
     bench_baseline: bool = False
 
@@ -245,14 +257,36 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def find_config_file(config_file: Path | None, environ: dict[str, str], cwd: Path,
+                     system_file: Path = SYSTEM_CONFIG_FILE) -> Path | None:
+    """The settings file to read: --config, $HOTLINE_CONFIG, ./hotline.toml, /etc/hotline/hotline.toml."""
+    if config_file is not None:
+        return config_file
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    for candidate in (cwd / DEFAULT_CONFIG_FILE, system_file):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    anchored = dict(data)
+    for key in _FILE_RELATIVE:
+        value = anchored.get(key)
+        if isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            anchored[key] = str(folder / value)
+    return anchored
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None, *,
+                  cwd: Path | None = None, system_file: Path = SYSTEM_CONFIG_FILE) -> Settings:
     """Build Settings from the file (if any) and the environment; raise SettingsError with the culprit."""
     env = dict(os.environ if environ is None else environ)
-    path = config_file or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    path = find_config_file(config_file, env, cwd or Path.cwd(), system_file)
     data: dict[str, Any] = {}
     source = "defaults"
-    if path is not None or DEFAULT_CONFIG_FILE.exists():
-        path = path or DEFAULT_CONFIG_FILE
+    if path is not None:
         source = str(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -260,6 +294,7 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
             raise SettingsError(f"settings file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
+        data = _anchor_paths(data, path.absolute().parent)
     overrides = _env_overrides(env)
     if overrides:
         source = f"{source} + environment"

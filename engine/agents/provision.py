@@ -21,7 +21,7 @@ from engine.agents.config_file import AGENTS_FILE, write_private_file
 from engine.agents.pjsip import render_agents_pjsip
 from engine.agents.store import SIP_USER_PREFIX, list_agents
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Provisioned:
 
 
 def _control(settings: Settings) -> PbxControl:
-    return PbxControl(settings, load_or_create(settings.data_dir))
+    return PbxControl(settings, for_settings(settings))
 
 
 def check(settings: Settings) -> Path:

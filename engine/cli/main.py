@@ -28,6 +28,7 @@ from engine.cli import (
     recordings,
     report,
     run,
+    service,
     supervise,
     wallboard,
 )
@@ -46,7 +47,7 @@ class HotlineGroup(click.Group):
 
 @click.group(cls=HotlineGroup)
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="Settings file (default: ./hotline.toml if present, or $HOTLINE_CONFIG).")
+              help="Settings file (default: $HOTLINE_CONFIG, then ./hotline.toml, then /etc/hotline/hotline.toml).")
 @click.pass_context
 def cli(ctx: click.Context, config_file: Path | None) -> None:
     """hotline: a customer-service hotline engine on a real Asterisk PBX."""
@@ -56,7 +57,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
               data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
               recordings.recordings, callbacks.callbacks, forecast.forecast_command,
-              wallboard.wallboard, report.report, overflow.overflow):
+              wallboard.wallboard, report.report, overflow.overflow, service.service):
     cli.add_command(group)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from dataclasses import asdict
@@ -13,11 +12,10 @@ import click
 from engine.agents.provision import write_agents_config
 from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.cli.prompts import all_prompts
-from engine.errors import HotlineError, PbxUnreachable, UnreachableError
-from engine.pbx.ami import AmiSession
-from engine.pbx.ari import AriClient
+from engine.errors import HotlineError, UnreachableError
+from engine.pbx.checks import check_pbx
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.pbx.install import install
 from engine.pbx.render import render_config
 from engine.prompts.build import build_prompts
@@ -26,7 +24,7 @@ from engine.store.database import check_database, make_engine
 
 
 def control_for(settings: Settings) -> PbxControl:
-    return PbxControl(settings, load_or_create(settings.data_dir))
+    return PbxControl(settings, for_settings(settings))
 
 
 @click.group()
@@ -98,7 +96,7 @@ def pbx_status(obj: CliContext, as_json: bool) -> None:
 @pass_cli
 def pbx_render(obj: CliContext, out: Path | None) -> None:
     """Show (or write) the Asterisk configuration rendered from the settings."""
-    files = render_config(obj.settings, load_or_create(obj.settings.data_dir))
+    files = render_config(obj.settings, for_settings(obj.settings))
     if out is None:
         for name, text in files.items():
             click.echo(f";; ---- {name}\n{text}")
@@ -109,46 +107,12 @@ def pbx_render(obj: CliContext, out: Path | None) -> None:
     click.echo(f"{len(files)} files written to {out}")
 
 
-async def _check_interfaces(settings: Settings) -> list[tuple[str, str | None]]:
-    creds = load_or_create(settings.data_dir)
-    results: list[tuple[str, str | None]] = []
-    async with AriClient(host="127.0.0.1", port=settings.pbx.ari_port, user=creds.ari_user,
-                         password=creds.ari_password, app=settings.stasis_app) as ari:
-        try:
-            info = await ari.info()
-            results.append((f"ARI login (Asterisk {info.get('system', {}).get('version', '?')})", None))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a report line
-            results.append(("ARI login", str(exc)))
-    ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
-                     password=creds.ami_password)
-    try:
-        await ami.connect()
-        await ami.ping()
-        results.append(("AMI login", None))
-    except HotlineError as exc:
-        results.append(("AMI login", exc.message))
-    finally:
-        ami.close()
-    return results
-
-
 @pbx.command("check")
 @pass_cli
 def pbx_check(obj: CliContext) -> None:
     """Verify boot, modules, ARI and AMI logins; exit 3 when anything fails."""
-    control = control_for(obj.settings)
-    results: list[tuple[str, str | None]] = []
-    try:
-        if not control.is_running():
-            raise PbxUnreachable(f"Asterisk is not running (instance {obj.settings.pbx.instance})")
-        control.wait_fully_booted(timeout=20)
-        results.append(("core waitfullybooted", None))
-        missing = control.missing_modules()
-        results.append(("modules loaded", f"missing: {', '.join(missing)}" if missing else None))
-    except PbxUnreachable as exc:
-        results.append(("core waitfullybooted", exc.message))
-    results += asyncio.run(_check_interfaces(obj.settings))
-    for what, problem in results:
-        click.echo(f"{'ok  ' if problem is None else 'FAIL'} {what}{'' if problem is None else ': ' + problem}")
-    if any(problem is not None for _, problem in results):
+    results = check_pbx(control_for(obj.settings))
+    for r in results:
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.line}")
+    if not all(r.ok for r in results):
         sys.exit(3)

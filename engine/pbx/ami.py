@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from panoramisk import Manager
 
 from engine.errors import PbxUnreachable
+from engine.security.sip_bans import AuthFailure
 
 log = logging.getLogger(__name__)
+
+
+# Security events (AMI class "security") that mean someone tried credentials that do not work.
+AUTH_FAILURE_EVENTS = ("ChallengeResponseFailed", "InvalidPassword", "InvalidAccountID")
+
+
+def parse_auth_failure(event: Mapping[str, Any]) -> AuthFailure | None:
+    """A security event's source address and account (pure); None when it names no address.
+    ``RemoteAddress`` reads ``IPV4/UDP/203.0.113.5/5060`` (IPv6: ``IPV6/UDP/2001:db8::1/5060``)."""
+    parts = str(event.get("RemoteAddress", "")).split("/")
+    if len(parts) < 4 or not parts[2]:
+        return None
+    return AuthFailure(source_ip=parts[2].strip("[]"), account=str(event.get("AccountID", "")),
+                       kind=str(event.get("Event", "")))
 
 
 class AmiSession:
@@ -50,6 +66,16 @@ class AmiSession:
 
     def close(self) -> None:
         self.manager.close()
+
+    def on_auth_failure(self, handle: Callable[[AuthFailure], None]) -> None:
+        """Call ``handle`` for every failed authentication Asterisk reports (SIP, AMI, ARI alike)."""
+        def dispatch(_manager: Manager, event: Any) -> None:
+            failure = parse_auth_failure(event)
+            if failure is not None:
+                handle(failure)
+
+        for name in AUTH_FAILURE_EVENTS:
+            self.manager.register_event(name, dispatch)
 
     def _on_fully_booted(self, _manager: Manager, _event: Any) -> None:
         log.info("Asterisk is fully booted")

@@ -17,15 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.agents.config_file import ensure_agents_file
+from engine.agents.config_file import ensure_agents_file, write_private_file
 from engine.errors import DomainError, PbxCommandFailed, PbxUnreachable, PortInUse
 from engine.pbx.credentials import PbxCredentials
 from engine.pbx.install import require_installed
 from engine.pbx.layout import PbxLayout
 from engine.pbx.render import render_config
+from engine.security.sip_bans import render_ban_acl
 from engine.settings import Settings
 
 Progress = Callable[[str], None]
+BANS_FILE = "pjsip-banned.conf"
 # Modules the engine cannot work without; `hotline pbx check` verifies each is running.
 REQUIRED_MODULES = ("chan_pjsip.so", "res_ari.so", "res_stasis.so", "app_stasis.so", "res_http_websocket.so",
                     "res_stasis_playback.so", "res_stasis_recording.so", "res_stasis_snoop.so",
@@ -63,6 +65,7 @@ class PbxControl:
             require_installed(self.layout.root)
             for folder in self.layout.instance_dirs():
                 folder.mkdir(parents=True, exist_ok=True)
+                folder.chmod(0o700)  # configs with credentials, recordings, CDRs: root's alone
         target = self.config_dir
         target.mkdir(parents=True, exist_ok=True)
         for name, text in render_config(self.settings, self.creds).items():
@@ -74,9 +77,23 @@ class PbxControl:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
             tmp.replace(path)
-        # pjsip.conf includes the agents' file (written by engine.agents.provision): it must exist.
+        # pjsip.conf includes the agents' file (written by engine.agents.provision) and the ban list (written
+        # by the controller, apply_sip_bans): both must exist.
         ensure_agents_file(target)
+        if not (target / BANS_FILE).exists():
+            write_private_file(target / BANS_FILE, render_ban_acl([]))
         return target
+
+    def apply_sip_bans(self, addresses: list[str]) -> None:
+        """Refuse SIP requests from ``addresses`` (403) from now on, and only from them: rewrite the ban
+        list and reload res_pjsip when it changed (calls in progress are not touched)."""
+        path = self.config_dir / BANS_FILE
+        text = render_ban_acl(addresses)
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            return
+        write_private_file(path, text)
+        if self.is_running():
+            self.cli("module reload res_pjsip.so")
 
     # -- CLI ---------------------------------------------------------------------------------------
     def _control_argv(self, command: str) -> list[str]:
@@ -145,7 +162,10 @@ class PbxControl:
         progress(f"starting Asterisk (instance {self.settings.pbx.instance})")
         limit = self.settings.pbx.max_open_files
 
-        def raise_file_limit() -> None:
+        def prepare_process() -> None:
+            # Asterisk never sets its own umask: with the usual 022 its recordings, messages and CDR lines
+            # (caller numbers, voices) would be born world-readable. 077 makes every file it writes 0600.
+            os.umask(0o077)
             # ~5.4 descriptors per channel: the usual 1024 caps a box near 190 channels.
             # Sandboxes may forbid raising the hard limit: then take all the hard limit allows.
             try:
@@ -156,10 +176,11 @@ class PbxControl:
 
         console_log = self.settings.data_dir / f"asterisk-{self.settings.pbx.instance}.log"
         console_log.parent.mkdir(parents=True, exist_ok=True)
-        with open(console_log, "ab") as out:
+        fd = os.open(console_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as out:
             subprocess.run(["chroot", str(self.layout.root), "asterisk", "-C", str(self.layout.asterisk_conf)],
                            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-                           preexec_fn=raise_file_limit, check=False, timeout=30)
+                           preexec_fn=prepare_process, check=False, timeout=30)
         self.wait_fully_booted(boot_timeout)
         progress("PBX fully booted")
         return True

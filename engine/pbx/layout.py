@@ -14,6 +14,8 @@ from engine.settings import Settings
 
 MODULES_DIR = PurePosixPath("/usr/lib/x86_64-linux-gnu/asterisk/modules")
 SOUNDS_DIR = PurePosixPath("/usr/share/asterisk/sounds")
+# Messages the dialplan fallback records (dialplan/hotline.conf.j2) are named <prefix><call uid>.wav.
+FALLBACK_MESSAGE_PREFIX = "fallback-"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ class PbxLayout:
     @property
     def recordings_dir(self) -> Path:
         return self.inside(self.dirs.spool / "recording")
+
+    def fallback_message_file(self, call_uid: str) -> Path:
+        """Where the dialplan fallback recorded the message of call ``call_uid`` (if the caller left one)."""
+        return self.recordings_dir / f"{FALLBACK_MESSAGE_PREFIX}{call_uid}.wav"
 
     @property
     def fallback_cdr_file(self) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from engine.pbx.credentials import PbxCredentials
-from engine.pbx.layout import InstanceDirs
+from engine.pbx.layout import FALLBACK_MESSAGE_PREFIX, InstanceDirs
 from engine.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -53,6 +53,7 @@ def template_context(settings: Settings, creds: PbxCredentials) -> dict[str, Any
         "ami_password": creds.ami_password,
         "number": settings.hotline_number,
         "app": settings.stasis_app,
+        "fallback_message_prefix": FALLBACK_MESSAGE_PREFIX,
         "bench_baseline": pbx.bench_baseline,
         # host:port of the outbound SIP peer for booked callbacks; None renders no trunk at all.
         "callback_trunk": settings.callback.trunk_contact,

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.settings import Settings
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ def hotline(config_file: Path, *args: str, check: bool = True, timeout: float = 
 
 
 async def _app_registered(settings: Settings) -> bool:
-    creds = load_or_create(settings.data_dir)
+    creds = for_settings(settings)
     auth = {"Authorization": aiohttp.encode_basic_auth(creds.ari_user, creds.ari_password)}
     url = f"http://127.0.0.1:{settings.pbx.ari_port}/ari/applications/{settings.stasis_app}"
     try:

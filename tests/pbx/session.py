@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy
 
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import load_or_create
+from engine.pbx.credentials import for_settings
 from engine.pbx.install import asterisk_version
 from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
@@ -79,7 +79,7 @@ def start_session_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]
                            "ring_timeout_s = 8\n"
                            f'\n[overflow_sites.partner]\nhost = "127.0.0.1"\nport = {site_port}\nring_timeout_s = 8\n')
     settings = load_settings(config_file, environ={})
-    control = PbxControl(settings, load_or_create(settings.data_dir))
+    control = PbxControl(settings, for_settings(settings))
     build_prompts(control.layout.prompt_dir)
     upgrade(settings.db_url)
     hotline(config_file, "data", "load", "--sample")

@@ -72,9 +72,10 @@ def test_caller_hanging_up_early_is_journaled_as_abandoned(pbx: Pbx) -> None:
 
 
 def test_fallback_prompt_when_controller_is_down(pbx: Pbx) -> None:
-    """No controller: the caller still gets the apology prompt, and the call reaches the journal later."""
-    report = dial(pbx, caller_id="13600000003")
-    assert report.answered and report.ended_by == "hotline", report
+    """No controller: the caller still gets the apology prompt, and the call reaches the journal later.
+    A caller who says nothing after it leaves no message (tests/pbx/test_fallback_message.py: one who does)."""
+    report = dial(pbx, caller_id="13600000003", hangup_after_s=10)
+    assert report.answered and report.ended_by == "caller", report
     assert report.audio.voiced_seconds > 1.0, report.audio
 
     with pbx.controller():

@@ -46,3 +46,30 @@ def test_unknown_environment_variable() -> None:
 def test_missing_file() -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(Path("/nonexistent/hotline.toml"), environ={})
+
+
+def test_lookup_order(tmp_path: Path) -> None:
+    """$HOTLINE_CONFIG, then ./hotline.toml, then /etc/hotline/hotline.toml; none: defaults."""
+    env_file, here, system = tmp_path / "env.toml", tmp_path / "cwd", tmp_path / "etc" / "hotline.toml"
+    here.mkdir()
+    system.parent.mkdir()
+    env_file.write_text('hotline_number = "10001"\n')
+    (here / "hotline.toml").write_text('hotline_number = "10002"\n')
+    system.write_text('hotline_number = "10003"\n')
+
+    def number(environ: dict[str, str]) -> str:
+        return load_settings(environ=environ, cwd=here, system_file=system).hotline_number
+
+    assert number({"HOTLINE_CONFIG": str(env_file)}) == "10001"
+    assert number({}) == "10002"
+    (here / "hotline.toml").unlink()
+    assert number({}) == "10003"
+    system.unlink()
+    assert number({}) == "10086"
+    assert load_settings(env_file, environ={"HOTLINE_CONFIG": "/nonexistent"}).hotline_number == "10001"
+
+
+def test_relative_paths_in_a_file_are_relative_to_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "hotline.toml").write_text('data_dir = "data"\nflows_dir = "flows"\n')
+    s = load_settings(environ={"HOTLINE_CONFIG": str(tmp_path / "hotline.toml")}, cwd=Path("/"))
+    assert s.data_dir == tmp_path / "data" and s.flows_dir == tmp_path / "flows"

@@ -1,0 +1,1 @@
+"""Protections of the PBX against hostile SIP peers (failed-authentication bans)."""
