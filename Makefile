@@ -2,7 +2,7 @@
 VENV    := .venv
 HOTLINE := $(VENV)/bin/hotline
 
-.PHONY: up setup system-packages test lint bench clean-pbx-test
+.PHONY: up setup system-packages test lint bench bench-greeting clean-pbx-test
 
 up: setup
 	$(HOTLINE) up
@@ -27,6 +27,10 @@ lint: $(VENV)/.installed
 test: setup lint
 	$(VENV)/bin/pytest
 
-# `make bench`: the short version (minutes); `make bench FULL=1`: the full sweep with 60 s steps.
+# `make bench`: the whole journey against app_queue, short (minutes); `make bench FULL=1`: the full sweep
+# (60 s steps, 200 agents). `make bench-greeting`: the greeting-only path against Answer+Playback.
 bench: setup
+	$(VENV)/bin/python -m bench.journey $(if $(FULL),--full)
+
+bench-greeting: setup
 	$(VENV)/bin/python -m bench.run $(if $(FULL),--full)

@@ -77,20 +77,89 @@ def next_assignments(waiting: Iterable[WaitingCaller], agents: Iterable[Agent],
                      queues: Mapping[QueueName, QueueConfig]) -> list[tuple[CallUid, AgentId]]:
     """Offers to make now: callers of all queues in queue order each get the best free agent, and an
     agent is given at most one caller. A caller nobody can serve does not block the callers behind it
-    (they may need other skills). Callers of an unknown queue are skipped (the service reports them)."""
-    roster = list(agents)
-    taken: set[AgentId] = set()
+    (they may need other skills). Callers of an unknown queue are skipped (the service reports them).
+
+    The same choice as ``pick_agent`` for each caller over the agents not yet given one, but the free
+    agents are ranked and indexed by skill once per call (``FreeAgents``), so the cost follows the
+    callers and the free agents of their skills, not callers x roster."""
+    free = FreeAgents(agents, statuses)
     offers: list[tuple[CallUid, AgentId]] = []
     for caller in queue_order(waiting):
         queue = queues.get(caller.queue)
         if queue is None:
             continue
-        free = [a for a in roster if a.work_number not in taken]
-        chosen = pick_agent(caller, free, statuses, queue)
+        chosen = free.take(queue.skills, caller.refused_by)
         if chosen is not None:
-            taken.add(chosen)
             offers.append((caller.call, chosen))
     return offers
+
+
+def _is_free(agent: Agent, status: AgentStatus) -> bool:
+    """``eligible`` without the queue's skills: could take some call now."""
+    return (status.agent == agent.work_number and status.state is AgentState.AVAILABLE and status.registered
+            and not status.has_pending)
+
+
+_Free = tuple[datetime, AgentId, frozenset[str]]
+"""A free agent: when it became idle (its rank, with the work number), work number, skills."""
+
+
+class FreeAgents:
+    """The agents free now, indexed by skill; ``take`` hands out the best one for a skill set (longest
+    idle first: oldest ``idle_since``, then work number, as ``pick_agent``), each agent at most once.
+
+    Built once per ``next_assignments``: one pass over the roster. A skill set's line (the free agents
+    having all its skills, in rank order) is built and sorted the first time a queue needs it, from the
+    shortest per-skill list; ``take`` drops the agents already given a caller from the front of the line
+    for good, so a line is walked about once whatever the number of callers."""
+
+    def __init__(self, agents: Iterable[Agent], statuses: Mapping[AgentId, AgentStatus]) -> None:
+        self._free: list[_Free] = []
+        available = AgentState.AVAILABLE
+        status_of = statuses.get
+        for agent in agents:  # the one pass over the roster: the cheapest test (state) first
+            status = status_of(agent.work_number)
+            if status is not None and status.state is available and _is_free(agent, status):
+                self._free.append((status.idle_since or status.since, agent.work_number, agent.skills))
+        self._by_skill: dict[str, list[_Free]] = {}
+        for entry in self._free:
+            for skill in entry[2]:
+                self._by_skill.setdefault(skill, []).append(entry)
+        self._lines: dict[frozenset[str], _Line] = {}
+        self._taken: set[AgentId] = set()
+
+    def take(self, skills: frozenset[str], refused_by: frozenset[AgentId]) -> AgentId | None:
+        """The best free agent having every one of ``skills`` and not in ``refused_by``, now taken;
+        None when nobody fits."""
+        line = self._lines.get(skills)
+        if line is None:
+            line = self._lines[skills] = _Line(self._line_for(skills))
+        ids = line.agents
+        while line.start < len(ids) and ids[line.start] in self._taken:
+            line.start += 1
+        for index in range(line.start, len(ids)):
+            candidate = ids[index]
+            if candidate not in self._taken and candidate not in refused_by:
+                self._taken.add(candidate)
+                return candidate
+        return None
+
+    def _line_for(self, skills: frozenset[str]) -> list[AgentId]:
+        if skills:
+            shortest = min((self._by_skill.get(skill, []) for skill in skills), key=len)
+            fitting = [entry for entry in shortest if skills <= entry[2]]
+        else:
+            fitting = list(self._free)
+        fitting.sort(key=lambda entry: (entry[0], entry[1]))
+        return [work_number for _, work_number, _ in fitting]
+
+
+@dataclass
+class _Line:
+    """The free agents of one skill set in rank order; ``start``: those before it are all taken."""
+
+    agents: list[AgentId]
+    start: int = 0
 
 
 def repeat_priority(base: int, last_call_at: datetime | None, now: datetime, queue: QueueConfig) -> int:

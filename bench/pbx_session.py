@@ -66,6 +66,7 @@ class BenchPbx:
     settings: Settings
     control: PbxControl
     controller: Controller
+    config_file: Path
 
     @property
     def controller_pid(self) -> int | None:
@@ -118,11 +119,15 @@ class ChannelPeak:
 
 
 @contextmanager
-def bench_pbx(instance: str, data_dir: Path, progress: Progress) -> Iterator[BenchPbx]:
-    """A running PBX instance ``instance`` (data in ``data_dir``) with the controller attached."""
+def bench_pbx(instance: str, data_dir: Path, progress: Progress, settings_head: str = "",
+              before_controller: Callable[[Settings, Path], None] | None = None) -> Iterator[BenchPbx]:
+    """A running PBX instance ``instance`` (data in ``data_dir``) with the controller attached.
+
+    ``settings_head``: top-level settings lines (before the ``[pbx]`` table), e.g. ``acw_seconds = 1``;
+    ``before_controller(settings, config_file)`` runs once Asterisk is up, before the controller starts."""
     config_file = data_dir / "hotline.toml"
     # settings_toml ends inside the [pbx] table, so the baseline switch can simply follow it.
-    config_file.write_text(settings_toml(data_dir, instance) + "bench_baseline = true\n")
+    config_file.write_text(settings_head + settings_toml(data_dir, instance) + "bench_baseline = true\n")
     settings = load_settings(config_file, environ={})
     control = PbxControl(settings, for_settings(settings))
     if control.is_running():
@@ -139,9 +144,11 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress) -> Iterator[Ben
         if not control.start(progress):
             ours = False  # someone started the same instance since the check above: leave it alone
             raise BenchSetupError(f"an Asterisk instance named {instance!r} started meanwhile; not ours")
+        if before_controller is not None:
+            before_controller(settings, config_file)
         progress("starting the controller")
         controller.start()
-        yield BenchPbx(settings, control, controller)
+        yield BenchPbx(settings, control, controller, config_file)
     finally:
         try:
             _stop_controller(controller, progress)

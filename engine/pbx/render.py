@@ -20,7 +20,7 @@ TEMPLATE_DIRS = (PROJECT_DIR / "asterisk-conf", PROJECT_DIR / "dialplan")
 # Output file name for each template that does not simply drop its ".j2".
 RENAMES = {"hotline.conf.j2": "hotline-dialplan.conf"}
 # A site's own Asterisk keeps its own directories and module policy: we never write these there.
-MANAGED_ONLY = frozenset({"asterisk.conf", "modules.conf"})
+MANAGED_ONLY = frozenset({"asterisk.conf", "modules.conf", "queues.conf"})
 
 
 def _environment() -> jinja2.Environment:

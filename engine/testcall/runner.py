@@ -96,7 +96,7 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
     with _work_folder(work_dir) as folder:
         for stale in ("events.log", "errors.log"):  # a reused work_dir must not report the last call
             (folder / stale).unlink(missing_ok=True)
-        key_pcaps = _write_key_pcaps(folder, stock)
+        key_pcaps = write_key_pcaps(folder, stock)
         async with RtpListener(local_ip) as listener:
             sipp_media_port = _free_media_port(local_ip)
             scenario = caller_scenario(
@@ -237,7 +237,7 @@ def _work_folder(work_dir: Path | None) -> Iterator[Path]:
         yield Path(folder)
 
 
-def _write_key_pcaps(folder: Path, stock: Sequence[Path]) -> list[Path]:
+def write_key_pcaps(folder: Path, stock: Sequence[Path]) -> list[Path]:
     """One capture per press with strictly increasing RTP seq/timestamps, so Asterisk takes repeats."""
     paths = []
     for press, source in enumerate(stock):

@@ -1,0 +1,121 @@
+"""What a journey step cost and how it felt, from the processes and the journal; pure parts tested alone.
+
+- **CPU**: ``utime + stime`` of a process from ``/proc/<pid>/stat`` (clock ticks), read before and after a
+  step (``cpu_seconds``); Asterisk's pid from its pid file in the instance's run folder.
+- **Journal** (hotline path only): the calls started in the step's window and their events (``JourneyFacts``):
+  calls that reached an agent (``queue.answered``), rows written, queue wait (``queue.entered`` to
+  ``queue.answered``), ring to answer (``queue.offered`` to ``queue.answered``), key to next prompt (an
+  ``ivr.digits`` event to the start of the next ``prompt.played``, i.e. its time minus its ``ms``).
+  These are the controller's own clock readings: the key's time is when the controller handled the key, so
+  the figure leaves out the key's way from SIPp to the controller.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from engine.store.tables import call_events, calls
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds a process has used so far; None when it is gone or unknown."""
+    if pid is None:
+        return None
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5), after pid and comm
+
+
+def pid_from_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Event:
+    call_id: int
+    kind: str
+    at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JourneyFacts:
+    calls: int
+    reached_agent: int
+    rows: int
+    queue_wait_s: list[float]
+    ring_answer_s: list[float]
+    key_prompt_ms: list[float]
+
+
+def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
+    """The journey figures of the calls ``call_ids`` from their events (any order)."""
+    by_call: dict[int, list[Event]] = {c: [] for c in call_ids}
+    rows = 0
+    for event in events:
+        if event.call_id in by_call:
+            by_call[event.call_id].append(event)
+            rows += 1
+    waits: list[float] = []
+    rings: list[float] = []
+    keys: list[float] = []
+    reached = 0
+    for evts in by_call.values():
+        evts.sort(key=lambda e: e.at)
+        entered = offered = None
+        pending_key: datetime | None = None
+        answered = False
+        for e in evts:
+            if e.kind == "queue.entered" and entered is None:
+                entered = e.at
+            elif e.kind == "queue.offered":
+                offered = e.at
+            elif e.kind == "queue.answered" and not answered:
+                answered = True
+                if entered is not None:
+                    waits.append((e.at - entered).total_seconds())
+                if offered is not None:
+                    rings.append((e.at - offered).total_seconds())
+            elif e.kind == "ivr.digits":
+                pending_key = e.at if pending_key is None else pending_key
+            elif e.kind == "prompt.played" and pending_key is not None:
+                started = e.at - timedelta(milliseconds=float(e.data.get("ms", 0)))
+                if started >= pending_key:
+                    keys.append((started - pending_key).total_seconds() * 1000)
+                    pending_key = None
+        reached += answered
+    return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
+                        ring_answer_s=rings, key_prompt_ms=keys)
+
+
+def journal_facts(engine: Engine, since: datetime, dialed: str) -> JourneyFacts:
+    """``facts`` of the calls to ``dialed`` started at ``since`` or later."""
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(select(calls.c.id).where(calls.c.started_at >= since,
+                                                                      calls.c.dialed == dialed))]
+        if not ids:
+            return facts([], [])
+        rows = conn.execute(select(call_events.c.call_id, call_events.c.kind, call_events.c.at, call_events.c.data)
+                            .where(call_events.c.call_id.in_(ids))).all()
+    return facts((Event(r[0], r[1], r[2], dict(r[3] or {})) for r in rows), ids)
+
+
+def journal_rows(engine: Engine) -> int:
+    """Rows of the call journal so far (the writer's output, whatever the call)."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(call_events)).scalar_one())

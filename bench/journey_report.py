@@ -1,0 +1,145 @@
+"""The journey benchmark's report: Markdown, JSON and a PNG chart (matplotlib, Agg) from the steps.
+
+Pure except ``chart`` (writes the PNG). Per path the knee is the highest sustained rate below the first
+rate that was not sustained (``bench.report`` rules); the headline is the controller's CPU per call and the
+ratio of the knees (journey / app_queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.journey_step import PATH_NAMES, JourneyStep, Spread, step_json
+
+
+def knee(steps: Sequence[JourneyStep], path: str) -> tuple[float | None, float | None]:
+    """(highest sustained rate below the first failing one, first failing rate) of ``path``."""
+    mine = sorted((s for s in steps if s.path == path), key=lambda s: s.rate)
+    failing = min((s.rate for s in mine if not s.sustained), default=None)
+    sustained = [s.rate for s in mine if s.sustained and (failing is None or s.rate < failing)]
+    return (max(sustained) if sustained else None), failing
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _spread(s: Spread, digits: int = 0) -> str:
+    return f"{_n(s.p50, digits)} / {_n(s.p95, digits)} / {_n(s.max, digits)}"
+
+
+def _controller_cpu(step: JourneyStep) -> str:
+    figure = _n(step.per_call_ms(step.controller_cpu_s), 1)
+    # On the app_queue path the controller only idles (agent desk, supervisors, timers): its cost then.
+    return figure if step.path == "journey" else f"({figure} idle)"
+
+
+def headline(steps: Sequence[JourneyStep]) -> dict[str, Any]:
+    knees = {path: knee(steps, path) for path in PATH_NAMES}
+    ours, theirs = knees["journey"][0], knees["app_queue"][0]
+    at_knee = next((s for s in steps if s.path == "journey" and s.rate == ours), None)
+    cpu = [s.per_call_ms(s.controller_cpu_s) for s in steps if s.path == "journey"]
+    return {
+        "knees": {p: {"sustained": k[0], "first_failing": k[1]} for p, k in knees.items()},
+        "ratio": None if ours is None or not theirs else round(ours / theirs, 2),
+        "controller_cpu_ms_per_call_at_knee":
+            None if at_knee is None else at_knee.per_call_ms(at_knee.controller_cpu_s),
+        "controller_cpu_ms_per_call_range": [min(c for c in cpu if c is not None),
+                                             max(c for c in cpu if c is not None)] if any(cpu) else None,
+    }
+
+
+def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
+    head = headline(steps)
+    lines = [
+        "# Hotline journey benchmark",
+        "",
+        f"Command: `{params['command']}`; {params['started']}, {params['duration_s']:.0f} s, {params['cpus']} cores, "
+        f"load average before {' / '.join(f'{x:.2f}' for x in params['load_average_before'])}; {params['asterisk']}.",
+        "",
+        f"{params['agents']} SIPp agents (answer after {params['answer_after_s']:g} s, talk {params['talk_s']:g} s, "
+        f"after-call work {params['acw_s']:g} s), steps of {params['seconds']} s, {params['share']:.0%} of callers "
+        "through the self-service look-up with password, the rest 0 for an agent. Paths: `journey` (controller: "
+        "IVR, queue, agents, recording, journal) and `app_queue` (dialplan IVR, app_queue with the same agents as "
+        "static members, MixMonitor, queue_log).",
+        "",
+        "| path | rate/s | done | INVITE→200 ms p50/p95/max | key→prompt ms p50/p95/max | queue wait s p50/p95/max "
+        "| ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call | ctl RSS MiB "
+        "| journal rows/s | verdict |",
+        "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in sorted(steps, key=lambda s: (PATH_NAMES.index(s.path), s.rate)):
+        verdict = "sustained" if s.sustained else "not: " + ", ".join(s.verdict.failed)
+        ring = f"{_n(s.ring_answer_ms.p50)} / {_n(s.ring_answer_ms.p95)}"
+        lines.append(
+            f"| {s.path} | {s.rate:g} | {s.completed}/{s.planned} | {_spread(s.answer_ms, 1)} "
+            f"| {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} | {_n(s.peak_channels)} "
+            f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} "
+            f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {verdict} |")
+    lines += ["", "Why a step was not sustained:", ""]
+    lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
+    k = head["knees"]
+
+    def rate_text(path: str) -> str:
+        sustained, failing = k[path]["sustained"], k[path]["first_failing"]
+        if failing is None:
+            return f"≥ {_n(sustained, 1)}/s (every rate tried sustained: a lower bound)"
+        return f"{_n(sustained, 1)}/s (first not sustained: {failing:g}/s)"
+
+    lines += [
+        "",
+        f"**Sustained**: journey {rate_text('journey')}; app_queue {rate_text('app_queue')}; "
+        f"ratio journey / app_queue: {_n(head['ratio'], 2)} (target ≥ 1.0).",
+        f"**Controller CPU per call**: {_n(head['controller_cpu_ms_per_call_at_knee'], 1)} ms at the journey's "
+        "knee (target ≤ 5 ms); range over the journey's steps: "
+        + (" – ".join(f"{x:.1f}" for x in head["controller_cpu_ms_per_call_range"]) + " ms"
+           if head["controller_cpu_ms_per_call_range"] else "–") + ".",
+        "",
+        "Measured: CPU = utime+stime from /proc over the step (calls still in progress at the end of the step "
+        "are in it: the step ends when the last SIPp call has ended); key→prompt = the journal's `ivr.digits` "
+        "time to the start of the next prompt (controller clock; app_queue: not measured); queue wait = "
+        "journal (journey) or queue_log CONNECT hold time (app_queue, whole seconds); ring→answer = the agents' "
+        "SIPp logs (INVITE in → ACK in). Not measured: what the caller hears (no RTP analysis), the bench "
+        "process's own CPU (SIPp and the Python SIPp agents share the cores).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def to_json(steps: Sequence[JourneyStep], params: dict[str, Any]) -> dict[str, Any]:
+    return {"params": params, "headline": headline(steps), "steps": [step_json(s) for s in steps]}
+
+
+def chart(steps: Sequence[JourneyStep], path: Path) -> None:
+    """Latency (p95 INVITE->200, p95 queue wait) and CPU per call against the rate, both paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (lat, cpu) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, style in (("journey", "-o"), ("app_queue", "--s")):
+        mine = sorted((s for s in steps if s.path == name), key=lambda s: s.rate)
+        if not mine:
+            continue
+        rates = [s.rate for s in mine]
+        lat.plot(rates, [s.answer_ms.p95 or 0 for s in mine], style, label=f"{name}: p95 INVITE→200 (ms)")
+        lat.plot(rates, [(s.queue_wait_s.p95 or 0) * 1000 for s in mine], style, alpha=0.5,
+                 label=f"{name}: p95 queue wait (ms)")
+        cpu.plot(rates, [s.per_call_ms(s.asterisk_cpu_s) or 0 for s in mine], style, label=f"{name}: Asterisk")
+        if name == "journey":
+            cpu.plot(rates, [s.per_call_ms(s.controller_cpu_s) or 0 for s in mine], ":o", label="journey: controller")
+    lat.set_xlabel("calls/s")
+    lat.set_ylabel("ms")
+    lat.set_yscale("symlog")
+    lat.set_title("Latency")
+    lat.legend(fontsize=7)
+    cpu.set_xlabel("calls/s")
+    cpu.set_ylabel("CPU ms per call")
+    cpu.set_title("CPU per call")
+    cpu.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

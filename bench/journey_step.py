@@ -1,0 +1,200 @@
+"""One journey load step: callers at a rate through one path, measured, judged by the sustained criterion.
+
+Paths: ``journey`` (the hotline number: controller IVR, queue, agent, recording, journal) and ``app_queue``
+(``8`` + the number: the same journey in dialplan and app_queue, ``dialplan/hotline.conf.j2``). The step
+starts when every agent is available again, runs both caller kinds (``journey_callers``), polls the channel
+count, then reads CPU seconds of Asterisk and the controller, the controller's RSS, journal rows and the
+journal's figures (``journey_measure``), the agents' ring->answer (their SIPp logs) and, for app_queue,
+the queue wait from queue_log. ``completed`` = calls the PBX hung up after the agent did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bench.criterion import Observation, Thresholds, Verdict, judge
+from bench.journey_agents import AgentFloor
+from bench.journey_callers import CallerRun, collect, start_callers
+from bench.journey_measure import JourneyFacts, cpu_seconds, journal_facts, journal_rows
+from bench.pbx_session import active_channels, rss_kib
+from bench.report import percentile
+from engine.pbx.control import PbxControl
+
+PATH_NAMES = ("journey", "app_queue")
+
+
+@dataclass(frozen=True)
+class StepSetup:
+    """What every step of a run shares."""
+
+    control: PbxControl
+    config_file: Path
+    journal: Engine
+    hotline_number: str
+    controller_pid: int | None
+    asterisk_pid: int | None
+    queue_log: Path
+    floor: AgentFloor
+    workdir: Path
+    seconds: int
+    share: float
+    talk_s: float
+    call_seconds: float
+    max_call_s: float
+    thresholds: Thresholds = Thresholds()
+
+
+@dataclass(frozen=True)
+class Spread:
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+    @classmethod
+    def of(cls, values: list[float], scale: float = 1.0) -> Spread:
+        if not values:
+            return cls(None, None, None)
+        return cls(percentile([v * scale for v in values], 50), percentile([v * scale for v in values], 95),
+                   max(values) * scale)
+
+
+@dataclass(frozen=True)
+class JourneyStep:
+    path: str
+    rate: float
+    seconds: int
+    planned: int
+    completed: int
+    reached_agent: int | None
+    retransmissions: int
+    answer_ms: Spread
+    key_prompt_ms: Spread
+    queue_wait_s: Spread
+    ring_answer_ms: Spread
+    peak_channels: int | None
+    asterisk_cpu_s: float | None
+    controller_cpu_s: float | None
+    controller_rss_mib: float | None
+    journal_rows_per_s: float | None
+    wall_s: float
+    verdict: Verdict
+    callers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sustained(self) -> bool:
+        return self.verdict.sustained
+
+    def per_call_ms(self, cpu_s: float | None) -> float | None:
+        return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
+
+
+class _Peak:
+    def __init__(self, control: PbxControl) -> None:
+        self._control = control
+        self.peak: int | None = None
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                out = await asyncio.to_thread(self._control.cli, "core show channels count", 5)
+                count = active_channels(out)
+            except Exception:  # noqa: BLE001 - a missed sample is not a failure of the step
+                count = None
+            if count is not None:
+                self.peak = count if self.peak is None else max(self.peak, count)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 1.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def queue_log_waits(text: str, since: float) -> list[float]:
+    """Hold times (s) of app_queue's CONNECT lines after ``since`` (epoch seconds): ``time|call|queue|
+    agent|CONNECT|holdtime|bridged|ringtime``."""
+    waits = []
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) >= 6 and parts[4] == "CONNECT" and parts[0].isdigit() and int(parts[0]) >= since:
+            waits.append(float(parts[5]))
+    return waits
+
+
+async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
+    """One step of ``path`` at ``rate`` calls/s for ``setup.seconds``, started with every agent free."""
+    floor = setup.floor
+    await floor.wait_available(setup.config_file, 60)
+    dialed = setup.hotline_number if path == "journey" else f"8{setup.hotline_number}"
+    started = datetime.now(UTC) - timedelta(seconds=0.5)
+    epoch = time.time()
+    cpu0 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
+    rows0 = journal_rows(setup.journal)
+    peak = _Peak(setup.control)
+    poller = asyncio.create_task(peak.run())
+    workdir = setup.workdir / f"{path}-{rate:g}-{int(epoch)}"
+    try:
+        procs = start_callers(workdir, setup.control.settings.pbx.sip_port, dialed, rate, setup.seconds,
+                              setup.share, setup.max_call_s)
+        limit = setup.seconds + setup.max_call_s + 40
+        runs: list[CallerRun] = list(await asyncio.gather(*(asyncio.to_thread(collect, kind, n, proc, folder, limit)
+                                                             for kind, n, proc, folder in procs)))
+    finally:
+        peak.stop()
+        await poller
+    wall = time.time() - epoch
+    await asyncio.sleep(1.5)  # the journal writer's last batch
+    cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
+    rows1 = journal_rows(setup.journal)
+    facts: JourneyFacts | None = None
+    if path == "journey":
+        facts = journal_facts(setup.journal, started, dialed)
+        waits = facts.queue_wait_s
+    else:
+        text = setup.queue_log.read_text(errors="replace") if setup.queue_log.exists() else ""
+        waits = queue_log_waits(text, epoch - 1)
+    planned = sum(r.planned for r in runs)
+    completed = sum(r.ended_by_pbx for r in runs)
+    answers = [t for r in runs for t in r.answer_ms]
+    retrans = sum(r.counters.retransmissions + r.answer_resends for r in runs)
+    key_ms = facts.key_prompt_ms if facts else []
+    reached = facts.reached_agent if facts else None
+    if reached is not None:
+        completed = min(completed, reached)
+    obs = Observation(rate=rate, planned=planned, successful=completed, failed=planned - completed,
+                      retransmissions=retrans, answer_p95_ms=percentile(answers, 95), peak_channels=peak.peak,
+                      call_seconds=setup.call_seconds, key_prompt_p95_ms=percentile(key_ms, 95),
+                      channels_per_call=2)
+
+    def delta(i: int) -> float | None:
+        a, b = cpu0[i], cpu1[i]
+        return None if a is None or b is None else round(b - a, 2)
+
+    rss = rss_kib(setup.controller_pid) if setup.controller_pid else None
+    return JourneyStep(
+        path=path, rate=rate, seconds=setup.seconds, planned=planned, completed=completed, reached_agent=reached,
+        retransmissions=retrans, answer_ms=Spread.of(answers), key_prompt_ms=Spread.of(key_ms),
+        queue_wait_s=Spread.of(waits), ring_answer_ms=Spread.of(floor.ring_to_answer_s(epoch), 1000),
+        peak_channels=peak.peak, asterisk_cpu_s=delta(0), controller_cpu_s=delta(1),
+        controller_rss_mib=None if rss is None else round(rss / 1024, 1),
+        journal_rows_per_s=round((rows1 - rows0) / wall, 1) if wall > 0 else None, wall_s=round(wall, 1),
+        verdict=judge(obs, setup.thresholds),
+        callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
+                  "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
+
+
+def step_json(step: JourneyStep) -> dict[str, Any]:
+    data = asdict(step)
+    data["verdict"] = {"sustained": step.sustained, "failed": list(step.verdict.failed),
+                       "explain": step.verdict.explain()}
+    data["asterisk_cpu_ms_per_call"] = step.per_call_ms(step.asterisk_cpu_s)
+    data["controller_cpu_ms_per_call"] = step.per_call_ms(step.controller_cpu_s)
+    return data

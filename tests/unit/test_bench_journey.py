@@ -1,0 +1,75 @@
+"""The journey benchmark's pure parts: journal figures, queue_log hold times, caller split, knee, CPU reading."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from bench.criterion import Check, Condition, Verdict
+from bench.journey_callers import split
+from bench.journey_measure import Event, cpu_seconds, facts
+from bench.journey_report import knee, markdown
+from bench.journey_step import JourneyStep, Spread, queue_log_waits
+
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_facts_from_a_call_that_reached_an_agent_and_one_that_did_not() -> None:
+    events = [
+        Event(1, "ivr.digits", at(2.0), {"digits": "0"}),
+        Event(1, "prompt.played", at(4.05), {"prompt": "to-agent", "ms": 2000}),  # started 50 ms after the key
+        Event(1, "queue.entered", at(4.1), {}),
+        Event(1, "queue.offered", at(4.2), {"agent": "3001"}),
+        Event(1, "queue.answered", at(4.6), {"agent": "3001"}),
+        Event(2, "queue.entered", at(5.0), {}),
+        Event(3, "queue.answered", at(9.0), {}),  # another call's: not counted
+    ]
+    result = facts(events, [1, 2])
+    assert result.calls == 2 and result.reached_agent == 1 and result.rows == 6
+    assert [round(w, 3) for w in result.queue_wait_s] == [0.5]
+    assert [round(r, 3) for r in result.ring_answer_s] == [0.4]
+    assert [round(k) for k in result.key_prompt_ms] == [50]
+
+
+def test_queue_log_connect_hold_times_after_the_step_start() -> None:
+    text = "\n".join([
+        "1000|1.1|hotline-bench|PJSIP/agent-3001|CONNECT|3|1.2|0",
+        "2000|2.1|hotline-bench|NONE|ENTERQUEUE||13500000000|1",
+        "2001|2.1|hotline-bench|PJSIP/agent-3002|CONNECT|1|2.2|0",
+    ])
+    assert queue_log_waits(text, since=1500) == [1.0]
+
+
+def test_callers_split_between_the_two_kinds() -> None:
+    assert split(20, 0.25) == {"agent": 15, "self-service": 5}
+    assert split(7, 0.0) == {"agent": 7, "self-service": 0}
+
+
+def step(path: str, rate: float, ok: bool) -> JourneyStep:
+    verdict = Verdict((Check(Condition.COMPLETED, ok, "x"),))
+    none = Spread(None, None, None)
+    return JourneyStep(path=path, rate=rate, seconds=10, planned=10, completed=10, reached_agent=None,
+                       retransmissions=0, answer_ms=Spread(1, 2, 3), key_prompt_ms=none, queue_wait_s=none,
+                       ring_answer_ms=none, peak_channels=4, asterisk_cpu_s=0.5, controller_cpu_s=0.05,
+                       controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict)
+
+
+def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
+    steps = [step("journey", 1, True), step("journey", 2, True), step("journey", 4, False),
+             step("journey", 3, True), step("app_queue", 1, True), step("app_queue", 2, True)]
+    assert knee(steps, "journey") == (3, 4)
+    assert knee(steps, "app_queue") == (2, None)
+    text = markdown(steps, {"command": "x", "started": "t", "duration_s": 1, "cpus": 2,
+                            "load_average_before": [1, 1, 1], "asterisk": "Asterisk", "agents": 5,
+                            "answer_after_s": 0.3, "talk_s": 2, "acw_s": 1, "seconds": 10, "share": 0.25})
+    assert "ratio journey / app_queue: 1.50" in text
+    assert "**Controller CPU per call**: 5.0 ms" in text
+
+
+def test_cpu_seconds_of_this_process_and_of_none() -> None:
+    assert (cpu_seconds(os.getpid()) or 0) > 0
+    assert cpu_seconds(None) is None
