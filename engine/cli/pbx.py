@@ -12,7 +12,7 @@ import click
 from engine.agents.provision import write_agents_config
 from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.cli.prompts import all_prompts
-from engine.errors import HotlineError, UnreachableError
+from engine.errors import HotlineError, InstanceOwned, UnreachableError
 from engine.pbx.checks import check_pbx
 from engine.pbx.control import PbxControl
 from engine.pbx.credentials import for_settings
@@ -40,7 +40,13 @@ def pbx_install(obj: CliContext) -> None:
     if settings.pbx.mode != "managed":
         raise HotlineError("the PBX is external (pbx.mode = external): nothing to install")
     version = install(settings.pbx.root, click.echo)
-    control = control_for(settings)
+    try:
+        control = control_for(settings)
+    except InstanceOwned as owned:
+        # The PBX itself is installed and shared by every checkout; only serving this instance is refused
+        # (by `hotline up` / `pbx up`). The tests, which run their own instances, need nothing more.
+        click.echo(f"{version} ready; not rendering instance '{settings.pbx.instance}': {owned.message}")
+        return
     written = build_prompts(control.layout.prompt_dir, all_prompts(settings))
     control.write_config()
     click.echo(f"{version} ready; {len(written)} prompt file(s) rendered; config in {control.config_dir}")
