@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
 from acd.routing import (
@@ -240,7 +242,11 @@ class QueueService:
             call.note("queue.closed", {"queue": config.name, "why": "no agent signed in"})
             return await self._overflow(call, config, config.on_no_agent, "no agent", 0.0)
         if self.previous_call is not None and call.queued_at is None:  # boosted once, when first queued
-            last = await asyncio.to_thread(self.previous_call, call.channel.caller_number, call.uid)
+            try:
+                last = await asyncio.to_thread(self.previous_call, call.channel.caller_number, call.uid)
+            except SQLAlchemyError as exc:  # the journal database is away: no repeat-caller bonus, the call goes on
+                log.warning("repeat-caller look-up unavailable: %s", str(exc).splitlines()[0])
+                last = None
             boosted = repeat_priority(priority, last, self.clock.now(), config)
             if boosted != priority:
                 call.note("queue.repeat_caller", {"previous_call_at": last.isoformat() if last else None})

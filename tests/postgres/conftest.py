@@ -56,36 +56,51 @@ def _skip_reason() -> str | None:
     return None
 
 
+class ThrowawayPostgres:
+    """One PostgreSQL 15 server in a temporary folder: ``start``, ``stop`` (also in the middle of a test, to
+    take the database away) and ``remove``."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+        self.data, self.port = self.folder / "data", _free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self.running = False
+        initdb = [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"]
+        _run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync"], self.folder, "initdb")
+
+    def start(self) -> None:
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off "
+                   "-c full_page_writes=off")
+        self.running = True
+        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60"]
+        _run([*pg_ctl, "start", "-l", str(self.folder / "server.log"), "-o", options], self.folder, "pg_ctl start")
+
+    def stop(self) -> None:
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast", "-w"]),
+                       cwd=self.folder, capture_output=True, timeout=90, check=False)
+        self.running = False
+
+    def remove(self) -> None:
+        if self.running:
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """URL (without database name) of a PostgreSQL server that lives as long as the test session."""
     reason = _skip_reason()
     if reason is not None:
         pytest.skip(reason)
-    folder = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        os.chown(folder, user.pw_uid, user.pw_gid)
-    data, port = folder / "data", _free_port()
-    started = False
+    server = ThrowawayPostgres()
     try:
-        initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
-        _run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync"], folder, "initdb")
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
-        started = True
-        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-t", "60"]
-        _run([*pg_ctl, "start", "-l", str(folder / "server.log"), "-o", options], folder, "pg_ctl start")
-        yield f"postgresql://postgres@127.0.0.1:{port}"
+        server.start()
+        yield server.url
     finally:
-        if started:
-            subprocess.run(
-                _as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"]),
-                cwd=folder,
-                capture_output=True,
-                timeout=90,
-                check=False,
-            )
-        shutil.rmtree(folder, ignore_errors=True)
+        server.remove()
 
 
 def _create_database(server: str, name: str) -> str:
