@@ -83,9 +83,14 @@ class SurgePlan:
     def restore(self) -> None:
         """Take up each ladder where the journal left it (blocking: before the first call)."""
         for queue, state in list(self.states.items()):
-            with self.db.connect() as conn:
-                rows = conn.execute(select(overflow_events.c.data).where(overflow_events.c.queue == queue)
-                                    .order_by(overflow_events.c.id.desc()).limit(RESTORE_ROWS)).all()
+            try:
+                with self.db.connect() as conn:
+                    rows = conn.execute(select(overflow_events.c.data).where(overflow_events.c.queue == queue)
+                                        .order_by(overflow_events.c.id.desc()).limit(RESTORE_ROWS)).all()
+            except sqlalchemy.exc.SQLAlchemyError as exc:
+                log.warning("overflow %s: journal unreadable (%s); the ladder starts at normal",
+                            queue, str(exc).splitlines()[0])
+                continue
             events = []
             for (data,) in reversed(rows):
                 try:
