@@ -51,7 +51,7 @@ from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import BridgeId, ChannelDestroyed, ChannelId, PlaybackFinished, PlaybackId, StasisStart
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
 from engine.queueing.site import SiteLine
-from engine.queueing.transfer import Transfer
+from engine.queueing.transfer import QueueWake, Transfer
 from engine.scripts.silent_call import SilentVariant, run_script, script_steps
 from engine.scripts.silent_line import AriScriptLine
 from engine.speech.mandarin import say_number
@@ -101,6 +101,8 @@ class QueueService:
         # Agents the journal last saw on a call: not offered a call until the calls Asterisk still holds
         # have been re-adopted (``readopt_agents``), since they may still be talking to one of them.
         self.awaiting_readoption: set[AgentId] = set()
+        # The calls of ``waiting``, to wake them (QueueWake in their inbox) instead of having them poll.
+        self._waiting_calls: dict[CallUid, CallSession] = {}
         # Told of every caller joining a queue and every answer (within the service level target or not):
         # the surge plan's live arrival rate and service level.
         self.on_arrival: Callable[[str, datetime], None] = lambda _queue, _at: None
@@ -117,7 +119,10 @@ class QueueService:
         for gone in set(self.statuses) - set(lines):
             if self.statuses[gone].call is None:
                 del self.statuses[gone]
+        changed = set(lines) != set(self.lines)
         self.lines = dict(lines)
+        if changed:
+            self._nudge(self._waiting_calls)
 
     def restore(self, last: Mapping[AgentId, tuple[str, str | None]], in_call: Iterable[AgentId] = ()) -> None:
         """Take up the agents' states journaled by the previous controller (the journal is the truth).
@@ -153,13 +158,23 @@ class QueueService:
         result = transition(status, event, self.clock.now(), self.policy)
         if result.rejected:
             return result.rejected
+        before = status
         self.statuses[agent] = result.status
         for change in result.changes:
             self._journal_agent(agent, change.from_state, change.to_state, change.reason, result.status.call,
                                 change.at)
             log.info("agent %s: %s -> %s (%s)", agent, change.from_state, change.to_state, change.reason)
         self._wake.set()
+        if _staffing_changed(before, result.status):
+            # Whether anyone serves a queue may have changed: waiting callers look again (no polling).
+            self._nudge(self._waiting_calls)
         return None
+
+    def _nudge(self, uids: Iterable[CallUid]) -> None:
+        for uid in list(uids):
+            call = self._waiting_calls.get(uid)
+            if call is not None:
+                call.inbox.put_nowait(QueueWake())
 
     def registration(self, sip_user: str, online: bool) -> None:
         for agent_id, line in self.lines.items():
@@ -193,6 +208,7 @@ class QueueService:
             if self.agent_event(agent, Offered(call)) is None:
                 self.waiting.pop(call, None)
                 offer.set_result(agent)
+                self._nudge([call])
 
     # -- one caller ---------------------------------------------------------------------------------------
     def queue_config(self, queue: str) -> QueueConfig:
@@ -282,7 +298,10 @@ class QueueService:
                             await self.ari.stop_moh(call.channel.id)
                         return await self._overflow(call, config, config.on_max_wait if too_long
                                                     else config.on_no_agent, why, waited)
-                    await call.next_event(within=0.25)
+                    # Woken by its own events, an offer or a change in who serves the queue (QueueWake);
+                    # otherwise only when the next announcement or the maximum wait is due.
+                    due = min(announce_at, wait_started.timestamp() + config.max_wait_s)
+                    await call.next_event(within=max(0.01, due - self.clock.now().timestamp()))
                 agent = offer.result()
                 outcome = await self._offer(call, agent, config)
                 if outcome is not False:
@@ -290,6 +309,7 @@ class QueueService:
                 refused.add(agent)
         finally:
             self.waiting.pop(uid, None)
+            self._waiting_calls.pop(uid, None)
             pending = self._offers.pop(uid, None)
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -367,6 +387,7 @@ class QueueService:
                 agent = await offer
             finally:
                 self.waiting.pop(uid, None)
+                self._waiting_calls.pop(uid, None)
                 self._offers.pop(uid, None)
             result = await self._offer(call, agent, config, reach)
             if result is not False or dialled:
@@ -379,6 +400,7 @@ class QueueService:
         uid = CallUid(call.uid)
         offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
         self._offers[uid] = offer
+        self._waiting_calls[uid] = call
         self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority, enqueued_at=since,
                                           caller=call.channel.caller_number, refused_by=frozenset(refused),
                                           callback=callback)
@@ -560,6 +582,12 @@ class QueueService:
             return
         seconds, checksum = facts
         call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
+
+
+def _staffing_changed(before: AgentStatus, after: AgentStatus) -> bool:
+    """Whether an agent's change may change how many agents serve a queue (signed in, paused, registered)."""
+    away = (AgentState.LOGGED_OUT, AgentState.PAUSED)
+    return before.registered != after.registered or (before.state in away) != (after.state in away)
 
 
 def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:

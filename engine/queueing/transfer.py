@@ -26,3 +26,11 @@ class ScriptRequest(Event):
 
     variant: str = "silent"
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class QueueWake(Event):
+    """Look again: delivered to a waiting caller's inbox when an agent was offered to them or the staffing
+    of the queues changed (so the waiting loop needs no polling)."""
+
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
