@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy
@@ -45,14 +46,16 @@ from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
 from engine.settings import Settings
 from engine.store.database import check_database, make_engine, sqlite_file
-from engine.store.journal import JournalWriter
-from engine.store.queries import previous_call_at
+from engine.store.journal import JournalEntry, JournalWriter
+from engine.store.queries import open_calls, previous_call_at
 from engine.supervision import TaskSupervisor, controller_lock
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
 LIVE_STATUS_FILE = "live-status.json"
 REFRESH_SECONDS = 2.0
+# How far back a starting controller looks for calls left open by its predecessor.
+UNSEEN_CALLS_WINDOW = timedelta(hours=24)
 
 
 async def _idle() -> None:
@@ -112,6 +115,33 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     One controller per data folder: a second one is refused (ControllerRunning)."""
     with controller_lock(settings.data_dir):
         await _run_controller(settings, stop, flow)
+
+
+def _unseen_call_closer(supervisor: CallSupervisor, journal: JournalWriter, db: sqlalchemy.Engine,
+                        clock: SystemClock) -> Callable[[set[ChannelId], Collection[str]], None]:
+    """After each reconciliation: close the journal's open calls that are live nowhere (their callers hung
+    up while no controller ran), so no call stays open for ever. Runs in the background."""
+    running: set[asyncio.Task[None]] = set()
+
+    async def close(live: set[str], closed_here: set[str]) -> None:
+        try:
+            rows = await asyncio.to_thread(open_calls, db, clock.now() - UNSEEN_CALLS_WINDOW)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            log.warning("could not look for calls left open: %s", str(exc).splitlines()[0])
+            return
+        for uid, served in rows:
+            if uid in live or uid in closed_here or ChannelId(uid) in supervisor.calls:
+                continue
+            journal.append(JournalEntry(call_uid=uid, kind="call.ended", at=clock.now(), data={
+                "outcome": "completed" if served else "abandoned", "cause": "ended_while_no_controller"}))
+            log.info("call %s ended while no controller ran: closed in the journal", uid)
+
+    def start(live: set[ChannelId], closed_here: Collection[str]) -> None:
+        task = asyncio.get_running_loop().create_task(close({str(c) for c in live}, set(closed_here)))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    return start
 
 
 def _check_sites(queues: Iterable[QueueConfig], settings: Settings) -> None:
@@ -183,6 +213,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event,
                                     on_readopt=acd.readopt_agents)
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
+        supervisor.close_unseen = _unseen_call_closer(supervisor, journal, journal_db, clock)
         dialer.start_outbound = supervisor.start_outbound
         if dialer.enabled:
             dialer.restore()

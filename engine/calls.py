@@ -10,9 +10,10 @@ instead of being left in silence.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 
 from acd.model import CallUid
@@ -60,6 +61,10 @@ class CallSupervisor:
         self.on_readopt = on_readopt
         # Calls placed by the hotline itself whose channel Asterisk has not shown yet (still being dialled).
         self._not_yet_seen: set[ChannelId] = set()
+        # Closes, in the journal, open calls that are nowhere live (given the live ids and those this process
+        # closed itself, whose call.ended may not be written yet); the composition root supplies it.
+        self.close_unseen: Callable[[set[ChannelId], Collection[str]], None] = lambda _live, _closed: None
+        self._closed_here: collections.deque[str] = collections.deque(maxlen=10_000)
 
     async def run(self, events: AsyncIterator[Event]) -> None:
         """Consume events until cancelled; then hand live calls over and wait for their tasks."""
@@ -163,6 +168,7 @@ class CallSupervisor:
             self._not_yet_seen.discard(call.channel.id)
             for leg in call.legs:
                 self.calls.pop(leg, None)
+            self._closed_here.append(call.uid)
             if outcome != "handed_to_fallback":
                 seconds = (self.clock.now() - call.started_at).total_seconds()
                 call.note("call.ended", {"outcome": outcome, "cause": cause})
@@ -180,7 +186,11 @@ class CallSupervisor:
 
     async def _reconcile(self) -> None:
         """Asterisk is the truth about which calls exist: adopt the callers in our app we do not serve (a
-        restarted controller), resuming each where its position says, and end the calls it no longer has."""
+        restarted controller), resuming each where its position says, and end the calls it no longer has.
+
+        Only calls known before the channel list was asked for can be missing from it: a caller arriving
+        while the positions are read is not in the list, yet very much there."""
+        known_before = set(self.calls)
         try:
             present = await self.control.channels()
         except (AriError, OSError) as exc:
@@ -192,12 +202,16 @@ class CallSupervisor:
             if self._ours(channel) and channel.id not in self.calls:
                 adopted.append((channel, await self._position_of(channel)))
         self.on_readopt({CallUid(str(c.id)): p for c, p in adopted if p is not None})
+        # Calls the journal holds open that Asterisk no longer has and nobody here serves: their callers hung
+        # up while no controller listened. Closed once, with that cause.
+        self.close_unseen(present_ids | set(self.calls) | {c.id for c, _ in adopted}, self._closed_here)
         for channel, position in adopted:
             legs = {c.id for c in present if c.id.startswith("agent") and c.id.endswith(f"-{channel.id}")}
             self._start_call(channel, self.clock.now(), readopted=True, resume_from=position, stale_legs=legs)
         sessions = {id(call): call for call in self.calls.values()}
         for call in sessions.values():
-            if call.channel.id not in present_ids and call.channel.id not in self._not_yet_seen:
+            if call.channel.id in known_before and call.channel.id not in present_ids \
+                    and call.channel.id not in self._not_yet_seen:
                 call.inbox.put_nowait(ChannelDestroyed(at=self.clock.now(), channel=call.channel, cause=0,
                                                        cause_txt="vanished while disconnected"))
 

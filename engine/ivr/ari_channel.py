@@ -114,11 +114,10 @@ class AriIvrChannel:
             # a booked callback (预约回呼), or, when agents are only busy, keep waiting in the same place.
             choice = await self._offer_choices(queue)
             if choice == "1" and self.messages is not None:
-                await self.say([Say(prompt="message-prompt")], barge_in=False)
-                self.clear_type_ahead()
+                # Written before the prompt: a caller who chose to leave a message is asked for it again
+                # after a restart, not offered the choices again.
                 await self.call.mark(CallPosition("message", queue=queue))
-                await self.messages.record(self.call, queue)
-                await self.say([Say(prompt="message-thanks")], barge_in=False)
+                await self.leave_message(queue)
                 return
             if choice == "2" and self.callbacks is not None:
                 await self.callbacks.book(self.call, queue)
@@ -128,6 +127,14 @@ class AriIvrChannel:
                 break
             self.note("queue.keep_waiting", {"queue": queue})
         await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+
+    async def leave_message(self, queue: str) -> None:
+        """The beep, the caller's message, thanks."""
+        assert self.messages is not None
+        await self.say([Say(prompt="message-prompt")], barge_in=False)
+        self.clear_type_ahead()
+        await self.messages.record(self.call, queue)
+        await self.say([Say(prompt="message-thanks")], barge_in=False)
 
     async def _offer_choices(self, queue: str) -> str | None:
         """Say what the caller can do and return the key they chose (None: no valid choice)."""

@@ -58,8 +58,11 @@ def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: s
             case "queued" | "talking" | "held" | "site" | "script" if queues is not None and position.queue:
                 await channel.wait_for_agent(position.queue, position.priority, resumed=position)
             case "message" if messages is not None:
-                await messages.finish(call, position.queue or "general")
-                await channel.say([Say(prompt="message-thanks")], barge_in=False)
+                if await messages.started(call):  # Asterisk kept recording (or has the file): keep that
+                    await messages.finish(call, position.queue or "general")
+                    await channel.say([Say(prompt="message-thanks")], barge_in=False)
+                else:  # the crash came before the beep: ask for the message again
+                    await channel.leave_message(position.queue or "general")
             case "closing":
                 call.served = True
             case _:

@@ -40,6 +40,11 @@ class MessageBox:
         call.note("message.recording", {"queue": queue})
         return await self._until_saved(call, name, queue, self.max_s + 10)
 
+    async def started(self, call: CallSession) -> bool:
+        """Whether this caller's message recording began (still running in Asterisk, or its file exists)."""
+        name = f"msg-{call.uid}"
+        return await self.ari.live_recording(name) or (self.recordings_dir / f"{name}.wav").exists()
+
     async def finish(self, call: CallSession, queue: str) -> int | None:
         """A caller re-adopted while leaving a message: Asterisk kept recording; wait for the end (# or
         silence), or take what is there when the recording already ended while no controller listened."""

@@ -111,3 +111,15 @@ def previous_call_at(engine: Engine, caller: str, before_uid: str) -> datetime |
         found = conn.execute(select(func.max(calls.c.started_at))
                              .where(calls.c.caller == caller, calls.c.call_uid != before_uid)).scalar()
     return found if isinstance(found, datetime) else None
+
+
+def open_calls(engine: Engine, since: datetime) -> list[tuple[str, bool]]:
+    """Calls the controller journaled since ``since`` that were never closed: (call uid, whether an agent
+    answered). Fallback calls are the CDR reader's and are left out."""
+    answered = select(call_events_table.c.id).where(call_events_table.c.call_id == calls.c.id,
+                                                    call_events_table.c.kind == "queue.answered").exists()
+    with engine.connect() as conn:
+        rows = conn.execute(select(calls.c.call_uid, answered)
+                            .where(calls.c.ended_at.is_(None), calls.c.started_at >= since,
+                                   calls.c.source != "fallback")).all()
+    return [(str(uid), bool(served)) for uid, served in rows]

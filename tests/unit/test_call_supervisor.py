@@ -172,3 +172,41 @@ def test_reconnect_never_ends_a_live_call_for_an_ended_leg_or_a_callback_being_d
         await asyncio.gather(*sup._tasks, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_a_caller_arriving_while_positions_are_read_is_not_taken_for_vanished() -> None:
+    """Seen in the soak: a call that arrived during a restarted controller's reconciliation was ended after
+    0.1 s because the channel list was fetched before it came."""
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        reading = asyncio.Event()
+        resume = asyncio.Event()
+        original = control.get_variable
+
+        async def slow_get_variable(channel_id: ChannelId, name: str) -> str | None:
+            reading.set()
+            await resume.wait()
+            return await original(channel_id, name)
+
+        control.get_variable = slow_get_variable  # type: ignore[method-assign]
+        closed: list[set[str]] = []
+        sup.close_unseen = lambda live, _closed: closed.append({str(c) for c in live})
+
+        async def flow(call):  # type: ignore[no-untyped-def]
+            await asyncio.Event().wait()
+
+        sup.flow = flow
+        control.present = [channel("6.1")]
+        sup.dispatch(Connected(at=clock.now()))
+        await asyncio.wait_for(reading.wait(), 1)
+        sup.dispatch(StasisStart(at=clock.now(), channel=channel("6.2"), args=("inbound",)))
+        resume.set()
+        await settle()
+        assert set(sup.calls) == {"6.1", "6.2"}
+        assert "call.ended" not in journal.kinds("6.2")
+        assert closed and {"6.1", "6.2"} <= closed[0]  # neither may be closed as unseen
+        for task in list(sup._tasks):
+            task.cancel()
+        await asyncio.gather(*sup._tasks, return_exceptions=True)
+
+    asyncio.run(scenario())

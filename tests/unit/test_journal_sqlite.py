@@ -276,3 +276,20 @@ def test_to_jsonable_turns_timestamps_into_iso_strings(db_url: str, tmp_path: Pa
     assert isinstance(summary, dict)
     assert summary["started_at"] == "2024-11-23T10:30:00+00:00"
     assert summary["answered_at"] is None
+
+
+def test_open_calls_are_the_unclosed_controller_calls_with_whether_an_agent_answered(
+        db_url: str, tmp_path: Path) -> None:
+    """What a starting controller closes as 'ended while no controller ran' (engine.app)."""
+    from engine.store.queries import open_calls
+
+    write(db_url, tmp_path / "spill.jsonl", [
+        entry("done", "call.started", 0, caller=CALLER, dialed="10086", source="controller"),
+        entry("done", "call.ended", 5, outcome="completed", cause="normal_clearing"),
+        entry("talking", "call.started", 1, caller=CALLER, dialed="10086", source="controller"),
+        entry("talking", "queue.answered", 3, agent="1001"),
+        entry("menu", "call.started", 2, caller=CALLER, dialed="10086", source="controller"),
+        entry("old", "call.started", -90000, caller=CALLER, dialed="10086", source="controller"),
+    ])
+    with reading(db_url) as engine:
+        assert sorted(open_calls(engine, at(-3600))) == [("menu", False), ("talking", True)]
