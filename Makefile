@@ -2,7 +2,7 @@
 VENV    := .venv
 HOTLINE := $(VENV)/bin/hotline
 
-.PHONY: up setup system-packages test lint bench bench-greeting clean-pbx-test
+.PHONY: up setup system-packages test lint bench bench-greeting soak clean-pbx-test
 
 up: setup
 	$(HOTLINE) up
@@ -34,3 +34,8 @@ bench: setup
 
 bench-greeting: setup
 	$(VENV)/bin/python -m bench.run $(if $(FULL),--full)
+
+# `make soak`: 30 min of mixed callers, the controller SIGKILLed every 180 s (README "Failures", Soak);
+# `make soak MINUTES=4 KILL_EVERY=60`: the short run.
+soak: setup
+	$(VENV)/bin/python -m bench.soak $(if $(MINUTES),--minutes $(MINUTES)) $(if $(KILL_EVERY),--kill-every $(KILL_EVERY))
