@@ -32,14 +32,18 @@ class BadPosition(ValueError):
 class CallPosition:
     """The facts needed to resume a caller; which ones are set depends on ``stage``.
 
-    - ``ivr``: ``node`` (said again from its start), ``vars`` (non-secret entries so far);
+    - ``ivr``: ``node`` (said again from its start), ``vars`` (non-secret entries so far); ``queued_at`` and
+      ``priority`` when the caller already waited in a queue (an offer node: keep waiting keeps the place);
     - ``queued``: ``queue``, ``queued_at`` (their place: when they first joined), ``priority``;
     - ``talking`` / ``held``: the queue facts plus ``agent``, ``leg`` (the agent's channel), ``bridge``,
       ``recording`` (the running recording's name), ``answered_at``; ``held_since`` when held;
     - ``site``: put through to an outside overflow site (``agent`` is ``site:<name>``, with leg, bridge and
       recording);
     - ``script``: the silent-call script (``variant``) was running;
-    - ``message``: the caller was leaving a message (``recording``);
+    - past the IVR (queued, talking, held, site, script), ``node`` is the flow's queue node that handed the
+      caller over: a resumed caller nobody can serve goes on at that node's ``unserved``;
+    - ``message``: the caller was leaving a message (``recording``; ``node``: the offer node, whose
+      ``message`` target follows);
     - ``closing``: the caller was being said goodbye to.
     """
 

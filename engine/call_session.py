@@ -12,6 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -76,6 +77,9 @@ class CallSession:
         # When and with which priority the caller first joined a queue: a booked callback keeps that place.
         self.queued_at: datetime | None = None
         self.queue_priority = 0
+        # The flow's queue node that handed the caller to a queue: written into every position past the
+        # IVR, so that a caller resumed there whom nobody can serve goes on at that node's ``unserved``.
+        self.flow_node: str | None = None
         # "controller" for callers who dialled in; "callback" for a call the hotline places itself.
         self.source = "controller"
         # Other channels of this call (agents rung for it): their events come to this inbox too.
@@ -112,6 +116,8 @@ class CallSession:
         Asterisk runs a channel's ARI commands in order and a command waits while a prompt plays (a
         resumed call may still be hearing the previous controller's), so after ``POSITION_WAIT_S`` the
         call goes on and the writer finishes later."""
+        if position.node is None and position.stage != "ivr" and self.flow_node is not None:
+            position = replace(position, node=self.flow_node)
         if position == self.position:
             return
         self.position = position

@@ -3,7 +3,8 @@
 The loader already refused what is malformed (types, unknown fields, times, dates, caller patterns);
 ``check_flow`` looks at meaning: names that point nowhere, nodes no call can reach, prompts without a
 text, duplicate menu keys, loops that never wait for the caller, passwords without both outcomes,
-variables never collected. ``FlowRunner`` refuses a flow with problems; `hotline flows check` prints them.
+variables never collected, offers that go back to something other than a queue node or offer nothing.
+``FlowRunner`` refuses a flow with problems; `hotline flows check` prints them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ from pathlib import Path
 from engine.prompts.catalog import BY_NAME
 from ivr_flows.errors import FlowError, Problem
 from ivr_flows.loader import load_flow
-from ivr_flows.model import LOOKUP_KINDS, TEMPLATE_FORMATS, BranchCaller, Collect, Flow, Lookup, Menu, Node, Password
+from ivr_flows.model import (
+    LOOKUP_KINDS,
+    TEMPLATE_FORMATS,
+    BranchCaller,
+    Collect,
+    Flow,
+    Lookup,
+    Menu,
+    Node,
+    Offer,
+    Password,
+    Queue,
+)
 
 _Fail = Callable[[int, str], None]
 
@@ -139,6 +152,8 @@ def _check_nodes(flow: Flow, fail: _Fail) -> None:
                     if fmt and fmt not in TEMPLATE_FORMATS:
                         fail(node.line_of("say"), f"{_what(node)} say: unknown format '{fmt}' in {{{name}:{fmt}}} "
                                                   f"(one of {', '.join(TEMPLATE_FORMATS)})")
+            case Offer():
+                _check_offer(flow, node, fail)
             case BranchCaller():
                 for route in node.routes:
                     if route.caller_list not in flow.caller_lists:
@@ -155,6 +170,18 @@ def _check_menu(node: Menu, fail: _Fail) -> None:
             fail(key.line, f"{_what(node)}: key {key.key} is used twice (first on line {seen[key.key]})")
         else:
             seen[key.key] = key.line
+
+
+def _check_offer(flow: Flow, node: Offer, fail: _Fail) -> None:
+    target = flow.nodes.get(node.queue)
+    if target is not None and not isinstance(target, Queue):
+        fail(node.line_of("queue"), f"{_what(node)} queue: '{node.queue}' is a {target.type_name} node; keep waiting "
+                                    f"goes back to a queue node")
+    if node.message is None and node.callback is None:
+        fail(node.line, f"{_what(node)} offers nothing: give it 'message' and/or 'callback' (where the call goes "
+                        f"after a message / a booking)")
+    if node.message is None and any(p.case == "message" for p in node.prompts):
+        fail(node.line_of("prompt"), f"{_what(node)} prompt message: no 'message' target, so no message is taken")
 
 
 def _check_var(node: Node, role: str, var: str, collected: Iterable[str], fail: _Fail) -> None:

@@ -21,6 +21,7 @@ import yaml
 from ivr_flows.errors import FlowError, Problem
 from ivr_flows.model import (
     DTMF_KEYS,
+    OFFER_CASES,
     PRIORITIES,
     WEEKDAYS,
     BranchCaller,
@@ -37,6 +38,8 @@ from ivr_flows.model import (
     MenuKey,
     Node,
     NumberPattern,
+    Offer,
+    OfferPrompt,
     OpeningHours,
     Password,
     Play,
@@ -108,6 +111,30 @@ def _count(r: _Reader, node: yaml.Node, what: str) -> Any:
         r.fail(line_of(node), f"{what} must be at least 1")
         return None
     return value
+
+
+def _times(r: _Reader, node: yaml.Node, what: str) -> Any:
+    value = r.integer(node, what)
+    if value is not None and value < 0:
+        r.fail(line_of(node), f"{what} must be 0 or more")
+        return None
+    return value
+
+
+def _offer_prompts(r: _Reader, node: yaml.Node, what: str) -> Any:
+    prompts = []
+    ok = True
+    for case, value, line in r.mapping(node, what):
+        if case not in OFFER_CASES:
+            r.fail(line, f"{what}: unknown case '{case}' (one of {', '.join(OFFER_CASES)})")
+            ok = False
+            continue
+        prompt = r.text(value, f"{what} {case}")
+        if prompt is None:
+            ok = False
+            continue
+        prompts.append(OfferPrompt(case, prompt, line))
+    return tuple(prompts) if ok else None
 
 
 def _terminator(r: _Reader, node: yaml.Node, what: str) -> Any:
@@ -218,7 +245,11 @@ NODE_FIELDS: dict[type[Node], dict[str, tuple[str, Kind]]] = {
     BranchTime: {"open": ("open", _target), "closed": ("closed", _target), "holiday": ("holiday", _target),
                  "morning": ("morning", _target)},
     Goto: {"next": ("next", _target)},
-    Queue: {"queue": ("queue", _target), "priority": ("priority", _priority), "prompt": ("prompts", _prompts)},
+    Queue: {"queue": ("queue", _target), "priority": ("priority", _priority), "prompt": ("prompts", _prompts),
+            "unserved": ("unserved", _target)},
+    Offer: {"queue": ("queue", _target), "prompt": ("prompts", _offer_prompts), "timeout": ("timeout", _seconds),
+            "keep_waiting": ("keep_waiting", _times), "message_prompt": ("message_prompt", _prompt),
+            "message": ("message", _target), "callback": ("callback", _target), "fallback": ("fallback", _target)},
     Hangup: {"prompt": ("prompts", _prompts)},
 }
 BY_TYPE = {cls.type_name: cls for cls in NODE_FIELDS}

@@ -326,14 +326,71 @@ class Goto(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class Queue(Node):
+    """Hand the caller to an ACD queue. When nobody can take the call there (queue closed, maximum wait,
+    per-call overflow found nothing), the flow goes on at ``unserved``; without it the caller hears the
+    catalog's apology (``agent-unavailable``) and the call ends."""
+
     type_name: ClassVar[str] = "queue"
     waits: ClassVar[bool] = True
     queue: str
     priority: int = 0
     prompts: tuple[str, ...] = ()
+    unserved: str | None = None
+
+    def targets(self) -> list[Ref]:
+        return self._refs("unserved", self.unserved)
 
     def prompt_refs(self) -> list[Ref]:
         return _prompt_refs(self, "prompt", self.prompts)
+
+
+#: What an offer's prompt depends on: only a message can be left; a callback can be booked too; and the
+#: caller may also keep waiting (agents are signed in but busy).
+OFFER_CASES = ("message", "callback", "wait")
+OFFER_PROMPTS = {"message": "offer-message", "callback": "offer-callback", "wait": "offer-callback-wait"}
+#: The choices' keys (HOTLINE_RULES, 投诉受理要求 5).
+MESSAGE_KEY, CALLBACK_KEY, WAIT_KEY = "1", "2", "3"
+
+
+@dataclass(frozen=True)
+class OfferPrompt:
+    case: str
+    prompt: str
+    line: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Offer(Node):
+    """The choices of a caller nobody can take (自动录音受理 / 预约回呼): 1 leave a message, 2 book a callback
+    (when callbacks are enabled and the caller's number is known), 3 keep waiting in the same place (when
+    agents are signed in but busy; at most ``keep_waiting`` times). Which of them exist right now is the
+    channel's to say; with neither a message nor a callback possible the caller goes to ``fallback`` at once.
+
+    ``queue`` names the queue node "keep waiting" goes back to (the caller keeps their place and does not
+    hear that node's prompt again); ``message`` / ``callback`` are where the call goes after a message was
+    left / a callback booked (no target: that choice is not offered); ``fallback`` after no valid key."""
+
+    type_name: ClassVar[str] = "offer"
+    waits: ClassVar[bool] = True
+    queue: str
+    prompts: tuple[OfferPrompt, ...] = ()
+    timeout: float = 6.0
+    keep_waiting: int = 3
+    message_prompt: str = "message-prompt"
+    message: str | None = None
+    callback: str | None = None
+    fallback: str
+
+    def prompt_for(self, case: str) -> str:
+        return next((p.prompt for p in self.prompts if p.case == case), OFFER_PROMPTS[case])
+
+    def targets(self) -> list[Ref]:
+        return (self._refs("queue", self.queue) + self._refs("message", self.message)
+                + self._refs("callback", self.callback) + self._refs("fallback", self.fallback))
+
+    def prompt_refs(self) -> list[Ref]:
+        return ([Ref(p.prompt, p.line, f"prompt {p.case}") for p in self.prompts]
+                + self._refs("message_prompt", self.message_prompt))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,7 +404,7 @@ class Hangup(Node):
 
 
 NODE_TYPES: tuple[type[Node], ...] = (Play, Menu, Collect, Password, Lookup, BranchCaller, BranchTime, Goto, Queue,
-                                      Hangup)
+                                      Offer, Hangup)
 
 # -- the flow ----------------------------------------------------------------------------------------------
 

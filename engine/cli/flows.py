@@ -16,7 +16,7 @@ import click
 from engine.cli.context import CliContext, emit_json, pass_cli
 from engine.errors import SettingsError
 from engine.ivr.runner import IvrServices
-from engine.ivr.simulate import NoIncidents, SampleSelfService, parse_keys, simulate
+from engine.ivr.simulate import UNSERVED, NoIncidents, SampleSelfService, parse_keys, simulate
 from ivr_flows.check import check_file
 from ivr_flows.errors import FlowError
 from ivr_flows.loader import load_flows
@@ -74,10 +74,14 @@ def flows_check(ctx: click.Context, files: tuple[Path, ...], folder: Path | None
 @click.option("--at", "at_text", default=None, help=f"Local time of the call, '{AT_FORMAT}' (default: now).")
 @click.option("--tz", "tz_name", default="Asia/Shanghai", show_default=True, help="Time zone of the hotline.")
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None, help="Prompt language (default: setting).")
+@click.option("--unserved", type=click.Choice(UNSERVED), default=None,
+              help="Nobody can take the call in a queue: every agent busy (message, callback, keep waiting) or none "
+                   "signed in (message, callback). Default: an agent answers.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_cli
 def flows_simulate(obj: CliContext, flow_name: str, folder: Path | None, caller: str, dialed: str | None, keys: str,
-                   at_text: str | None, tz_name: str, language: str | None, as_json: bool) -> None:
+                   at_text: str | None, tz_name: str, language: str | None, unserved: str | None,
+                   as_json: bool) -> None:
     """Walk a flow for one scripted call and show the path and what the caller hears."""
     try:
         parse_keys(keys)
@@ -99,7 +103,7 @@ def flows_simulate(obj: CliContext, flow_name: str, folder: Path | None, caller:
     services = IvrServices(self_service=SampleSelfService(at.date()), incidents=NoIncidents(), tz=tz)
     result = asyncio.run(simulate(flows_by_name[flow_name], services, caller, dialed or settings.hotline_number, keys,
                                   at, hotline_number=settings.hotline_number,
-                                  language=language or settings.language))
+                                  language=language or settings.language, unserved=unserved))
     if as_json:
         emit_json(result.to_json())
         return

@@ -3,7 +3,9 @@
 Barge-in: a key pressed during a prompt stops that playback at once and skips the prompts queued
 after it; the key stays in the call's type-ahead buffer, so callers who know the menu can type
 "1 1" and land two levels down without listening. Texts known only during the call are synthesized
-(and cached) before playing.
+(and cached) before playing. A queue node hands the caller to ``QueueService``; what a caller nobody can
+take may choose (message box, callback dialer, agents busy) is reported by ``choices`` and chosen in the
+flow's offer node (engine.ivr.runner).
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from typing import Any
 from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.callbacks.dialer import CallbackDialer
-from engine.ivr.ports import Say
+from engine.ivr.ports import Choices, Say
 from engine.pbx.ari import AriNotFound
 from engine.pbx.ari_events import ChannelDtmfReceived, PlaybackFinished, PlaybackId
 from engine.queueing.service import QueueService
 from engine.scripts.leave_message import MessageBox
 
 Synthesize = Callable[[str], Awaitable[str]]
-# How often a caller who chose to keep waiting is offered the choices again before the apology.
-MAX_OFFERS = 3
 
 
 class AriIvrChannel:
@@ -37,6 +37,7 @@ class AriIvrChannel:
         self.queues = queues
         self.messages = messages
         self.callbacks = callbacks
+        self._requested: set[str] = set()
 
     @property
     def caller(self) -> str:
@@ -53,7 +54,9 @@ class AriIvrChannel:
         self.call.note(kind, data)
 
     async def reached(self, node: str, kept: Mapping[str, str]) -> None:
-        await self.call.mark(CallPosition("ivr", node=node, vars=dict(kept)))
+        # A caller offered choices after waiting keeps their place if a restart says the offer again.
+        await self.call.mark(CallPosition("ivr", node=node, vars=dict(kept), queued_at=self.call.queued_at,
+                                          priority=self.call.queue_priority if self.call.queued_at else 0))
 
     def clear_type_ahead(self) -> None:
         self.call.type_ahead.clear()
@@ -93,63 +96,42 @@ class AriIvrChannel:
             await self.call.next_event(within=left)
         return self.call.type_ahead.popleft()
 
-    async def to_queue(self, queue: str, priority: int = 0) -> None:
-        self.note("queue.requested", {"queue": queue, "priority": priority})
+    async def to_queue(self, queue: str, priority: int = 0, node: str | None = None) -> bool:
+        if queue not in self._requested:  # a caller back from "keep waiting" asked once already
+            self._requested.add(queue)
+            self.note("queue.requested", {"queue": queue, "priority": priority})
         if self.queues is None:
-            await self.say([Say(prompt="agent-unavailable")], barge_in=False)
-            return
-        await self.wait_for_agent(queue, priority)
+            return False
+        self.call.flow_node = node
+        # Nobody signed in, the maximum wait or the expected wait past, and no overflow queue or site took
+        # the caller: False, and the flow offers what it can (HOTLINE_RULES, 投诉受理要求 5).
+        return await self.queues.serve(self.call, queue, priority)
 
-    async def wait_for_agent(self, queue: str, priority: int, resumed: CallPosition | None = None) -> None:
-        """Serve the caller in ``queue`` (from where ``resumed`` says they were, after a controller restart);
-        when nobody can, offer a message, a callback or to keep waiting."""
-        assert self.queues is not None
-        for _ in range(MAX_OFFERS):
-            served = (await self.queues.resume(self.call, resumed) if resumed is not None
-                      else await self.queues.serve(self.call, queue, priority))
-            resumed = None
-            if served:
-                return
-            # Nobody can take the call now (HOTLINE_RULES, 投诉受理要求 5): a recorded message (自动录音受理),
-            # a booked callback (预约回呼), or, when agents are only busy, keep waiting in the same place.
-            choice = await self._offer_choices(queue)
-            if choice == "1" and self.messages is not None:
-                # Written before the prompt: a caller who chose to leave a message is asked for it again
-                # after a restart, not offered the choices again.
-                await self.call.mark(CallPosition("message", queue=queue))
-                await self.leave_message(queue)
-                return
-            if choice == "2" and self.callbacks is not None:
-                await self.callbacks.book(self.call, queue)
-                await self.say([Say(prompt="callback-booked")], barge_in=False)
-                return
-            if choice != "3":
-                break
-            self.note("queue.keep_waiting", {"queue": queue})
-        await self.say([Say(prompt="agent-unavailable")], barge_in=False)
+    async def resume_queue(self, position: CallPosition) -> bool:
+        """Take up a caller re-adopted after a controller restart in a queue, with an agent, at a site or in
+        the silent-call script (``QueueService.resume``); False when nobody can serve them."""
+        if self.queues is None:
+            return False
+        self.call.flow_node = position.node
+        return await self.queues.resume(self.call, position)
 
-    async def leave_message(self, queue: str) -> None:
-        """The beep, the caller's message, thanks."""
-        assert self.messages is not None
-        await self.say([Say(prompt="message-prompt")], barge_in=False)
+    def choices(self, queue: str) -> Choices:
+        can_book = self.callbacks is not None and self.callbacks.enabled and self.caller.isdigit()
+        busy = self.queues is not None and self.queues.serving(self.queues.queue_config(queue)) > 0
+        return Choices(message=self.messages is not None, callback=can_book, keep_waiting=busy)
+
+    async def leave_message(self, queue: str, node: str | None, prompt: str) -> None:
+        assert self.messages is not None  # choices() offers no message without a message box
+        # Written before the prompt: after a restart the caller is asked for the message again, not
+        # offered the choices again.
+        await self.call.mark(CallPosition("message", node=node, queue=queue))
+        await self.say([Say(prompt=prompt)], barge_in=False)
         self.clear_type_ahead()
         await self.messages.record(self.call, queue)
-        await self.say([Say(prompt="message-thanks")], barge_in=False)
 
-    async def _offer_choices(self, queue: str) -> str | None:
-        """Say what the caller can do and return the key they chose (None: no valid choice)."""
-        assert self.queues is not None
-        can_book = self.callbacks is not None and self.callbacks.enabled and self.caller.isdigit()
-        can_wait = self.queues.serving(self.queues.queue_config(queue)) > 0
-        if self.messages is None and not can_book:
-            return None
-        prompt = ("offer-callback-wait" if can_wait else "offer-callback") if can_book else "offer-message"
-        self.clear_type_ahead()
-        await self.say([Say(prompt=prompt)])
-        choice = await self.get_digit(6)
-        valid = {"1"} | ({"2"} if can_book else set()) | ({"3"} if can_book and can_wait else set())
-        self.note("queue.offer", {"queue": queue, "choice": choice if choice in valid else None})
-        return choice if choice in valid else None
+    async def book_callback(self, queue: str) -> None:
+        assert self.callbacks is not None  # choices() offers no callback without the dialer
+        await self.callbacks.book(self.call, queue)
 
     async def hangup(self) -> None:
         await self.call.hangup()

@@ -29,6 +29,15 @@ class Say:
             raise ValueError("Say needs exactly one of prompt or text")
 
 
+@dataclass(frozen=True)
+class Choices:
+    """What a caller nobody can take may do right now (the offer node's keys follow from it)."""
+
+    message: bool = False  # a message can be recorded
+    callback: bool = False  # callbacks are enabled and the caller's number is known
+    keep_waiting: bool = False  # agents are signed in for the queue, only busy
+
+
 class IvrChannel(Protocol):
     """One caller as the IVR sees it."""
 
@@ -62,8 +71,24 @@ class IvrChannel(Protocol):
         restarted after a crash says this node again instead of starting the call over."""
         ...
 
-    async def to_queue(self, queue: str, priority: int = 0) -> None:
-        """Hand the caller to the ACD queue (the ACD issue implements it; until then: journal + prompt)."""
+    async def to_queue(self, queue: str, priority: int = 0, node: str | None = None) -> bool:
+        """Hand the caller to the ACD queue (from the flow's queue node ``node``, written into the caller's
+        position) until an agent or an overflow site has served them (True) or nobody can (False). A
+        caller who already waited keeps their place (their first arrival time)."""
+        ...
+
+    def choices(self, queue: str) -> Choices:
+        """What a caller ``queue`` could not serve may choose now."""
+        ...
+
+    async def leave_message(self, queue: str, node: str | None, prompt: str) -> None:
+        """Write down that the caller leaves a message (``node``: the offer node; a restart asks for the
+        message again instead of offering the choices again), say ``prompt``, then record the message (after
+        the beep) as a work item of ``queue``."""
+        ...
+
+    async def book_callback(self, queue: str) -> None:
+        """Book a callback: the caller's place in ``queue`` is kept for it."""
         ...
 
     async def hangup(self) -> None: ...

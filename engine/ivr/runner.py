@@ -2,13 +2,17 @@
 
 Each node kind has one small handler returning the next node's name or an ``Exit``. Normal outcomes
 (timeout, invalid key, wrong password, a data source down) are values that pick the next node; a caller
-hangup is ``engine.call_session.CallEnded`` raised by the channel and simply propagates. Collaborators:
+hangup is ``engine.call_session.CallEnded`` raised by the channel and simply propagates. A queue node
+hands the caller to the ACD and waits there; when nobody can take the call the walk goes on at the node's
+``unserved`` (usually an ``offer`` node: message, callback or keep waiting, with the keys the channel says
+are possible right now). Collaborators:
 engine.ivr.ports (channel and data ports), engine.speech.mandarin (values read out), ivr_flows.check (a flow
 is checked before it is ever run).
 
 Journal kinds (``channel.note``): ``ivr.node`` on entering each node, ``incident.heard``, ``ivr.digits``
 (secret entries masked), ``ivr.timeout``, ``ivr.fallback`` (menu/collect tries used up), ``ivr.branch``,
-``password.checked`` (``ok`` only, never digits), ``lookup.result`` (kind, status) and ``ivr.exit``.
+``password.checked`` (``ok`` only, never digits), ``lookup.result`` (kind, status), ``ivr.exit`` (when the
+caller is handed to a queue or the call ends), ``queue.offer`` (the caller's choice) and ``queue.keep_waiting``.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.call_session import CallEnded
-from engine.ivr.ports import Calendar, Incidents, IvrChannel, LookupResult, Say, SelfService
+from engine.ivr.ports import Calendar, Choices, Incidents, IvrChannel, LookupResult, Say, SelfService
 from engine.speech.mandarin import say_amount, say_data_mb, say_date, say_digits, say_number, say_order_status
 from ivr_flows.check import check_flow
 from ivr_flows.errors import FlowError, Problem
 from ivr_flows.model import (
+    CALLBACK_KEY,
+    MESSAGE_KEY,
+    WAIT_KEY,
     BranchCaller,
     BranchTime,
     Collect,
@@ -37,6 +44,7 @@ from ivr_flows.model import (
     Lookup,
     Menu,
     Node,
+    Offer,
     Password,
     Play,
     Queue,
@@ -48,6 +56,8 @@ log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
 MASK = "******"  # what the journal shows for secret entries: not even their length
 PASSWORD_CHECK_TIMEOUT = 5.0
+#: Said when a queue node without ``unserved`` could not serve the caller, before the call ends.
+UNAVAILABLE_PROMPT = "agent-unavailable"
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class _CallState:
     verified: set[str] = field(default_factory=set)  # accounts whose password was right on this call
     heard: set[int] = field(default_factory=set)  # incident ids already announced
     path: list[str] = field(default_factory=list)
+    kept_waiting: dict[str, int] = field(default_factory=dict)  # per offer node: times the caller chose 3
+    returning: str | None = None  # the queue node a caller who chose to keep waiting goes back to
 
 
 # -- values read out in Mandarin ----------------------------------------------------------------------------
@@ -160,7 +172,8 @@ class FlowRunner:
                 return await self._exit(channel, Exit("step_limit", name), hangup=True)
             node = self.flow.nodes[name]
             call.path.append(name)
-            if not isinstance(node, (Goto, BranchCaller, BranchTime)):  # instant nodes: nothing to resume
+            # Instant nodes have nothing to resume; a caller going back to wait keeps their queue position.
+            if not isinstance(node, (Goto, BranchCaller, BranchTime)) and call.returning != name:
                 await channel.reached(name, {k: v for k, v in call.vars.items() if k not in self.secret_vars})
             channel.note("ivr.node", {"node": name, "type": node.type_name})
             await self._announce_incidents(channel, call, name)
@@ -189,8 +202,9 @@ class FlowRunner:
             case BranchTime():
                 return self._branch_time(channel, node)
             case Queue():
-                await _say(channel, node.prompts, barge_in=False)
-                return await self._exit(channel, Exit("queued", node.name, node.queue, node.priority))
+                return await self._queue(channel, call, node)
+            case Offer():
+                return await self._offer(channel, call, node)
             case Hangup():
                 await _say(channel, node.prompts, barge_in=False)
                 return await self._exit(channel, Exit("hangup", node.name), hangup=True)
@@ -202,11 +216,50 @@ class FlowRunner:
             data |= {"queue": exit_.queue, "priority": exit_.priority}
         channel.note("ivr.exit", data)
         log.info("flow %s: %s at %s", self.flow.name, exit_.how, exit_.node)
-        if exit_.queue is not None:
-            await channel.to_queue(exit_.queue, exit_.priority)
-        elif hangup:
+        if hangup:
             await channel.hangup()
         return exit_
+
+    # -- queues and the choices of a caller nobody can take ----------------------------------------------------
+    async def _queue(self, channel: IvrChannel, call: _CallState, node: Queue) -> str | Exit:
+        exit_ = Exit("queued", node.name, node.queue, node.priority)
+        if call.returning == node.name:  # back from "keep waiting": same place, no prompt again
+            call.returning = None
+        else:
+            await _say(channel, node.prompts, barge_in=False)
+            await self._exit(channel, exit_)
+        if await channel.to_queue(node.queue, node.priority, node.name):
+            return exit_
+        if node.unserved is not None:
+            return node.unserved
+        await _say(channel, (UNAVAILABLE_PROMPT,), barge_in=False)
+        return exit_
+
+    async def _offer(self, channel: IvrChannel, call: _CallState, node: Offer) -> str:
+        queue_node = self.flow.nodes[node.queue]
+        assert isinstance(queue_node, Queue)  # check_flow guarantees it
+        queue = queue_node.queue
+        keys = offer_keys(node, channel.choices(queue), call.kept_waiting.get(node.name, 0))
+        if not keys:
+            return node.fallback  # neither a message nor a callback can be taken: straight to the apology
+        case = "wait" if WAIT_KEY in keys else "callback" if CALLBACK_KEY in keys else "message"
+        channel.clear_type_ahead()
+        await _say(channel, (node.prompt_for(case),))
+        key = await channel.get_digit(node.timeout)
+        choice = key if key in keys else None
+        channel.note("queue.offer", {"queue": queue, "choice": choice})
+        if choice == MESSAGE_KEY and node.message is not None:
+            await channel.leave_message(queue, node.name, node.message_prompt)
+            return node.message
+        if choice == CALLBACK_KEY and node.callback is not None:
+            await channel.book_callback(queue)
+            return node.callback
+        if choice == WAIT_KEY:
+            call.kept_waiting[node.name] = call.kept_waiting.get(node.name, 0) + 1
+            channel.note("queue.keep_waiting", {"queue": queue})
+            call.returning = node.queue
+            return node.queue
+        return node.fallback
 
     async def _announce_incidents(self, channel: IvrChannel, call: _CallState, node: str) -> None:
         for incident in self.services.incidents.active_for(node, channel.now()):
@@ -359,6 +412,16 @@ class FlowRunner:
             why, target = "open", node.open
         channel.note("ivr.branch", {"node": node.name, "to": target, "why": why})
         return target
+
+
+def offer_keys(node: Offer, choices: Choices, kept_waiting: int) -> frozenset[str]:
+    """The keys an offer accepts now: 1 (message) and 2 (callback) when possible and the node has somewhere to
+    go after them; 3 (keep waiting) only beside a callback, when agents are busy, at most ``keep_waiting``
+    times. Empty: nothing to offer."""
+    message = choices.message and node.message is not None
+    callback = choices.callback and node.callback is not None
+    wait = callback and choices.keep_waiting and kept_waiting < node.keep_waiting
+    return frozenset(k for k, ok in ((MESSAGE_KEY, message), (CALLBACK_KEY, callback), (WAIT_KEY, wait)) if ok)
 
 
 async def _say(channel: IvrChannel, prompts: Sequence[str], barge_in: bool = True) -> None:

@@ -5,8 +5,10 @@ comma-separated group is one burst the caller types when the IVR next waits for 
 empty group) lets that wait time out; ``H`` hangs up. Keys left in a burst stay in the type-ahead buffer
 and cut the following prompts short, exactly as on a real call. Once a burst is used up the next wait
 times out, and once the script is used up every wait times out, so menus run out of tries and the flow
-reaches its fallback: a simulation never hangs. ``SampleSelfService`` and ``NoIncidents`` stand in for
-the database-backed services. Used by `hotline flows simulate` (engine.cli.flows) and the unit tests.
+reaches its fallback: a simulation never hangs. A queue serves the caller unless ``unserved`` says nobody
+can (agents busy, or none signed in): then the flow's offer runs with the caller's next keys.
+``SampleSelfService`` and ``NoIncidents`` stand in for the database-backed services. Used by
+`hotline flows simulate` (engine.cli.flows) and the unit tests.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.call_session import CallEnded
-from engine.ivr.ports import Incident, LookupResult, Say
+from engine.ivr.ports import Choices, Incident, LookupResult, Say
 from engine.ivr.runner import Exit, FlowRunner, IvrServices
 from engine.prompts.catalog import BY_NAME
 from engine.selfservice.loading import sample_data
@@ -56,7 +58,12 @@ _TRANSCRIBED = {
     "lookup.result": "    {kind} look-up: {status}",
     "incident.heard": "    (incident {incident} announced)",
     "ivr.exit": "=> {how} {queue}",
+    "queue.offer": "    choice: {choice}",
+    "queue.keep_waiting": "    (keeps waiting, same place in the queue)",
 }
+#: ``--unserved``: nobody can take the call in any queue, because agents are all ``busy`` (the caller may
+#: also keep waiting) or none is signed in (``closed``).
+UNSERVED = ("busy", "closed")
 
 
 class _Blank(dict[str, Any]):
@@ -71,8 +78,10 @@ class _Blank(dict[str, Any]):
 class SimulatedChannel:
     """An ``IvrChannel`` driven by a key script at a fixed time; records what the caller hears."""
 
-    def __init__(self, caller: str, dialed: str, keys: str, at: datetime, text_of: Callable[[Say], str]) -> None:
+    def __init__(self, caller: str, dialed: str, keys: str, at: datetime, text_of: Callable[[Say], str],
+                 unserved: str | None = None) -> None:
         self._caller = caller
+        self._unserved = unserved
         self._dialed = dialed
         self._at = at
         self._text_of = text_of
@@ -141,8 +150,24 @@ class SimulatedChannel:
     async def reached(self, node: str, kept: Mapping[str, str]) -> None:
         pass
 
-    async def to_queue(self, queue: str, priority: int = 0) -> None:
+    async def to_queue(self, queue: str, priority: int = 0, node: str | None = None) -> bool:
         self.queued = (queue, priority)
+        if self._unserved is None:
+            return True
+        why = "every agent is busy" if self._unserved == "busy" else "no agent signed in"
+        self.transcript.append(f"    (queue {queue}: nobody can take the call, {why})")
+        return False
+
+    def choices(self, queue: str) -> Choices:
+        return Choices(message=True, callback=self._caller.isdigit(), keep_waiting=self._unserved == "busy")
+
+    async def leave_message(self, queue: str, node: str | None, prompt: str) -> None:
+        await self.say([Say(prompt=prompt)], barge_in=False)
+        self.clear_type_ahead()
+        self.transcript.append(f"    (records the caller's message for queue {queue})")
+
+    async def book_callback(self, queue: str) -> None:
+        self.transcript.append(f"    (books a callback in queue {queue}, keeping the caller's place)")
 
     async def hangup(self) -> None:
         self.hung_up = True
@@ -189,11 +214,12 @@ def prompt_texts(flow: Flow, language: str = "zh", extra: Mapping[str, str] | No
 
 async def simulate(flow: Flow, services: IvrServices, caller: str, dialed: str, keys: str, at: datetime, *,
                    hotline_number: str = "10086", language: str = "zh",
-                   extra_prompts: Mapping[str, str] | None = None) -> SimulationResult:
-    """Run ``flow`` for one scripted call. A naive ``at`` is local time in ``services.tz``."""
+                   extra_prompts: Mapping[str, str] | None = None, unserved: str | None = None) -> SimulationResult:
+    """Run ``flow`` for one scripted call. A naive ``at`` is local time in ``services.tz``. ``unserved``
+    (one of ``UNSERVED``) walks the path where nobody can take the call; by default an agent answers."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=services.tz)
-    channel = SimulatedChannel(caller, dialed, keys, at, prompt_texts(flow, language, extra_prompts))
+    channel = SimulatedChannel(caller, dialed, keys, at, prompt_texts(flow, language, extra_prompts), unserved)
     runner = FlowRunner(flow, services)
     exit_: Exit | None
     try:

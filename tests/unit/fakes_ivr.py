@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.call_session import CallEnded
-from engine.ivr.ports import Incident, LookupResult, Say
+from engine.ivr.ports import Choices, Incident, LookupResult, Say
 from ivr_flows.loader import parse_flow
 from ivr_flows.model import Flow
 
@@ -20,7 +20,8 @@ class FakeIvrChannel:
     the buffer when the call starts. When ``keys`` run out, waits time out (or the caller hangs up)."""
 
     def __init__(self, keys: Sequence[str | None] = (), *, caller: str = "13800138000", dialed: str = "10086",
-                 now: datetime | None = None, typed_ahead: str = "", hang_up_when_done: bool = False) -> None:
+                 now: datetime | None = None, typed_ahead: str = "", hang_up_when_done: bool = False,
+                 served: Sequence[bool] = (), choices: Choices | None = None) -> None:
         self._caller = caller
         self._dialed = dialed
         self.current = now or datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, a Monday
@@ -34,6 +35,12 @@ class FakeIvrChannel:
         self.queued: tuple[str, int] | None = None
         self.hung_up = False
         self.reached_nodes: list[str] = []
+        # Answers of successive to_queue calls (when used up: served); what the offer may propose.
+        self.served: deque[bool] = deque(served)
+        self.offered = choices or Choices(message=True, callback=True, keep_waiting=True)
+        self.queue_calls: list[tuple[str, int, str | None]] = []
+        self.messages: list[tuple[str, str | None]] = []
+        self.callbacks: list[str] = []
 
     @property
     def caller(self) -> str:
@@ -77,8 +84,21 @@ class FakeIvrChannel:
     async def reached(self, node: str, kept: Mapping[str, str]) -> None:
         self.reached_nodes.append(node)
 
-    async def to_queue(self, queue: str, priority: int = 0) -> None:
+    async def to_queue(self, queue: str, priority: int = 0, node: str | None = None) -> bool:
         self.queued = (queue, priority)
+        self.queue_calls.append((queue, priority, node))
+        return self.served.popleft() if self.served else True
+
+    def choices(self, queue: str) -> Choices:
+        return self.offered
+
+    async def leave_message(self, queue: str, node: str | None, prompt: str) -> None:
+        await self.say([Say(prompt=prompt)], barge_in=False)
+        self.clear_type_ahead()
+        self.messages.append((queue, node))
+
+    async def book_callback(self, queue: str) -> None:
+        self.callbacks.append(queue)
 
     async def hangup(self) -> None:
         self.hung_up = True
