@@ -29,6 +29,9 @@ PROMPTS: tuple[Prompt, ...] = (
         "对不起,人工服务暂时无法接通,请您稍后再拨。",
         "Sorry, no agent can take your call right now. Please call again later.",
     ),
+    # Outside agent hours (the flow's night branch): short, then the menu; self-service never closes.
+    Prompt("night-service", "您好,现在是夜间服务时间,自助查询照常为您服务。",
+           "Hello, this is our night service. Self-service is open as usual."),
     Prompt("offer-message", "对不起,现在没有空闲的坐席。留言请按1;稍后再拨请挂机。",
            "Sorry, no agent is free right now. To leave a message press 1, or call again later."),
     Prompt("message-prompt", "请在提示音后留言,留言完毕请按井号键。",

@@ -89,7 +89,7 @@ def test_callers_in_every_stage_carry_on_after_a_controller_crash(pbx: Pbx) -> N
     assert talking.ended_by == "hotline" and talking.duration_s >= 19, talking
     first = events(pbx, journaled_call(pbx, TALKING, "completed", timeout=30).id)
     resumed = after_readoption(first)
-    assert ("call.resumed", {"stage": "talking", "node": None, "queue": "general", "agent": "2601"}) in resumed
+    assert ("call.resumed", {"stage": "talking", "node": "agent_line", "queue": "general", "agent": "2601"}) in resumed
     assert [k for k, _ in resumed].count("call.agent_hung_up") == 1
     saved = [d for k, d in first if k == "recording.saved"]
     assert len(saved) == 1 and saved[0]["agent"] == "2601", saved

@@ -9,7 +9,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from engine.store.queries import call_events
+from engine.store.queries import call_events, recent_calls
 from tests.pbx.conftest import SHIPPED_FLOWS, Pbx, write_test_flows
 from tests.pbx.harness import hotline, wait_until
 from tests.pbx.test_call_journey import dial, journaled_call
@@ -25,6 +25,21 @@ def events(pbx: Pbx, call_id: int) -> list[tuple[str, dict[str, Any]]]:
 
 def nodes(evts: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return [d["node"] for kind, d in evts if kind == "ivr.node"]
+
+
+def night_call_with_lookup(pbx: Pbx, caller: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """The events of the caller's call that took the night branch and looked something up (the demo
+    caller also calls in other tests of the session)."""
+    engine = pbx.journal()
+    try:
+        calls = [row.id for row in recent_calls(engine, 50) if row.caller == caller]
+    finally:
+        engine.dispose()
+    for call_id in calls:
+        evts = events(pbx, call_id)
+        if "night" in nodes(evts) and any(k == "lookup.result" for k, _ in evts):
+            return evts
+    return None
 
 
 def test_speed_line_balance_with_right_password(pbx: Pbx) -> None:
@@ -102,22 +117,38 @@ def test_incident_announcement_is_heard_and_counted(pbx: Pbx) -> None:
         hotline(pbx.config_file, "incident", "stop", str(incident_id))
 
 
-def test_closed_hours_and_hot_reload(pbx: Pbx) -> None:
-    """Editing the flow file takes effect without a restart; a broken edit keeps the last good flow."""
+def test_night_hours_keep_self_service_open_and_hot_reload(pbx: Pbx) -> None:
+    """Outside agent hours a caller hears the short night notice, still gets their balance through the menu,
+    and 0 leads to the night plan (the night queue; nobody there: the message/callback offer). Editing the
+    flow file takes effect without a restart; a broken edit keeps the last good flow."""
     flows_dir = pbx.settings.flows_folder
     with pbx.controller() as controller:
         write_test_flows(flows_dir, hours="closed")
         wait_until(lambda: "flows reloaded" in controller.output(), 15, "the flow reload")
-        report = dial(pbx, caller_id="13700000003", max_call_s=60)
+        report = dial(pbx, caller_id="13800138000", keys=["1", "1", *"123456#"], key_gap_s=1.0, max_call_s=60,
+                      hangup_after_s=25)
+        assert report.answered, report
+        evts = wait_until(lambda: night_call_with_lookup(pbx, "13800138000"), 30, "the look-up at night")
+        assert nodes(evts)[:6] == ["hours", "night", "main_menu", "self_service", "auth_balance", "balance"]
+        assert ("lookup.result", {"node": "balance", "kind": "balance", "status": "ok"}) in evts
+        night_notice = next(d for k, d in evts if k == "prompt.played" and d["prompt"] == "night-service")
+        assert night_notice.get("interrupted") or night_notice["ms"] < 8000, night_notice  # short, not 24 s
+
+        report = dial(pbx, caller_id="13700000003", keys=["0"], max_call_s=60)
         assert report.answered and report.ended_by == "hotline", report
         call = journaled_call(pbx, "13700000003", "completed", timeout=30)
-        assert nodes(events(pbx, call.id)) == ["hours", "closed"]
+        evts = events(pbx, call.id)
+        assert nodes(evts)[:5] == ["hours", "night", "main_menu", "agent", "night_line"], nodes(evts)
+        assert ("queue.closed", {"queue": "night", "why": "no agent signed in"}) in evts
+        assert nodes(evts)[-2:] == ["night_unserved", "no_agent"]  # no key pressed at the offer: the apology
+        assert any(k == "prompt.played" and d["prompt"].startswith("offer-") for k, d in evts), evts
 
         (flows_dir / "hotline.yaml").write_text("flow: hotline\nstart: nowhere\nnodes: {}\n")
         wait_until(lambda: "flow reload refused" in controller.output(), 15, "the refused reload")
-        dial(pbx, caller_id="13700000004", max_call_s=60)
-        call = journaled_call(pbx, "13700000004", "completed", timeout=30)
-        assert nodes(events(pbx, call.id)) == ["hours", "closed"]  # the last good version answered
+        dial(pbx, caller_id="13700000004", max_call_s=60, hangup_after_s=6)
+        call = journaled_call(pbx, "13700000004", timeout=30)
+        wait_until(lambda: len(nodes(events(pbx, call.id))) >= 2, 15, "the night branch")
+        assert nodes(events(pbx, call.id))[:2] == ["hours", "night"]  # the last good version answered
     write_test_flows(flows_dir)
     assert (SHIPPED_FLOWS / "hotline.yaml").exists()
 

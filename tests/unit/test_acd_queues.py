@@ -30,13 +30,14 @@ def problems(text: str) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def test_default_file_has_the_three_queues_with_documented_values() -> None:
+def test_default_file_has_the_four_queues_with_documented_values() -> None:
     queues = load_queues()
-    assert list(queues) == ["general", "vip", "complaints"]
+    assert list(queues) == ["general", "vip", "complaints", "night"]
     lines = DEFAULT_FILE.read_text(encoding="utf-8").splitlines()
     for queue in queues.values():
         assert lines[queue.line - 1].strip() == f"{queue.name}:"
-        assert queue.skills == {queue.name}
+        # The night queue (the flow's night plan) is served by whoever takes general calls.
+        assert queue.skills == {"general" if queue.name == "night" else queue.name}
         assert (queue.service_level_s, queue.announce_every_s, queue.moh_class, queue.ring_timeout_s) == \
             (20, 30, "default", 15)
         assert (queue.max_wait_s, queue.on_max_wait, queue.priority_bonus_repeat, queue.repeat_window_h) == \

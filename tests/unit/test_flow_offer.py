@@ -248,8 +248,8 @@ def simulated(keys: str, unserved: str | None, caller: str = "13800138000"):  # 
 
 def test_simulate_walks_the_unserved_path_of_the_shipped_flow() -> None:
     result = simulated("0,3,1", "busy")
-    assert result.path == ["hours", "vip_check", "greeting", "greet", "main_menu", "agent", "agent_unserved",
-                           "agent", "agent_unserved", "message_left"]
+    assert result.path == ["hours", "vip_check", "greeting", "greet", "main_menu", "agent", "agent_line",
+                           "agent_unserved", "agent_line", "agent_unserved", "message_left"]
     assert result.exit == Exit("hangup", "message_left")
     text = "\n".join(result.transcript)
     assert "继续等待请按3" in text and "(keeps waiting, same place in the queue)" in text
@@ -263,7 +263,7 @@ def test_simulate_closed_queue_offers_no_waiting_and_served_by_default() -> None
     assert closed.exit == Exit("hangup", "no_agent")
     assert "对不起,现在没有空闲的坐席。留言请按1;预约回呼请按2。" in closed.said
     served = simulated("0", None)
-    assert served.exit == Exit("queued", "agent", "general", 0)
+    assert served.exit == Exit("queued", "agent_line", "general", 0)
 
 
 # -- positions: the queue node travels with the caller ----------------------------------------------------------
@@ -376,7 +376,7 @@ def resume(position: CallPosition, keys: dict[str, list[str]] | None = None,
     return asyncio.run(scenario())
 
 
-QUEUED = CallPosition("queued", node="agent", queue="general", queued_at=datetime(2026, 11, 23, 5, tzinfo=UTC))
+QUEUED = CallPosition("queued", node="agent_line", queue="general", queued_at=datetime(2026, 11, 23, 5, tzinfo=UTC))
 
 
 def test_a_resumed_queued_caller_nobody_serves_goes_on_at_the_unserved_node() -> None:
@@ -396,7 +396,7 @@ def test_a_resumed_caller_chooses_to_keep_waiting_then_books_a_callback_keeping_
     dialer = _Dialer()
     played, kinds, queues = resume(QUEUED, {"offer-callback-wait": ["3", "2"]}, dialer)
     assert played == ["offer-callback-wait", "offer-callback-wait", "callback-booked"]
-    assert queues.served == [("general", QUEUED.queued_at, "agent")]  # back in the queue node's place
+    assert queues.served == [("general", QUEUED.queued_at, "agent_line")]  # back in the queue node's place
     assert "queue.keep_waiting" in kinds
     assert dialer.booked == [("general", QUEUED.queued_at)]
 

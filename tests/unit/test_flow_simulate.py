@@ -73,13 +73,31 @@ def test_vip_caller_gets_the_vip_line() -> None:
     assert result.exit == Exit("queued", "vip_line", "vip", 10)
 
 
-def test_closed_hours_and_holidays() -> None:
-    closed = sim("", at=datetime(2026, 11, 23, 22, 30))
-    assert closed.path == ["hours", "closed"] and closed.exit == Exit("hangup", "closed")
-    assert closed.said[0].startswith("您好,现在是非服务时间")
+def test_night_hours_keep_self_service_open_and_0_goes_to_the_night_plan() -> None:
+    early = datetime(2026, 11, 23, 6, 14)
+    balance = sim("1,1,123456#", at=early)
+    assert balance.path[:6] == ["hours", "night", "main_menu", "self_service", "auth_balance", "balance"]
+    assert balance.said[0] == BY_NAME["night-service"].zh and len(balance.said[0]) < 30  # short, then the menu
+    assert "您的话费余额为一百二十三元四角五分。" in balance.said
+    assert sim("123456#", dialed="1008611", at=early).path[:2] == ["auth_balance", "balance"]  # speed lines too
+    order = sim("2,20261123001#", at=datetime(2026, 11, 23, 23, 30))
+    assert "order_status" in order.path and any("宽带" in s for s in order.said)
+    for keys in ("0", "3"):
+        night = sim(keys, at=datetime(2026, 11, 23, 22, 30))
+        assert night.path == ["hours", "night", "main_menu", "agent" if keys == "0" else "complaints", "night_line"]
+        assert night.exit == Exit("queued", "night_line", "night", 0)
     holiday = sim("0", at=datetime(2026, 10, 2, 10, 0))
     assert "greet_holiday" in holiday.path
-    assert sim("", at=datetime(2026, 10, 2, 20, 0)).path == ["hours", "closed"]
+    assert sim("", at=datetime(2026, 10, 2, 20, 0)).path[:2] == ["hours", "night"]
+
+
+def test_at_night_nobody_free_offers_a_message_or_a_callback() -> None:
+    services = IvrServices(SampleSelfService(date(2026, 11, 23)), NoIncidents())
+    result = asyncio.run(simulate(FLOW, services, "13800138000", "10086", "0,2", datetime(2026, 11, 23, 3, 0),
+                                  unserved="closed"))
+    assert result.path[-3:] == ["night_line", "night_unserved", "callback_booked"]
+    assert ("queue.offer", {"queue": "night", "choice": "2"}) in result.notes
+    assert result.said[-1] == BY_NAME["callback-booked"].zh
 
 
 def test_greeting_by_time_of_day() -> None:
@@ -89,7 +107,7 @@ def test_greeting_by_time_of_day() -> None:
 
 def test_timeouts_reprompt_then_the_agent_queue() -> None:
     result = sim("")
-    assert result.exit == Exit("queued", "agent", "general", 0)
+    assert result.exit == Exit("queued", "agent_line", "general", 0)
     assert result.said.count("对不起,没有收到您的按键,请重新输入。") == 2
     assert [kind for kind, _ in result.notes].count("ivr.timeout") == 3
 
@@ -97,7 +115,7 @@ def test_timeouts_reprompt_then_the_agent_queue() -> None:
 def test_invalid_key_then_a_good_one() -> None:
     result = sim("7,3")
     assert "对不起,您的输入有误,请重新输入。" in result.said
-    assert result.exit == Exit("queued", "complaints", "complaints", 0)
+    assert result.exit == Exit("queued", "complaints_line", "complaints", 0)
 
 
 def test_broadband_order_by_its_digits() -> None:
