@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from engine.store.overflow_tables import overflow_events, overflow_requests
 
@@ -52,19 +52,45 @@ def describe_event(data: dict[str, Any]) -> str:
     return str(data)
 
 
+WITHDRAWN = "withdrawn: no controller answered"
+
+
 def request_and_wait(db: sqlalchemy.Engine, queue: str, action: str, stage: str | None, reason: str | None,
-                     within_s: float = ANSWER_WITHIN_S, poll_s: float = 0.2) -> str | None:
-    """Queue one `overflow set|hold|release` and wait for the controller's answer (None: none in time)."""
+                     within_s: float | None = None, poll_s: float = 0.2, withdraw: bool = False) -> str | None:
+    """Queue one `overflow set|hold|release` and wait for the controller's answer (None: none in time).
+
+    With ``withdraw`` a request nobody answered in time is closed (result ``WITHDRAWN``), so that a controller
+    started later does not carry out what the caller was told did not happen."""
     with db.begin() as conn:
         request_id = conn.execute(insert(overflow_requests).values(
             queue=queue, action=action, stage=stage, reason=reason, requested_at=datetime.now(UTC))
         ).inserted_primary_key[0]  # type: ignore[index]
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + (ANSWER_WITHIN_S if within_s is None else within_s)
+    while True:
         with db.connect() as conn:
             result = conn.execute(select(overflow_requests.c.result)
                                   .where(overflow_requests.c.id == request_id)).scalar()
         if result is not None:
             return str(result)
+        if time.monotonic() >= deadline:
+            break
         time.sleep(poll_s)
+    if withdraw:
+        with db.begin() as conn:
+            closed = conn.execute(update(overflow_requests)
+                                  .where(overflow_requests.c.id == request_id, overflow_requests.c.done_at.is_(None))
+                                  .values(done_at=datetime.now(UTC), result=WITHDRAWN)).rowcount
+            if not closed:  # answered between the last look and now
+                answer = conn.execute(select(overflow_requests.c.result)
+                                      .where(overflow_requests.c.id == request_id)).scalar()
+                return None if answer is None else str(answer)
     return None
+
+
+def answered_requests(db: sqlalchemy.Engine, reason: str) -> list[tuple[str, str, str | None]]:
+    """``(queue, action, stage)`` of the requests with this ``reason`` the controller carried out, in order."""
+    with db.connect() as conn:
+        rows = conn.execute(select(overflow_requests.c.queue, overflow_requests.c.action, overflow_requests.c.stage)
+                            .where(overflow_requests.c.reason == reason, overflow_requests.c.result == "ok")
+                            .order_by(overflow_requests.c.id)).all()
+    return [(str(r[0]), str(r[1]), r[2]) for r in rows]
