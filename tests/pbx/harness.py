@@ -94,7 +94,13 @@ class Controller:
         log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen([*HOTLINE, "run"], env=env_for(self.config_file), stdout=log,
                                      stderr=subprocess.STDOUT, text=True)
-        wait_until(lambda: app_registered(self.settings), 45, "the controller to register its Stasis app")
+        try:
+            wait_until(lambda: app_registered(self.settings), 45, "the controller to register its Stasis app")
+        except BaseException:
+            # Never leave a controller behind: it would hold the data folder's lock and answer the next
+            # tests' calls with whatever flows it had.
+            self.stop(signal.SIGKILL)
+            raise
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
