@@ -219,7 +219,9 @@ class SurgePlan:
                 if rows:
                     conn.execute(insert(overflow_events), rows)
                 for request_id, result in answers:
-                    conn.execute(update(overflow_requests).where(overflow_requests.c.id == request_id)
+                    # A request the CLI withdrew meanwhile (nobody answered in time) keeps its withdrawal.
+                    conn.execute(update(overflow_requests).where(overflow_requests.c.id == request_id,
+                                                                 overflow_requests.c.done_at.is_(None))
                                  .values(done_at=self.clock.now(), result=result[:200]))
         except sqlalchemy.exc.SQLAlchemyError as exc:
             # Kept for the next round: the ladder's journal loses nothing while the database is away.

@@ -110,8 +110,8 @@ def per_call_overflow(pbx: Pbx) -> Iterator[None]:
     assert pbx.settings.queues_file is not None
     path = pbx.settings.queues_file
     shipped = path.read_text(encoding="utf-8")
-    changed = shipped.replace("    skills: [general]\n",
-                              "    skills: [general]\n    max_wait_s: 4\n    on_max_wait: queue:complaints\n") \
+    general = "  general:\n    skills: [general]\n"
+    changed = shipped.replace(general, general + "    max_wait_s: 4\n    on_max_wait: queue:complaints\n") \
         .replace("    skills: [vip]\n", "    skills: [vip]\n    on_no_agent: site:partner\n")
     assert changed.count("on_max_wait: queue:complaints") == 1 and "site:partner" in changed
     path.write_text(changed, encoding="utf-8")
