@@ -1,12 +1,15 @@
-"""The hotline's KPIs over one period, from per-call facts and agent state spans. Pure: no I/O.
+"""The hotline's KPIs over one period, from pre-aggregated sums. Pure: no I/O. The one place of the formulas.
 
-Input: one ``CallFacts`` per ended call (built from ``calls.disposition`` / ``disposition_detail``, see
-engine.reports.disposition), the agents' state ``AgentSpan``s (from ``agent_events``) and each caller's call
-start times around the period (for repeat callers and first-call resolution). ``build_report`` groups
-them per interval (30m, 1h, day, week, month in the settings' time zone), per queue and per agent and
-computes every figure of ``FIGURES``; each figure carries the one-line formula that ``hotline report
+Input: ``PeriodSums``, the period's ``Tally`` sums in groups (calls per start time and first queue, talks per
+start time, queue and agent, agent state seconds per time and agent) and the disposition counts. The
+database computes them with GROUP BY (engine.reports.query); ``sums_from_facts`` computes the same from
+per-call ``CallFacts`` and agent ``AgentSpan``s (the reference the tests hold the SQL to, and what
+``_add_call`` documents: which call counts towards which sum). ``build_report`` adds the groups up per
+interval (30m, 1h, day, week, month in the settings' time zone), per queue and per agent and computes every
+figure of ``FIGURES`` from the sums; each figure carries the one-line formula that ``hotline report
 --help``, the text output and the README show. Calls belong to the interval and queue where they started
-(their first queue); agent time is cut at interval boundaries.
+(their first queue); agent time is cut at interval boundaries; after-call work counts towards a queue
+through the calls it followed.
 
 Calls the hotline placed itself (source ``callback``) are not inbound calls: they count only towards
 callbacks done / failed and towards the agents' conversations.
@@ -145,6 +148,25 @@ class Tally:
     self_service: int = 0
     tried_self_service: int = 0
     dispositions: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s sums to these (the longest wait stays the longest)."""
+        for name, theirs in vars(other).items():
+            if name == "longest_wait_s":
+                if theirs is not None:
+                    self.longest_wait_s = max(self.longest_wait_s or 0.0, theirs)
+            elif name == "dispositions":
+                self.dispositions.update(theirs)
+            else:
+                setattr(self, name, getattr(self, name) + theirs)
+
+
+TALLY_CALL_SUMS: Final = ("calls", "offered", "answered", "answered_within_t", "short_abandons", "abandoned",
+                          "unserved", "vip_offered", "vip_short_abandons", "vip_answered_within_t", "answered_wait_s",
+                          "waited", "wait_s", "longest_wait_s", "rings", "transferred", "resolved_first_time",
+                          "repeat_calls", "silent", "messages", "callbacks_booked", "callbacks_done",
+                          "callbacks_failed", "overflows", "self_service", "tried_self_service")
+"""The Tally fields that come from calls (the rest: talks and agent time)."""
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -326,12 +348,8 @@ class CallerHistory:
         return i < len(times) and times[i] <= at + window
 
 
-def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory,
-              talks: Iterable[Talk]) -> None:
-    for talk in talks:
-        t.conversations += 1
-        t.talk_s += talk.talk_s
-        t.hold_s += talk.hold_s
+def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory) -> None:
+    """The rule of every call sum (``TALLY_CALL_SUMS``); engine.reports.query writes the same rule in SQL."""
     t.callbacks_done += "done" in call.callback
     t.callbacks_failed += "failed" in call.callback
     if not call.inbound:
@@ -375,15 +393,13 @@ def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistor
     t.resolved_first_time += not history.called_again(call.caller, call.started_at, options.fcr_window)
 
 
-def _add_spans(t: Tally, spans: Iterable[AgentSpan], start: datetime, end: datetime, occupancy: bool = True) -> None:
-    for span in spans:
-        seconds = span.seconds_within(start, end)
-        if span.state == ACW_STATE:
-            t.acw_s += seconds
-        elif occupancy and span.state in OCCUPIED_STATES:
-            t.occupied_s += seconds
-        elif occupancy and span.state == IDLE_STATE:
-            t.idle_s += seconds
+def _add_time(t: Tally, state: str, seconds: float, occupancy: bool = True) -> None:
+    if state == ACW_STATE:
+        t.acw_s += seconds
+    elif occupancy and state in OCCUPIED_STATES:
+        t.occupied_s += seconds
+    elif occupancy and state == IDLE_STATE:
+        t.idle_s += seconds
 
 
 def values(t: Tally) -> dict[str, Value]:
@@ -408,16 +424,92 @@ def merged(tallies: Iterable[Tally]) -> Tally:
     """One tally summing several (e.g. the same half hour of several days); the longest wait stays the longest."""
     total = Tally()
     for t in tallies:
-        for name in vars(t):
-            mine, theirs = getattr(total, name), getattr(t, name)
-            if name == "longest_wait_s":
-                if theirs is not None:
-                    total.longest_wait_s = max(mine or 0.0, theirs)
-            elif name == "dispositions":
-                total.dispositions.update(theirs)
-            else:
-                setattr(total, name, mine + theirs)
+        total.add(t)
     return total
+
+
+# -- the period's sums ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallGroup:
+    """Sums of the ended calls that started at ``at`` (a time step lying in one interval) in one first queue."""
+
+    at: datetime
+    queue: str | None
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class TalkGroup:
+    """One agent's conversations in the calls of a ``CallGroup``."""
+
+    at: datetime
+    queue: str | None
+    agent: str
+    conversations: int
+    talk_s: float
+    hold_s: float
+    transfers: int = 0
+    silent: int = 0
+
+
+@dataclass(frozen=True)
+class AgentTime:
+    """Seconds an agent spent in a state within one time step starting at ``at`` (lying in one interval)."""
+
+    at: datetime
+    agent: str
+    state: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    calls: Sequence[CallGroup]
+    talks: Sequence[TalkGroup]
+    agent_time: Sequence[AgentTime]
+    dispositions: Mapping[str, int]
+    queue_acw: Mapping[str, float] = field(default_factory=dict)
+    """After-call work that followed each queue's calls (the whole wrap-up, even past the period's end)."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.calls and not self.talks and not self.agent_time
+
+
+def sums_from_facts(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *,
+                    bounds: Sequence[tuple[datetime, datetime]], options: Options = Options(),
+                    agent: str | None = None, acw_by_call: Mapping[str, float] | None = None) -> PeriodSums:
+    """The sums of per-call facts and agent spans, one group per call and per span piece in an interval.
+
+    With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
+    conversations count. ``acw_by_call``: after-call work per call uid (default: the ACW spans' length).
+    """
+    groups: list[CallGroup] = []
+    talks: list[TalkGroup] = []
+    dispositions: Counter[str] = Counter()
+    if acw_by_call is None:
+        acw: dict[str, float] = defaultdict(float)
+        for span in spans:
+            if span.state == ACW_STATE and span.call_uid:
+                acw[span.call_uid] += (span.end - span.start).total_seconds()
+        acw_by_call = acw
+    queue_acw: dict[str, float] = defaultdict(float)
+    for call in calls:
+        tally = Tally()
+        _add_call(tally, call, options, history)
+        dispositions.update(tally.dispositions)
+        groups.append(CallGroup(call.started_at, call.queue, tally))
+        if call.queue is not None and call.call_uid in acw_by_call:
+            queue_acw[call.queue] += acw_by_call[call.call_uid]
+        for talk in call.talks:
+            if agent is None or talk.agent == agent:
+                talks.append(TalkGroup(call.started_at, call.queue, talk.agent, 1, talk.talk_s, talk.hold_s,
+                                       talk.ended_by == "transfer", talk.ended_by == "silent"))
+    times = [AgentTime(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
+             for low, high in bounds for span in spans if span.start < high and span.end > low]
+    return PeriodSums(groups, talks, times, dict(dispositions), dict(queue_acw))
 
 
 @dataclass(frozen=True)
@@ -439,61 +531,53 @@ class Report:
             and not self.totals.values["callbacks_failed"]
 
 
-def build_report(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *, start: datetime,
-                 end: datetime, interval: str, tz: tzinfo, options: Options = Options(),
-                 agent: str | None = None) -> Report:
+def build_report(sums: PeriodSums, *, start: datetime, end: datetime, interval: str, tz: tzinfo,
+                 options: Options = Options(), agent: str | None = None) -> Report:
     """Every figure for the whole period, per interval, per queue and per agent.
 
-    With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
-    conversations count towards talk, hold and the agent rows.
+    Each group of ``sums`` counts in the interval holding its ``at``. With ``agent`` set, the sums are
+    expected to be that agent's already (their calls, conversations and time).
     """
-
-    def talks_of(call: CallFacts) -> tuple[Talk, ...]:
-        return call.talks if agent is None else tuple(x for x in call.talks if x.agent == agent)
-
-    totals = Tally()
-    for call in calls:
-        _add_call(totals, call, options, history, talks_of(call))
-    _add_spans(totals, spans, start, end)
-
     bounds = interval_bounds(start, end, interval, tz)
     starts = [b[0] for b in bounds]
+    totals = Tally()
     by_interval: list[Tally] = [Tally() for _ in bounds]
-    for call in calls:
-        i = bisect.bisect_right(starts, call.started_at) - 1
-        if 0 <= i < len(bounds):
-            _add_call(by_interval[i], call, options, history, talks_of(call))
-    for i, (low, high) in enumerate(bounds):
-        _add_spans(by_interval[i], (s for s in spans if s.start < high and s.end > low), low, high)
-
-    queue_of = {c.call_uid: c.queue for c in calls if c.queue is not None}
     by_queue: dict[str, Tally] = defaultdict(Tally)
-    for call in calls:
-        if call.queue is not None:
-            _add_call(by_queue[call.queue], call, options, history, talks_of(call))
-    for span in spans:
-        queue = queue_of.get(span.call_uid or "")
-        if queue is not None and span.state == ACW_STATE:
-            _add_spans(by_queue[queue], (span,), start, end, occupancy=False)
-
     agents: dict[str, Tally] = defaultdict(Tally)
     transfers: Counter[str] = Counter()
     silent: Counter[str] = Counter()
-    for call in calls:
-        for talk in call.talks:
-            if agent is not None and talk.agent != agent:
-                continue
-            tally = agents[talk.agent]
-            tally.conversations += 1
-            tally.talk_s += talk.talk_s
-            tally.hold_s += talk.hold_s
-            transfers[talk.agent] += talk.ended_by == "transfer"
-            silent[talk.agent] += talk.ended_by == "silent"
-    by_agent_spans: dict[str, list[AgentSpan]] = defaultdict(list)
-    for span in spans:
-        by_agent_spans[span.agent].append(span)
-    for name, own in by_agent_spans.items():
-        _add_spans(agents[name], own, start, end)
+
+    def interval_of(at: datetime) -> Tally | None:
+        i = bisect.bisect_right(starts, at) - 1
+        return by_interval[i] if 0 <= i < len(bounds) and at < end else None
+
+    for group in sums.calls:
+        targets = [totals, interval_of(group.at)]
+        if group.queue is not None:
+            targets.append(by_queue[group.queue])
+        for t in targets:
+            if t is not None:
+                t.add(group.tally)
+    totals.dispositions = Counter(sums.dispositions)
+    for queue, seconds in sums.queue_acw.items():
+        by_queue[queue].acw_s += seconds
+    for talk in sums.talks:
+        if agent is not None and talk.agent != agent:
+            continue
+        targets = [totals, interval_of(talk.at), agents[talk.agent]]
+        if talk.queue is not None:
+            targets.append(by_queue[talk.queue])
+        for t in targets:
+            if t is not None:
+                t.conversations += talk.conversations
+                t.talk_s += talk.talk_s
+                t.hold_s += talk.hold_s
+        transfers[talk.agent] += talk.transfers
+        silent[talk.agent] += talk.silent
+    for time in sums.agent_time:
+        for t in (totals, interval_of(time.at), agents[time.agent]):
+            if t is not None:
+                _add_time(t, time.state, time.seconds)
     agent_rows = [Row(name, _agent_values(agents[name], transfers[name], silent[name]), agents[name])
                   for name in sorted(agents) if agents[name].conversations or _had_time(agents[name])]
 
@@ -536,16 +620,15 @@ def spans_from_changes(changes: Iterable[tuple[str, datetime, str, str | None]],
     return spans
 
 
-def agents_by_state(spans: Iterable[AgentSpan], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
+def agents_by_state(times: Iterable[AgentTime], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
     """Average number of agents in each state per interval (state -> one value per interval)."""
-    spans = list(spans)
-    states = sorted({s.state for s in spans} - {"logged_out"})
-    result = {state: [0.0] * len(bounds) for state in states}
-    for i, (low, high) in enumerate(bounds):
-        length = (high - low).total_seconds()
-        if length <= 0:
+    starts = [low for low, _ in bounds]
+    result: dict[str, list[float]] = {}
+    for time in times:
+        i = bisect.bisect_right(starts, time.at) - 1
+        if time.state == "logged_out" or not 0 <= i < len(bounds):
             continue
-        for span in spans:
-            if span.state in result and span.start < high and span.end > low:
-                result[span.state][i] += span.seconds_within(low, high) / length
-    return result
+        length = (bounds[i][1] - bounds[i][0]).total_seconds()
+        if length > 0:
+            result.setdefault(time.state, [0.0] * len(bounds))[i] += time.seconds / length
+    return dict(sorted(result.items()))

@@ -1,113 +1,302 @@
-"""Reading a period of the journal for reports, and keeping ``calls.disposition`` filled (SQLAlchemy Core).
+"""Reading a period's sums from the journal for reports (SQLAlchemy Core, SQLite and PostgreSQL alike).
 
-Reports scan ``calls`` by ``started_at`` (indexed) and read each call's disposition and facts from
-``calls.disposition`` / ``disposition_detail``, which the journal writer fills from the call's events when
-``call.ended`` arrives (``project_dispositions``, in the writer's batch transaction); a call without them
-(journaled by an older writer between a restore and the migration, say) is derived from its events here.
-Agent time comes from ``agent_events`` (index on agent, at), with each agent's state at the period start.
-Works the same on SQLite and PostgreSQL. Collaborators: engine.reports.disposition, engine.reports.kpis.
+The database does the counting: one GROUP BY over ``calls`` (typed fact columns, filled by the journal writer
+when a call ends; repeat callers and first-call resolution from each caller's previous and next call with LAG
+/ LEAD over (caller, started_at)), one over ``call_talks`` joined to ``calls``, one over the ``agent_time``
+rollup, the disposition counts and ``call_acw`` per queue. Rows are grouped by a time step on which every
+interval boundary of the report falls (``rollup.grid``: a day for days and months in a zone without daylight
+saving, an hour or a half hour otherwise), so a year comes back as a few thousand rows; engine.reports.kpis
+adds them up and computes the figures. The per-call rules are those of ``kpis._add_call`` (a test holds the
+two to the same hand-computed journal). Agent time: the rollup's whole quarter hours, plus each agent's
+current state until the period's end, plus the exact spans of a period edge that is not on a quarter hour.
+Collaborators: engine.reports.rollup, engine.reports.projection (fills what is read here), kpis.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    or_,
+    select,
+)
 
-from engine.reports.disposition import Event, Rules, derive
-from engine.reports.kpis import AgentSpan, CallerHistory, CallFacts, Options, spans_from_changes
+from engine.reports.disposition import derive
+from engine.reports.kpis import (
+    TALLY_CALL_SUMS,
+    AgentSpan,
+    AgentTime,
+    CallGroup,
+    Options,
+    PeriodSums,
+    TalkGroup,
+    Tally,
+    spans_from_changes,
+)
+from engine.reports.projection import CHUNK, events_by_call, project_dispositions
+from engine.reports.rollup import SLOT_S, UNCOUNTED_STATES, grid
 from engine.store.agent_journal_tables import agent_events
 from engine.store.agent_tables import agents
-from engine.store.tables import call_events, calls
-
-CHUNK = 500
-
-
-def _events_by_call(connection: Connection, call_ids: list[int]) -> dict[int, list[Event]]:
-    found: dict[int, list[Event]] = defaultdict(list)
-    for first in range(0, len(call_ids), CHUNK):
-        chunk = call_ids[first:first + CHUNK]
-        query = (select(call_events.c.call_id, call_events.c.kind, call_events.c.at, call_events.c.data)
-                 .where(call_events.c.call_id.in_(chunk)).order_by(call_events.c.call_id, call_events.c.seq))
-        for row in connection.execute(query):
-            found[row.call_id].append((row.kind, row.at, row.data or {}))
-    return found
-
-
-def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None) -> None:
-    """Fill ``calls.disposition`` and ``disposition_detail`` of these (ended) calls from their events."""
-    ids = sorted(set(call_ids))
-    if not ids:
-        return
-    events = _events_by_call(connection, ids)
-    rows = []
-    for call_id in ids:
-        disposition = derive(events.get(call_id, ()), rules or Rules())
-        rows.append({"call": call_id, "name": disposition.name, "detail": disposition.detail})
-    connection.execute(
-        update(calls).where(calls.c.id == bindparam("call"))
-        .values(disposition=bindparam("name"), disposition_detail=bindparam("detail")),
-        rows,
-    )
+from engine.store.report_tables import agent_time, call_acw, call_talks
+from engine.store.tables import calls
 
 
 @dataclass(frozen=True)
 class PeriodData:
-    calls: list[CallFacts]
-    spans: list[AgentSpan]
-    history: CallerHistory
+    sums: PeriodSums
     live: int
 
 
-def read_period(engine: Engine, start: datetime, end: datetime, options: Options, *, queue: str | None = None,
-                agent: str | None = None) -> PeriodData:
-    """The ended calls that started in [start, end), agents' state spans in it, and callers' history."""
-    c = calls.c
-    columns = (c.id, c.call_uid, c.caller, c.source, c.started_at, c.ended_at, c.disposition, c.disposition_detail)
-    in_period = and_(c.started_at >= start, c.started_at < end)
+def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
+    """Seconds since 1970 (fractional)."""
+    if dialect == "sqlite":
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return extract("epoch", column)
+
+
+def _step_of(column: Any, dialect: str, step: int, phase: int) -> ColumnElement[Any]:
+    """Which step of the grid (phase + k * step seconds) a timestamp falls in: k (exact integer arithmetic)."""
+    whole = (cast(func.strftime("%s", column), Integer) if dialect == "sqlite"
+             else cast(func.floor(extract("epoch", column)), BigInteger))
+    return (whole - phase) / step
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _total(condition: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def read_period(engine: Engine, start: datetime, end: datetime, interval_starts: Sequence[datetime],
+                options: Options, *, queue: str | None = None, agent: str | None = None) -> PeriodData:
+    """The sums of the ended calls that started in [start, end) and of agents' time in it.
+
+    ``interval_starts``: the report's interval boundaries; no group straddles one.
+    """
+    _project_missing(engine, start, end)
+    points = sorted({round(p.timestamp()) for p in (start, *interval_starts, end)})
+    step, phase = grid(points)
     with engine.connect() as connection:
-        rows = list(connection.execute(select(*columns).where(in_period)))
-        missing = [r.id for r in rows if r.ended_at is not None and r.disposition is None]
-        derived = {call_id: derive(events) for call_id, events in _events_by_call(connection, missing).items()}
-        facts: list[CallFacts] = []
-        live = 0
-        for r in rows:
-            if r.ended_at is None:
-                live += 1
-                continue
-            name, detail = r.disposition, r.disposition_detail
-            if name is None:
-                found = derived.get(r.id) or derive(())
-                name, detail = found.name, found.detail
-            facts.append(CallFacts.from_detail(r.call_uid, r.caller, r.source, r.started_at, name, detail))
-        if queue is not None:
-            facts = [f for f in facts if f.queue == queue]
-        if agent is not None:
-            facts = [f for f in facts if any(t.agent == agent for t in f.talks)]
-        history = _history(connection, facts, start, end, options)
-        spans = _spans(connection, start, end, agent)
-    facts.sort(key=lambda f: f.started_at)
-    return PeriodData(facts, spans, history, live)
+        dialect = connection.dialect.name
+        call_groups = _call_sums(connection, dialect, start, end, step, phase, options, queue, agent)
+        talks = _talk_sums(connection, dialect, start, end, step, phase, queue, agent)
+        dispositions = _dispositions(connection, start, end, queue, agent)
+        times = _agent_time(connection, start, end, points, agent)
+        queue_acw = _queue_acw(connection, start, end, queue, agent)
+        live = connection.execute(select(func.count()).select_from(calls).where(
+            calls.c.started_at >= start, calls.c.started_at < end, calls.c.ended_at.is_(None))).scalar_one()
+    return PeriodData(PeriodSums(call_groups, talks, times, dispositions, queue_acw), int(live))
 
 
-def _history(connection: Connection, facts: list[CallFacts], start: datetime, end: datetime,
-             options: Options) -> CallerHistory:
+def _project_missing(engine: Engine, start: datetime, end: datetime) -> None:
+    # Calls that ended without the projection (journaled by an older writer): project them now, once.
     c = calls.c
-    callers = {f.caller for f in facts if f.caller}
+    with engine.connect() as connection:
+        missing = [row[0] for row in connection.execute(select(c.id).where(
+            c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.disposition.is_(None)))]
+    if missing:
+        with engine.begin() as connection:
+            project_dispositions(connection, missing)
+
+
+def _filters(queue: str | None, agent: str | None, call_id: Any, call_queue: Any) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if queue is not None:
+        found.append(call_queue == queue)
+    if agent is not None:
+        found.append(exists().where(call_talks.c.call_id == call_id, call_talks.c.agent == agent))
+    return found
+
+
+def _call_sums(connection: Connection, dialect: str, start: datetime, end: datetime, step: int, phase: int,
+               options: Options, queue: str | None, agent: str | None) -> list[CallGroup]:
+    c = calls.c
     window = options.fcr_window
-    query = (select(c.caller, c.started_at)
-             .where(c.started_at >= start - window, c.started_at < end + window, c.source != "callback",
-                    c.caller.is_not(None))
-             .order_by(c.started_at))
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for row in connection.execute(query):
-        if row.caller in callers:
-            starts[row.caller].append(row.started_at)
-    return CallerHistory(dict(starts))
+    moment = _epoch(c.started_at, dialect)
+    # Callers' history: inbound calls (callbacks the hotline placed are a partition of their own).
+    partition = [c.caller, case((c.source == "callback", 1), else_=0)]
+    marked = (select(c.id, c.started_at, c.ended_at, c.source, c.caller, c.disposition, c.queue, c.agent, c.wait_s,
+                     c.rings, c.transfers, c.overflows, c.tried_self_service, c.callback_booked, c.callback_done,
+                     c.callback_failed, moment.label("e"),
+                     func.lag(moment).over(partition_by=partition, order_by=c.started_at).label("prev_e"),
+                     func.lead(moment).over(partition_by=partition, order_by=c.started_at).label("next_e"))
+              .where(c.started_at >= start - window, c.started_at < end + window)).subquery()
+    x = marked.c
+    w = window.total_seconds()
+    inbound = x.source != "callback"
+    queued = and_(inbound, x.queue.is_not(None))
+    answered = and_(queued, x.agent.is_not(None))
+    vip = x.queue.in_(sorted(options.vip_queues))
+    wait = func.coalesce(x.wait_s, 0.0)
+    abandoned = and_(queued, x.disposition.in_(("abandoned_queue", "short_abandon")))
+    short = wait <= options.short_abandon_s
+    within = wait <= options.service_level_s
+    repeat = and_(inbound, x.caller.is_not(None), x.prev_e < x.e, x.prev_e >= x.e - w)
+    again = and_(x.caller.is_not(None), x.next_e > x.e, x.next_e <= x.e + w)
+    sums: dict[str, ColumnElement[Any]] = {
+        "calls": _count(inbound),
+        "offered": _count(queued),
+        "answered": _count(answered),
+        "answered_within_t": _count(and_(answered, within)),
+        "short_abandons": _count(and_(abandoned, short)),
+        "abandoned": _count(and_(abandoned, ~short)),
+        "unserved": _count(and_(queued, x.disposition == "unserved")),
+        "vip_offered": _count(and_(queued, vip)),
+        "vip_short_abandons": _count(and_(abandoned, short, vip)),
+        "vip_answered_within_t": _count(and_(answered, within, vip)),
+        "answered_wait_s": _total(answered, wait),
+        "waited": _count(and_(queued, x.wait_s.is_not(None))),
+        "wait_s": _total(and_(queued, x.wait_s.is_not(None)), x.wait_s),
+        "longest_wait_s": func.max(case((queued, x.wait_s), else_=None)),
+        "rings": _total(answered, func.coalesce(x.rings, 0)),
+        "transferred": _count(and_(answered, x.transfers > 0)),
+        "resolved_first_time": _count(and_(answered, ~func.coalesce(again, False))),
+        "repeat_calls": _count(func.coalesce(repeat, False)),
+        "silent": _count(and_(inbound, x.disposition == "silent")),
+        "messages": _count(and_(inbound, x.disposition == "message_left")),
+        "callbacks_booked": _count(and_(inbound, x.callback_booked.is_(True))),
+        "callbacks_done": _count(x.callback_done.is_(True)),
+        "callbacks_failed": _count(x.callback_failed.is_(True)),
+        "overflows": _total(inbound, func.coalesce(x.overflows, 0)),
+        "self_service": _count(and_(inbound, x.disposition == "self_service")),
+        "tried_self_service": _count(and_(inbound, or_(x.tried_self_service.is_(True),
+                                                         x.disposition == "self_service"))),
+    }
+    assert set(sums) == set(TALLY_CALL_SUMS)
+    bucket = _step_of(x.started_at, dialect, step, phase).label("bucket")
+    query = (select(bucket, x.queue, *(value.label(name) for name, value in sums.items()))
+             .where(x.started_at >= start, x.started_at < end, x.ended_at.is_not(None),
+                    *_filters(queue, agent, x.id, x.queue))
+             .group_by(bucket, x.queue))
+    groups = []
+    for row in connection.execute(query).mappings():
+        tally = Tally(**{name: row[name] for name in TALLY_CALL_SUMS})
+        groups.append(CallGroup(_at(row["bucket"], step, phase), row["queue"], tally))
+    return groups
+
+
+def _at(bucket: int, step: int, phase: int) -> datetime:
+    return datetime.fromtimestamp(phase + int(bucket) * step, UTC)
+
+
+def _talk_sums(connection: Connection, dialect: str, start: datetime, end: datetime, step: int, phase: int,
+               queue: str | None, agent: str | None) -> list[TalkGroup]:
+    c, t = calls.c, call_talks.c
+    bucket = _step_of(c.started_at, dialect, step, phase).label("bucket")
+    query = (select(bucket, c.queue, t.agent, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
+                    func.sum(t.hold_s).label("hold"), _count(t.ended_by == "transfer").label("transfers"),
+                    _count(t.ended_by == "silent").label("silent"))
+             .select_from(call_talks.join(calls, c.id == t.call_id))
+             .where(c.started_at >= start, c.started_at < end, c.ended_at.is_not(None),
+                    *_filters(queue, None, c.id, c.queue), *([t.agent == agent] if agent is not None else []))
+             .group_by(bucket, c.queue, t.agent))
+    return [TalkGroup(_at(r.bucket, step, phase), r.queue, r.agent, int(r.conversations), float(r.talk),
+                      float(r.hold), int(r.transfers), int(r.silent)) for r in connection.execute(query)]
+
+
+def _queue_acw(connection: Connection, start: datetime, end: datetime, queue: str | None,
+               agent: str | None) -> dict[str, float]:
+    c, a = calls.c, call_acw.c
+    query = (select(c.queue, func.sum(a.seconds)).select_from(call_acw.join(calls, c.call_uid == a.call_uid))
+             .where(c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.queue.is_not(None),
+                    *_filters(queue, None, c.id, c.queue), *([a.agent == agent] if agent is not None else []))
+             .group_by(c.queue))
+    return {str(name): float(seconds) for name, seconds in connection.execute(query)}
+
+
+def _dispositions(connection: Connection, start: datetime, end: datetime, queue: str | None,
+                  agent: str | None) -> dict[str, int]:
+    c = calls.c
+    query = (select(c.disposition, func.count()).where(
+        c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.source != "callback",
+        c.disposition.is_not(None), *_filters(queue, agent, c.id, c.queue)).group_by(c.disposition))
+    return {str(name): int(count) for name, count in connection.execute(query)}
+
+
+# -- agent time ---------------------------------------------------------------------------------------------
+
+
+def _agent_time(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
+                agent: str | None) -> list[AgentTime]:
+    first = math.ceil(start.timestamp() / SLOT_S) * SLOT_S
+    last = math.floor(end.timestamp() / SLOT_S) * SLOT_S
+    if first >= last:  # shorter than a quarter hour on the slot grid: exact, from the events
+        return _exact(connection, start, end, points, agent)
+    low, high = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+    times = _rolled_up(connection, first, last, [p for p in points if first < p < last], agent)
+    times += _still_in_state(connection, low, high, [p for p in points if first < p < last], agent)
+    if start < low:
+        times += _exact(connection, start, low, [], agent)
+    if high < end:
+        times += _exact(connection, high, end, [], agent)
+    return times
+
+
+def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], agent: str | None) -> list[AgentTime]:
+    step, phase = grid([first, *inner, last])
+    if step % SLOT_S:
+        step, phase = SLOT_S, 0
+    a = agent_time.c
+    bucket = ((a.slot * SLOT_S - phase) / step).label("bucket")
+    query = (select(bucket, a.agent, a.state, func.sum(a.seconds).label("seconds"))
+             .where(a.slot >= first // SLOT_S, a.slot < last // SLOT_S, *([a.agent == agent] if agent else []))
+             .group_by(bucket, a.agent, a.state))
+    return [AgentTime(_at(r.bucket, step, phase), r.agent, r.state, float(r.seconds))
+            for r in connection.execute(query)]
+
+
+def _latest(agent: str | None) -> Select[Any]:
+    e = agent_events.c
+    newest = select(e.agent, func.max(e.at).label("at"))
+    if agent is not None:
+        newest = newest.where(e.agent == agent)
+    last = newest.group_by(e.agent).subquery()
+    return (select(e.agent, e.at, e.to_state, e.call_uid, e.id)
+            .join(last, and_(e.agent == last.c.agent, e.at == last.c.at)).order_by(e.agent, e.id))
+
+
+def _still_in_state(connection: Connection, low: datetime, high: datetime, inner: list[int],
+                    agent: str | None) -> list[AgentTime]:
+    """Each agent's current state (their latest change, not closed yet, so not in the rollup) until ``high``."""
+    cuts = [low, *(datetime.fromtimestamp(p, UTC) for p in inner), high]
+    times: list[AgentTime] = []
+    current = {row.agent: row for row in connection.execute(_latest(agent))}  # the last id wins a tie
+    for row in current.values():
+        if row.to_state in UNCOUNTED_STATES or row.at >= high:
+            continue
+        for begin, finish in zip(cuts, cuts[1:], strict=False):
+            part = (finish - max(begin, row.at)).total_seconds()
+            if part > 0:
+                times.append(AgentTime(max(begin, row.at), row.agent, row.to_state, part))
+    return times
+
+
+def _exact(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
+           agent: str | None) -> list[AgentTime]:
+    spans = _spans(connection, start, end, agent)
+    cuts = sorted({start, end, *(datetime.fromtimestamp(p, UTC) for p in points if start.timestamp() < p
+                                 < end.timestamp())})
+    return [AgentTime(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
+            for low, high in zip(cuts, cuts[1:], strict=False) for span in spans
+            if span.start < high and span.end > low]
 
 
 def _spans(connection: Connection, start: datetime, end: datetime, agent: str | None) -> list[AgentSpan]:
@@ -137,7 +326,6 @@ def known_agents(engine: Engine) -> set[str]:
     return configured | seen
 
 
-
 def dispositions_of(engine: Engine, call_ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
     """The disposition and its detail of these calls (ended calls only; derived from events if not stored)."""
     ids = sorted(set(call_ids))
@@ -152,7 +340,9 @@ def dispositions_of(engine: Engine, call_ids: Iterable[int]) -> dict[int, tuple[
                     found[row.id] = (row.disposition, dict(row.disposition_detail or {}))
                 elif row.ended_at is not None:
                     missing.append(row.id)
-        for call_id, events in _events_by_call(connection, missing).items():
+        for call_id, events in events_by_call(connection, missing).items():
             derived = derive(events)
             found[call_id] = (derived.name, derived.detail)
     return found
+
+

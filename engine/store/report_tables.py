@@ -1,0 +1,47 @@
+"""Projections that let reports sum a year in the database: conversations per call and agent time per slot.
+
+``call_talks`` holds one row per conversation of an ended call (who talked, talk and hold seconds, what
+ended it), written with ``calls.disposition`` when the call ends; ``call_acw`` the after-call work each agent
+did for a call (added as each wrap-up ends, which may be before the call ends). ``agent_time`` holds, per quarter hour
+(``slot`` = UTC epoch seconds // 900), agent and state, the seconds the agent spent in that state: the
+journal writer adds each state span as the next change closes it (engine.reports.rollup splits it). Both are
+projections of the journal and can be rebuilt from it (migration 0011 does). Collaborators:
+engine.store.journal (writes), engine.reports.query (reads).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Table
+
+from engine.store.tables import metadata
+
+call_talks = Table(
+    "call_talks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id", ondelete="CASCADE"), nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("talk_s", Float, nullable=False),
+    Column("hold_s", Float, nullable=False),
+    Column("ended_by", String(16), nullable=False),
+    Index("ix_call_talks_call_id", "call_id"),
+)
+
+call_acw = Table(
+    "call_acw",
+    metadata,
+    Column("call_uid", String(64), nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("seconds", Float, nullable=False),
+    PrimaryKeyConstraint("call_uid", "agent"),
+)
+
+agent_time = Table(
+    "agent_time",
+    metadata,
+    Column("slot", Integer, nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("seconds", Float, nullable=False),
+    PrimaryKeyConstraint("slot", "agent", "state"),
+)
