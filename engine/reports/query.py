@@ -74,7 +74,7 @@ def _step_of(column: Any, dialect: str, step: int, phase: int) -> ColumnElement[
     """Which step of the grid (phase + k * step seconds) a timestamp falls in: k (exact integer arithmetic)."""
     whole = (cast(func.strftime("%s", column), Integer) if dialect == "sqlite"
              else cast(func.floor(extract("epoch", column)), BigInteger))
-    return (whole - phase) / step
+    return (whole - phase) // step
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -255,7 +255,7 @@ def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], 
     if step % SLOT_S:
         step, phase = SLOT_S, 0
     a = agent_time.c
-    bucket = ((a.slot * SLOT_S - phase) / step).label("bucket")
+    bucket = ((a.slot * SLOT_S - phase) // step).label("bucket")
     query = (select(bucket, a.agent, a.state, func.sum(a.seconds).label("seconds"))
              .where(a.slot >= first // SLOT_S, a.slot < last // SLOT_S, *([a.agent == agent] if agent else []))
              .group_by(bucket, a.agent, a.state))
