@@ -348,6 +348,19 @@ class CallerHistory:
         return i < len(times) and times[i] <= at + window
 
 
+ABANDON_DISPOSITIONS: Final = ("abandoned_queue", "short_abandon")
+
+
+def queue_outcome(disposition: str, wait_s: float | None, agent: str | None, short_abandon_s: float) -> str:
+    """What became of a call that reached a queue: answered, short_abandons, abandoned or unserved (the
+    wallboard's split; ``_add_call`` below and the report's SQL count the same way)."""
+    if agent is not None:
+        return "answered"
+    if disposition in ABANDON_DISPOSITIONS:
+        return "short_abandons" if (wait_s or 0.0) <= short_abandon_s else "abandoned"
+    return "unserved"
+
+
 def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory) -> None:
     """The rule of every call sum (``TALLY_CALL_SUMS``); engine.reports.query writes the same rule in SQL."""
     t.callbacks_done += "done" in call.callback
@@ -374,7 +387,7 @@ def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistor
         t.wait_s += call.wait_s
         t.longest_wait_s = max(t.longest_wait_s or 0.0, call.wait_s)
     t.unserved += name == "unserved"
-    if name in ("abandoned_queue", "short_abandon"):
+    if name in ABANDON_DISPOSITIONS:
         if (call.wait_s or 0.0) <= options.short_abandon_s:
             t.short_abandons += 1
             t.vip_short_abandons += vip
