@@ -4,11 +4,12 @@
     python -m bench.report_speed --calls 100000 --only-generate DATA_DIR   (a journal to try reports on)
 
 Generates a journal of ``--calls`` calls over the year (Asia/Shanghai; more calls on weekdays and in office
-hours; 36 day-shift agents 08:00-22:00 and 4 at night, each answered call offered to the agent free
-first), written straight into a freshly upgraded database with bulk inserts (SQLite ``executemany``,
-PostgreSQL ``COPY``) in the shape the journal writer leaves it: ``calls`` with their disposition and facts,
-~16 ``call_events`` per answered call, ``agent_events``, ``call_talks``, ``call_acw`` and the ``agent_time``
-rollup (computed with the writer's own ``engine.reports.rollup.split``). Then it times the `hotline report
+hours; 36 day-shift agents 08:00-22:00 and 4 at night, each answered call offered to the agent free first;
+fewer agents for fewer calls), written straight into a freshly upgraded database with bulk inserts (SQLite
+``executemany``, PostgreSQL ``COPY``) in the shape the journal writer leaves it: ``calls`` with their
+disposition and facts, ~16 ``call_events`` per answered call, ``agent_events``, ``call_talks``, ``call_acw``
+and the ``agent_time`` rollup (computed with the writer's own ``engine.reports.rollup.split``).
+Then it times the `hotline report
 --json` command (a new process, as an operator runs it) for one day, one week and the whole year (by month
 and by day), ``--runs`` times each, on SQLite and on a throwaway PostgreSQL 15 server (bench.micro's).
 Targets: a day < 2 s, a year < 10 s. Results: Markdown on stdout and ``<out>/report-<timestamp>.{md,json}``.
@@ -45,8 +46,8 @@ TZ = ZoneInfo(TZ_NAME)
 DAY_TARGET_S = 2.0
 YEAR_TARGET_S = 10.0
 HOURLY = (1, 1, 1, 1, 1, 2, 4, 10, 40, 60, 64, 62, 50, 52, 60, 58, 54, 46, 34, 26, 20, 14, 8, 3)
-DAY_AGENTS = [f"2{i:03d}" for i in range(1, 37)]
-NIGHT_AGENTS = [f"2{i:03d}" for i in range(100, 104)]
+DAY_AGENTS_PER_MILLION = 36
+NIGHT_AGENTS_PER_MILLION = 4
 IVR = ("ivr.node", "ivr.digits", "ivr.node", "ivr.branch", "ivr.exit")
 
 Row = tuple[Any, ...]
@@ -77,10 +78,11 @@ class Batch:
 COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": ("id", "call_uid", "caller", "dialed", "source", "started_at", "answered_at", "ended_at", "outcome",
               "hangup_cause", "disposition", "disposition_detail", "queue", "agent", "wait_s", "rings", "transfers",
-              "overflows", "tried_self_service", "callback_booked", "callback_done", "callback_failed"),
+              "overflows", "tried_self_service", "callback_booked", "callback_done", "callback_failed", "conversations",
+              "talk_s", "hold_s", "previous_gap_s", "next_gap_s"),
     "call_events": ("call_id", "seq", "at", "kind", "data"),
     "agent_events": ("agent", "at", "from_state", "to_state", "reason", "call_uid"),
-    "call_talks": ("call_id", "agent", "talk_s", "hold_s", "ended_by"),
+    "call_talks": ("call_id", "agent", "talk_s", "hold_s", "ended_by", "started_at", "queue"),
     "call_acw": ("call_uid", "agent", "seconds"),
     "agent_time": ("slot", "agent", "state", "seconds"),
 }
@@ -89,8 +91,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 class Floor:
     """Agents' state over the year: who is free first, their journaled changes, the agent_time rollup."""
 
-    def __init__(self, batch_of: list[Batch]) -> None:
+    def __init__(self, batch_of: list[Batch], calls: int) -> None:
         self._batch_of = batch_of  # one-element holder: the batch being filled
+        # Staffed for the load: 36 + 4 agents for a million calls a year, fewer for fewer.
+        day, night = (max(least, round(per_million * calls / 1e6))
+                      for least, per_million in ((3, DAY_AGENTS_PER_MILLION), (1, NIGHT_AGENTS_PER_MILLION)))
+        self.day_agents = [f"2{i:03d}" for i in range(1, day + 1)]
+        self.night_agents = [f"2{i:03d}" for i in range(100, 100 + night)]
         self.state: dict[str, tuple[datetime, str, str | None]] = {}
         self.free_at: dict[str, datetime] = {}
         self.seconds: dict[tuple[int, str, str], float] = defaultdict(float)
@@ -137,10 +144,10 @@ def _arrivals(year: int, calls: int, rng: random.Random) -> Iterator[datetime]:
         yield from sorted(moments)
 
 
-def _shift_changes(day: datetime) -> list[tuple[datetime, str, str]]:
+def _shift_changes(floor: Floor, day: datetime) -> list[tuple[datetime, str, str]]:
     """Day-shift sign-ins at 08:00 and sign-outs at 22:00; the night agents stay on."""
-    return [(day + timedelta(hours=8), agent, "available") for agent in DAY_AGENTS] + \
-        [(day + timedelta(hours=22), agent, "logged_out") for agent in DAY_AGENTS]
+    return [(day + timedelta(hours=8), agent, "available") for agent in floor.day_agents] + \
+        [(day + timedelta(hours=22), agent, "logged_out") for agent in floor.day_agents]
 
 
 def _detail(queue: str | None, wait: float | None, agent: str | None, talks: list[list[Any]],
@@ -161,14 +168,17 @@ def generate(year: int, calls: int, seed: int = 7) -> Iterator[Batch]:
     """The journal of ``calls`` calls over ``year``, a batch of rows per day."""
     rng = random.Random(seed)
     holder = [Batch()]
-    floor = Floor(holder)
+    floor = Floor(holder, calls)
     start = datetime(year, 1, 1, tzinfo=TZ)
-    for agent in NIGHT_AGENTS:
+    for agent in floor.night_agents:
         floor.change(agent, start, "available")
     pending_shifts: list[tuple[datetime, str, str]] = []
     current_day: datetime | None = None
-    callers = max(calls // 3, 1)
-    for call_id, arrival in enumerate(_arrivals(year, calls, rng), start=1):
+    arrivals = list(_arrivals(year, calls, rng))
+    people = max(calls // 3, 1)
+    callers = [f"138{rng.randrange(people):08d}" for _ in arrivals]
+    gaps = _gaps(arrivals, callers)
+    for call_id, arrival in enumerate(arrivals, start=1):
         day = datetime.combine(arrival.astimezone(TZ).date(), datetime.min.time(), TZ)
         if day != current_day:
             if current_day is not None:
@@ -176,20 +186,36 @@ def generate(year: int, calls: int, seed: int = 7) -> Iterator[Batch]:
                 yield holder[0]
                 holder[0] = Batch()
             current_day = day
-            pending_shifts = sorted(_shift_changes(day))
+            pending_shifts = sorted(_shift_changes(floor, day))
         while pending_shifts and pending_shifts[0][0] <= arrival:
             at, agent, to = pending_shifts.pop(0)
             free = max(at, floor.free_at.get(agent, at))
             floor.change(agent, free, to)
             floor.free_at[agent] = free
-        _one_call(holder[0], floor, rng, call_id, arrival, f"138{rng.randrange(callers):08d}")
+        _one_call(holder[0], floor, rng, call_id, arrival, callers[call_id - 1], gaps.get(call_id, (None, None)))
     for at, agent, to in pending_shifts:
         floor.change(agent, max(at, floor.free_at.get(agent, at)), to)
     floor.flush_all()
     yield holder[0]
 
 
-def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: datetime, caller: str) -> None:
+def _gaps(arrivals: Sequence[datetime], callers: Sequence[str]) -> dict[int, tuple[float | None, float | None]]:
+    """Per call id (1-based), seconds since the caller's previous call and until their next one."""
+    last: dict[str, tuple[int, datetime]] = {}
+    found: dict[int, list[float | None]] = {}
+    for call_id, (at, caller) in enumerate(zip(arrivals, callers, strict=True), start=1):
+        found[call_id] = [None, None]
+        before = last.get(caller)
+        if before is not None and at > before[1]:
+            gap = (at - before[1]).total_seconds()
+            found[call_id][0] = gap
+            found[before[0]][1] = gap
+        last[caller] = (call_id, at)
+    return {call_id: (pair[0], pair[1]) for call_id, pair in found.items() if pair != [None, None]}
+
+
+def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: datetime, caller: str,
+              gaps: tuple[float | None, float | None]) -> None:
     uid = f"gen-{call_id}"
     events: list[tuple[datetime, str, dict[str, Any]]] = [(t0, "call.started", {"caller": caller, "dialed": "10086",
                                                                                  "source": "controller"})]
@@ -214,7 +240,7 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
         entered = t_ivr + timedelta(seconds=1)
         events.append((entered, "queue.entered", {"queue": queue, "position": 1}))
         events.append((entered + timedelta(seconds=1), "queue.position", {"queue": queue, "position": 1}))
-        online = [a for a in (*DAY_AGENTS, *NIGHT_AGENTS) if floor.online(a)]
+        online = [a for a in (*floor.day_agents, *floor.night_agents) if floor.online(a)]
         agent = min(online, key=lambda a: floor.free_at.get(a, entered)) if online else None
         ready = max(entered + timedelta(seconds=rng.uniform(2, 12)), floor.free_at.get(agent, entered)) \
             if agent is not None else entered + timedelta(hours=1)
@@ -253,7 +279,7 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
             floor.change(agent, end, "after_call_work", uid)
             floor.change(agent, end + timedelta(seconds=acw), "available")
             floor.free_at[agent] = end + timedelta(seconds=acw)
-            batch.call_talks.append((call_id, agent, round(talk, 1), round(hold, 1), ended_by))
+            batch.call_talks.append((call_id, agent, round(talk, 1), round(hold, 1), ended_by, t0, queue))
             batch.call_acw.append((uid, agent, acw))
     outcome = "completed" if answered_at is not None else "abandoned"
     events.append((end, "call.ended", {"outcome": outcome, "cause": "16"}))
@@ -264,7 +290,8 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
     batch.calls.append((call_id, uid, caller, "10086", "controller", t0, answered_at, end, outcome, "16", name,
                         json.dumps(detail), queue, agent, None if wait is None else round(wait, 1),
                         1 if agent else 0, int(extra.get("transfers", 0)), 0, bool(extra.get("tried_self_service")),
-                        "booked" in callback, "done" in callback, "failed" in callback))
+                        "booked" in callback, "done" in callback, "failed" in callback, len(talks),
+                        sum(float(t[1]) for t in talks), sum(float(t[2]) for t in talks), *gaps))
 
 
 # -- loading --------------------------------------------------------------------------------------------------

@@ -247,7 +247,7 @@ def report(obj: CliContext, start_text: str | None, end_text: str | None, interv
             half_hourly_data.sums, start=start, end=end, interval="30m", tz=tz, options=options, agent=agent)
         title = f"{_local(start, tz)} to {_local(end, tz)}{scope}: calls per half hour of the day"
         try:
-            render(plot, half_hourly, half_hourly_data.sums.agent_time, tz, title)
+            render(plot, half_hourly, half_hourly_data.sums.state_time, tz, title)
         except OSError as exc:
             raise BadReportRequest(f"--plot {plot}: {exc.strerror or exc}") from None
         if not (as_json or as_csv):

@@ -14,7 +14,7 @@ from typing import Final
 
 from matplotlib.figure import Figure
 
-from engine.reports.kpis import AgentTime, Report, Tally, agents_by_state, interval_bounds, merged, values
+from engine.reports.kpis import Report, StateTime, Tally, agents_by_state, interval_bounds, merged, values
 
 WIDTH_IN: Final = 12.0
 HEIGHT_IN: Final = 8.0
@@ -38,7 +38,7 @@ def half_hours(report: Report, tz: tzinfo) -> list[Tally]:
     return [merged(tallies) for tallies in by_slot]
 
 
-def states_by_half_hour(times: Sequence[AgentTime], report: Report, tz: tzinfo) -> dict[str, list[float]]:
+def states_by_half_hour(times: Sequence[StateTime], report: Report, tz: tzinfo) -> dict[str, list[float]]:
     """Average number of agents in each state per half hour of the day, over the report's days."""
     bounds = interval_bounds(report.start, report.end, "30m", tz)
     per_interval = agents_by_state(times, bounds)
@@ -56,7 +56,7 @@ def states_by_half_hour(times: Sequence[AgentTime], report: Report, tz: tzinfo) 
     return result
 
 
-def render(path: Path, report: Report, times: Sequence[AgentTime], tz: tzinfo, title: str) -> None:
+def render(path: Path, report: Report, times: Sequence[StateTime], tz: tzinfo, title: str) -> None:
     """Write the two-panel chart to ``path`` (.png or .svg). Raises OSError when it cannot be written."""
     slots = half_hours(report, tz)
     figures = [values(t) for t in slots]

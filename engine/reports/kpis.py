@@ -446,7 +446,8 @@ def merged(tallies: Iterable[Tally]) -> Tally:
 
 @dataclass(frozen=True)
 class CallGroup:
-    """Sums of the ended calls that started at ``at`` (a time step lying in one interval) in one first queue."""
+    """Sums of the ended calls that started at ``at`` (a time step lying in one interval) in one first queue,
+    with their conversations' count, talk and hold seconds (only the report's agent's, with ``--agent``)."""
 
     at: datetime
     queue: str | None
@@ -454,11 +455,9 @@ class CallGroup:
 
 
 @dataclass(frozen=True)
-class TalkGroup:
-    """One agent's conversations in the calls of a ``CallGroup``."""
+class AgentTalk:
+    """One agent's conversations in the period's calls."""
 
-    at: datetime
-    queue: str | None
     agent: str
     conversations: int
     talk_s: float
@@ -468,10 +467,18 @@ class TalkGroup:
 
 
 @dataclass(frozen=True)
-class AgentTime:
-    """Seconds an agent spent in a state within one time step starting at ``at`` (lying in one interval)."""
+class StateTime:
+    """Seconds agents spent in a state within one time step starting at ``at`` (lying in one interval)."""
 
     at: datetime
+    state: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AgentTime:
+    """Seconds one agent spent in a state during the period."""
+
     agent: str
     state: str
     seconds: float
@@ -480,15 +487,12 @@ class AgentTime:
 @dataclass(frozen=True)
 class PeriodSums:
     calls: Sequence[CallGroup]
-    talks: Sequence[TalkGroup]
+    agents: Sequence[AgentTalk]
+    state_time: Sequence[StateTime]
     agent_time: Sequence[AgentTime]
     dispositions: Mapping[str, int]
     queue_acw: Mapping[str, float] = field(default_factory=dict)
     """After-call work that followed each queue's calls (the whole wrap-up, even past the period's end)."""
-
-    @property
-    def empty(self) -> bool:
-        return not self.calls and not self.talks and not self.agent_time
 
 
 def sums_from_facts(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *,
@@ -499,30 +503,40 @@ def sums_from_facts(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], hist
     With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
     conversations count. ``acw_by_call``: after-call work per call uid (default: the ACW spans' length).
     """
-    groups: list[CallGroup] = []
-    talks: list[TalkGroup] = []
-    dispositions: Counter[str] = Counter()
     if acw_by_call is None:
         acw: dict[str, float] = defaultdict(float)
         for span in spans:
             if span.state == ACW_STATE and span.call_uid:
                 acw[span.call_uid] += (span.end - span.start).total_seconds()
         acw_by_call = acw
+    groups: list[CallGroup] = []
+    dispositions: Counter[str] = Counter()
     queue_acw: dict[str, float] = defaultdict(float)
+    talks: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0, 0])
     for call in calls:
         tally = Tally()
         _add_call(tally, call, options, history)
+        for talk in call.talks:
+            if agent is None or talk.agent == agent:
+                tally.conversations += 1
+                tally.talk_s += talk.talk_s
+                tally.hold_s += talk.hold_s
+                sums = talks[talk.agent]
+                for i, value in enumerate((1, talk.talk_s, talk.hold_s, talk.ended_by == "transfer",
+                                           talk.ended_by == "silent")):
+                    sums[i] += value
         dispositions.update(tally.dispositions)
         groups.append(CallGroup(call.started_at, call.queue, tally))
         if call.queue is not None and call.call_uid in acw_by_call:
             queue_acw[call.queue] += acw_by_call[call.call_uid]
-        for talk in call.talks:
-            if agent is None or talk.agent == agent:
-                talks.append(TalkGroup(call.started_at, call.queue, talk.agent, 1, talk.talk_s, talk.hold_s,
-                                       talk.ended_by == "transfer", talk.ended_by == "silent"))
-    times = [AgentTime(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
-             for low, high in bounds for span in spans if span.start < high and span.end > low]
-    return PeriodSums(groups, talks, times, dict(dispositions), dict(queue_acw))
+    state_time = [StateTime(max(span.start, low), span.state, span.seconds_within(low, high))
+                  for low, high in bounds for span in spans if span.start < high and span.end > low]
+    per_agent: dict[tuple[str, str], float] = defaultdict(float)
+    for span in spans:
+        per_agent[(span.agent, span.state)] += span.seconds_within(bounds[0][0], bounds[-1][1])
+    agent_talks = [AgentTalk(name, int(x[0]), x[1], x[2], int(x[3]), int(x[4])) for name, x in talks.items()]
+    agent_time = [AgentTime(name, state, value) for (name, state), value in per_agent.items()]
+    return PeriodSums(groups, agent_talks, state_time, agent_time, dict(dispositions), dict(queue_acw))
 
 
 @dataclass(frozen=True)
@@ -557,42 +571,36 @@ def build_report(sums: PeriodSums, *, start: datetime, end: datetime, interval: 
     by_interval: list[Tally] = [Tally() for _ in bounds]
     by_queue: dict[str, Tally] = defaultdict(Tally)
     agents: dict[str, Tally] = defaultdict(Tally)
-    transfers: Counter[str] = Counter()
-    silent: Counter[str] = Counter()
 
     def interval_of(at: datetime) -> Tally | None:
         i = bisect.bisect_right(starts, at) - 1
         return by_interval[i] if 0 <= i < len(bounds) and at < end else None
 
     for group in sums.calls:
-        targets = [totals, interval_of(group.at)]
-        if group.queue is not None:
-            targets.append(by_queue[group.queue])
-        for t in targets:
+        for t in (totals, interval_of(group.at), None if group.queue is None else by_queue[group.queue]):
             if t is not None:
                 t.add(group.tally)
     totals.dispositions = Counter(sums.dispositions)
     for queue, seconds in sums.queue_acw.items():
         by_queue[queue].acw_s += seconds
-    for talk in sums.talks:
-        if agent is not None and talk.agent != agent:
-            continue
-        targets = [totals, interval_of(talk.at), agents[talk.agent]]
-        if talk.queue is not None:
-            targets.append(by_queue[talk.queue])
-        for t in targets:
-            if t is not None:
-                t.conversations += talk.conversations
-                t.talk_s += talk.talk_s
-                t.hold_s += talk.hold_s
-        transfers[talk.agent] += talk.transfers
-        silent[talk.agent] += talk.silent
-    for time in sums.agent_time:
-        for t in (totals, interval_of(time.at), agents[time.agent]):
+    for time in sums.state_time:
+        for t in (totals, interval_of(time.at)):
             if t is not None:
                 _add_time(t, time.state, time.seconds)
+    for spent in sums.agent_time:
+        _add_time(agents[spent.agent], spent.state, spent.seconds)
+    transfers: Counter[str] = Counter()
+    silent: Counter[str] = Counter()
+    for talk in sums.agents:
+        mine = agents[talk.agent]
+        mine.conversations += talk.conversations
+        mine.talk_s += talk.talk_s
+        mine.hold_s += talk.hold_s
+        transfers[talk.agent] += talk.transfers
+        silent[talk.agent] += talk.silent
     agent_rows = [Row(name, _agent_values(agents[name], transfers[name], silent[name]), agents[name])
-                  for name in sorted(agents) if agents[name].conversations or _had_time(agents[name])]
+                  for name in sorted(agents) if (agent is None or name == agent)
+                  and (agents[name].conversations or _had_time(agents[name]))]
 
     return Report(
         start=start, end=end, interval=interval, options=options,
@@ -633,7 +641,7 @@ def spans_from_changes(changes: Iterable[tuple[str, datetime, str, str | None]],
     return spans
 
 
-def agents_by_state(times: Iterable[AgentTime], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
+def agents_by_state(times: Iterable[StateTime], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
     """Average number of agents in each state per interval (state -> one value per interval)."""
     starts = [low for low, _ in bounds]
     result: dict[str, list[float]] = {}

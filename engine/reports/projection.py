@@ -1,5 +1,7 @@
 """Keeping the report projections up to date, inside the journal writer's batch transaction (SQLAlchemy Core).
 
+- ``link_callers``: as calls start, the seconds since each caller's previous inbound call (and, on that
+  call, until this one): repeat callers and first-call resolution without sorting a year of calls;
 - ``project_dispositions``: when calls end, their disposition and facts (engine.reports.disposition) go to
   ``calls.disposition`` / ``disposition_detail``, the typed fact columns and ``call_talks``;
 - ``roll_up_agents``: each agent state change closes the agent's previous state; its seconds go to
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.reports.disposition import Event, Rules, derive
-from engine.reports.rollup import UNCOUNTED_STATES, call_columns, split, talk_rows
+from engine.reports.rollup import UNCOUNTED_STATES, call_columns, caller_gaps, split, talk_rows
 from engine.store.agent_journal_tables import agent_events
 from engine.store.report_tables import agent_time, call_acw, call_talks
 from engine.store.tables import call_events, calls
@@ -48,13 +50,17 @@ def project_dispositions(connection: Connection, call_ids: Iterable[int], rules:
     if not ids:
         return
     events = events_by_call(connection, ids)
+    started: dict[int, datetime] = {}
+    for first in range(0, len(ids), CHUNK):
+        query = select(calls.c.id, calls.c.started_at).where(calls.c.id.in_(ids[first:first + CHUNK]))
+        started.update((int(call_id), at) for call_id, at in connection.execute(query))
     rows: list[dict[str, Any]] = []
     talks: list[dict[str, Any]] = []
     for call_id in ids:
         disposition = derive(events.get(call_id, ()), rules or Rules())
         rows.append({"call": call_id, "name": disposition.name, "detail": disposition.detail,
                      **call_columns(disposition.detail)})
-        talks.extend(talk_rows(call_id, disposition.detail))
+        talks.extend(talk_rows(call_id, started[call_id], disposition.detail))
     facts: dict[str, Any] = {name: bindparam(name) for name in call_columns({})}
     connection.execute(
         update(calls).where(calls.c.id == bindparam("call"))
@@ -65,6 +71,27 @@ def project_dispositions(connection: Connection, call_ids: Iterable[int], rules:
         connection.execute(call_talks.delete().where(call_talks.c.call_id.in_(ids[first:first + CHUNK])))
     if talks:
         connection.execute(call_talks.insert(), talks)
+
+
+def link_callers(connection: Connection, starting: Sequence[tuple[int, str, datetime]]) -> dict[int, dict[str, float]]:
+    """Gaps between each caller's inbound calls for these new calls ``(key, caller, started_at)``, not yet
+    inserted: returns each key's ``previous_gap_s`` / ``next_gap_s`` and sets ``next_gap_s`` of the callers'
+    latest journaled calls (engine.reports.rollup.caller_gaps)."""
+    c = calls.c
+    callers = sorted({caller for _, caller, _ in starting})
+    previous: dict[str, datetime] = {}
+    for first in range(0, len(callers), CHUNK):
+        query = (select(c.caller, func.max(c.started_at)).where(c.caller.in_(callers[first:first + CHUNK]),
+                                                                c.source != "callback").group_by(c.caller))
+        previous.update((str(caller), at) for caller, at in connection.execute(query))
+    gaps, earlier = caller_gaps(previous, starting)
+    if earlier:
+        connection.execute(
+            update(calls).where(c.caller == bindparam("who"), c.started_at == bindparam("at"),
+                                c.source != "callback", c.next_gap_s.is_(None))
+            .values(next_gap_s=bindparam("gap")),
+            [{"who": caller, "at": previous[caller], "gap": gap} for caller, gap in earlier.items()])
+    return gaps
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Collaborators: engine.reports.rollup, engine.reports.projection (fills what is r
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,13 +40,15 @@ from sqlalchemy import (
 
 from engine.reports.disposition import derive
 from engine.reports.kpis import (
+    ABANDON_DISPOSITIONS,
     TALLY_CALL_SUMS,
     AgentSpan,
+    AgentTalk,
     AgentTime,
     CallGroup,
     Options,
     PeriodSums,
-    TalkGroup,
+    StateTime,
     Tally,
     spans_from_changes,
 )
@@ -61,13 +64,6 @@ from engine.store.tables import calls
 class PeriodData:
     sums: PeriodSums
     live: int
-
-
-def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970 (fractional)."""
-    if dialect == "sqlite":
-        return (func.julianday(column) - 2440587.5) * 86400.0
-    return extract("epoch", column)
 
 
 def _step_of(column: Any, dialect: str, step: int, phase: int) -> ColumnElement[Any]:
@@ -97,13 +93,13 @@ def read_period(engine: Engine, start: datetime, end: datetime, interval_starts:
     with engine.connect() as connection:
         dialect = connection.dialect.name
         call_groups = _call_sums(connection, dialect, start, end, step, phase, options, queue, agent)
-        talks = _talk_sums(connection, dialect, start, end, step, phase, queue, agent)
+        talks = _agent_talks(connection, start, end, queue, agent)
         dispositions = _dispositions(connection, start, end, queue, agent)
-        times = _agent_time(connection, start, end, points, agent)
+        state_time, agent_time_ = _agent_time(connection, start, end, points, agent)
         queue_acw = _queue_acw(connection, start, end, queue, agent)
         live = connection.execute(select(func.count()).select_from(calls).where(
             calls.c.started_at >= start, calls.c.started_at < end, calls.c.ended_at.is_(None))).scalar_one()
-    return PeriodData(PeriodSums(call_groups, talks, times, dispositions, queue_acw), int(live))
+    return PeriodData(PeriodSums(call_groups, talks, state_time, agent_time_, dispositions, queue_acw), int(live))
 
 
 def _project_missing(engine: Engine, start: datetime, end: datetime) -> None:
@@ -128,29 +124,16 @@ def _filters(queue: str | None, agent: str | None, call_id: Any, call_queue: Any
 
 def _call_sums(connection: Connection, dialect: str, start: datetime, end: datetime, step: int, phase: int,
                options: Options, queue: str | None, agent: str | None) -> list[CallGroup]:
-    c = calls.c
-    window = options.fcr_window
-    moment = _epoch(c.started_at, dialect)
-    # Callers' history: inbound calls (callbacks the hotline placed are a partition of their own).
-    partition = [c.caller, case((c.source == "callback", 1), else_=0)]
-    marked = (select(c.id, c.started_at, c.ended_at, c.source, c.caller, c.disposition, c.queue, c.agent, c.wait_s,
-                     c.rings, c.transfers, c.overflows, c.tried_self_service, c.callback_booked, c.callback_done,
-                     c.callback_failed, moment.label("e"),
-                     func.lag(moment).over(partition_by=partition, order_by=c.started_at).label("prev_e"),
-                     func.lead(moment).over(partition_by=partition, order_by=c.started_at).label("next_e"))
-              .where(c.started_at >= start - window, c.started_at < end + window)).subquery()
-    x = marked.c
-    w = window.total_seconds()
+    x = calls.c
+    w = options.fcr_window.total_seconds()
     inbound = x.source != "callback"
     queued = and_(inbound, x.queue.is_not(None))
     answered = and_(queued, x.agent.is_not(None))
     vip = x.queue.in_(sorted(options.vip_queues))
     wait = func.coalesce(x.wait_s, 0.0)
-    abandoned = and_(queued, x.disposition.in_(("abandoned_queue", "short_abandon")))
+    abandoned = and_(queued, x.disposition.in_(ABANDON_DISPOSITIONS))
     short = wait <= options.short_abandon_s
     within = wait <= options.service_level_s
-    repeat = and_(inbound, x.caller.is_not(None), x.prev_e < x.e, x.prev_e >= x.e - w)
-    again = and_(x.caller.is_not(None), x.next_e > x.e, x.next_e <= x.e + w)
     sums: dict[str, ColumnElement[Any]] = {
         "calls": _count(inbound),
         "offered": _count(queued),
@@ -168,8 +151,9 @@ def _call_sums(connection: Connection, dialect: str, start: datetime, end: datet
         "longest_wait_s": func.max(case((queued, x.wait_s), else_=None)),
         "rings": _total(answered, func.coalesce(x.rings, 0)),
         "transferred": _count(and_(answered, x.transfers > 0)),
-        "resolved_first_time": _count(and_(answered, ~func.coalesce(again, False))),
-        "repeat_calls": _count(func.coalesce(repeat, False)),
+        # The writer keeps the seconds to each caller's previous and next inbound call (link_callers).
+        "resolved_first_time": _count(and_(answered, ~func.coalesce(x.next_gap_s <= w, False))),
+        "repeat_calls": _count(and_(inbound, x.previous_gap_s <= w)),
         "silent": _count(and_(inbound, x.disposition == "silent")),
         "messages": _count(and_(inbound, x.disposition == "message_left")),
         "callbacks_booked": _count(and_(inbound, x.callback_booked.is_(True))),
@@ -180,7 +164,10 @@ def _call_sums(connection: Connection, dialect: str, start: datetime, end: datet
         "tried_self_service": _count(and_(inbound, or_(x.tried_self_service.is_(True),
                                                          x.disposition == "self_service"))),
     }
-    assert set(sums) == set(TALLY_CALL_SUMS)
+    if agent is None:
+        sums |= {"conversations": func.coalesce(func.sum(x.conversations), 0),
+                 "talk_s": func.coalesce(func.sum(x.talk_s), 0.0), "hold_s": func.coalesce(func.sum(x.hold_s), 0.0)}
+    assert set(TALLY_CALL_SUMS) <= set(sums)
     bucket = _step_of(x.started_at, dialect, step, phase).label("bucket")
     query = (select(bucket, x.queue, *(value.label(name) for name, value in sums.items()))
              .where(x.started_at >= start, x.started_at < end, x.ended_at.is_not(None),
@@ -188,28 +175,44 @@ def _call_sums(connection: Connection, dialect: str, start: datetime, end: datet
              .group_by(bucket, x.queue))
     groups = []
     for row in connection.execute(query).mappings():
-        tally = Tally(**{name: row[name] for name in TALLY_CALL_SUMS})
+        tally = Tally(**{name: row[name] for name in sums})
         groups.append(CallGroup(_at(row["bucket"], step, phase), row["queue"], tally))
+    if agent is not None:
+        groups += _agent_talk_groups(connection, dialect, start, end, step, phase, queue, agent)
     return groups
+
+
+def _agent_talk_groups(connection: Connection, dialect: str, start: datetime, end: datetime, step: int,
+                       phase: int, queue: str | None, agent: str) -> list[CallGroup]:
+    """One agent's conversations per step and queue (a report of that agent counts only theirs)."""
+    t = call_talks.c
+    bucket = _step_of(t.started_at, dialect, step, phase).label("bucket")
+    query = (select(bucket, t.queue, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
+                    func.sum(t.hold_s).label("hold"))
+             .where(t.agent == agent, t.started_at >= start, t.started_at < end,
+                    *([t.queue == queue] if queue is not None else []))
+             .group_by(bucket, t.queue))
+    return [CallGroup(_at(r.bucket, step, phase), r.queue,
+                      Tally(conversations=int(r.conversations), talk_s=float(r.talk), hold_s=float(r.hold)))
+            for r in connection.execute(query)]
 
 
 def _at(bucket: int, step: int, phase: int) -> datetime:
     return datetime.fromtimestamp(phase + int(bucket) * step, UTC)
 
 
-def _talk_sums(connection: Connection, dialect: str, start: datetime, end: datetime, step: int, phase: int,
-               queue: str | None, agent: str | None) -> list[TalkGroup]:
-    c, t = calls.c, call_talks.c
-    bucket = _step_of(c.started_at, dialect, step, phase).label("bucket")
-    query = (select(bucket, c.queue, t.agent, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
+def _agent_talks(connection: Connection, start: datetime, end: datetime, queue: str | None,
+                 agent: str | None) -> list[AgentTalk]:
+    """Conversations per agent (call_talks carries the call's start and queue: no join)."""
+    t = call_talks.c
+    query = (select(t.agent, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
                     func.sum(t.hold_s).label("hold"), _count(t.ended_by == "transfer").label("transfers"),
                     _count(t.ended_by == "silent").label("silent"))
-             .select_from(call_talks.join(calls, c.id == t.call_id))
-             .where(c.started_at >= start, c.started_at < end, c.ended_at.is_not(None),
-                    *_filters(queue, None, c.id, c.queue), *([t.agent == agent] if agent is not None else []))
-             .group_by(bucket, c.queue, t.agent))
-    return [TalkGroup(_at(r.bucket, step, phase), r.queue, r.agent, int(r.conversations), float(r.talk),
-                      float(r.hold), int(r.transfers), int(r.silent)) for r in connection.execute(query)]
+             .where(t.started_at >= start, t.started_at < end, *([t.queue == queue] if queue is not None else []),
+                    *([t.agent == agent] if agent is not None else []))
+             .group_by(t.agent))
+    return [AgentTalk(r.agent, int(r.conversations), float(r.talk), float(r.hold), int(r.transfers), int(r.silent))
+            for r in connection.execute(query)]
 
 
 def _queue_acw(connection: Connection, start: datetime, end: datetime, queue: str | None,
@@ -234,33 +237,50 @@ def _dispositions(connection: Connection, start: datetime, end: datetime, queue:
 # -- agent time ---------------------------------------------------------------------------------------------
 
 
+Piece = tuple[datetime, str, str, float]
+"""Agent time outside the rollup: (start, agent, state, seconds), lying in one interval."""
+
+
 def _agent_time(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
-                agent: str | None) -> list[AgentTime]:
+                agent: str | None) -> tuple[list[StateTime], list[AgentTime]]:
+    """Agents' time per state and step (for totals and intervals) and per agent and state, in [start, end)."""
     first = math.ceil(start.timestamp() / SLOT_S) * SLOT_S
     last = math.floor(end.timestamp() / SLOT_S) * SLOT_S
+    pieces: list[Piece] = []
+    state_time: dict[tuple[datetime, str], float] = defaultdict(float)
+    per_agent: dict[tuple[str, str], float] = defaultdict(float)
     if first >= last:  # shorter than a quarter hour on the slot grid: exact, from the events
-        return _exact(connection, start, end, points, agent)
-    low, high = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
-    times = _rolled_up(connection, first, last, [p for p in points if first < p < last], agent)
-    times += _still_in_state(connection, low, high, [p for p in points if first < p < last], agent)
-    if start < low:
-        times += _exact(connection, start, low, [], agent)
-    if high < end:
-        times += _exact(connection, high, end, [], agent)
-    return times
+        pieces = _exact(connection, start, end, points, agent)
+    else:
+        low, high = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+        inner = [p for p in points if first < p < last]
+        _rolled_up(connection, first, last, inner, agent, state_time, per_agent)
+        pieces = _still_in_state(connection, low, high, inner, agent)
+        if start < low:
+            pieces += _exact(connection, start, low, [], agent)
+        if high < end:
+            pieces += _exact(connection, high, end, [], agent)
+    for at, name, state, seconds in pieces:
+        state_time[(at, state)] += seconds
+        per_agent[(name, state)] += seconds
+    return ([StateTime(at, state, seconds) for (at, state), seconds in state_time.items()],
+            [AgentTime(name, state, seconds) for (name, state), seconds in per_agent.items()])
 
 
-def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], agent: str | None) -> list[AgentTime]:
+def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], agent: str | None,
+               state_time: dict[tuple[datetime, str], float], per_agent: dict[tuple[str, str], float]) -> None:
+    """The agent_time rollup's quarter hours in [first, last): two GROUP BYs that follow an index's order."""
     step, phase = grid([first, *inner, last])
     if step % SLOT_S:
         step, phase = SLOT_S, 0
     a = agent_time.c
-    bucket = ((a.slot * SLOT_S - phase) // step).label("bucket")
-    query = (select(bucket, a.agent, a.state, func.sum(a.seconds).label("seconds"))
-             .where(a.slot >= first // SLOT_S, a.slot < last // SLOT_S, *([a.agent == agent] if agent else []))
-             .group_by(bucket, a.agent, a.state))
-    return [AgentTime(_at(r.bucket, step, phase), r.agent, r.state, float(r.seconds))
-            for r in connection.execute(query)]
+    where = [a.slot >= first // SLOT_S, a.slot < last // SLOT_S, *([a.agent == agent] if agent else [])]
+    for slot, state, seconds in connection.execute(
+            select(a.slot, a.state, func.sum(a.seconds)).where(*where).group_by(a.slot, a.state)):
+        state_time[(_at((int(slot) * SLOT_S - phase) // step, step, phase), state)] += float(seconds)
+    for name, state, seconds in connection.execute(
+            select(a.agent, a.state, func.sum(a.seconds)).where(*where).group_by(a.agent, a.state)):
+        per_agent[(name, state)] += float(seconds)
 
 
 def _latest(agent: str | None) -> Select[Any]:
@@ -274,10 +294,10 @@ def _latest(agent: str | None) -> Select[Any]:
 
 
 def _still_in_state(connection: Connection, low: datetime, high: datetime, inner: list[int],
-                    agent: str | None) -> list[AgentTime]:
+                    agent: str | None) -> list[Piece]:
     """Each agent's current state (their latest change, not closed yet, so not in the rollup) until ``high``."""
     cuts = [low, *(datetime.fromtimestamp(p, UTC) for p in inner), high]
-    times: list[AgentTime] = []
+    times: list[Piece] = []
     current = {row.agent: row for row in connection.execute(_latest(agent))}  # the last id wins a tie
     for row in current.values():
         if row.to_state in UNCOUNTED_STATES or row.at >= high:
@@ -285,16 +305,16 @@ def _still_in_state(connection: Connection, low: datetime, high: datetime, inner
         for begin, finish in zip(cuts, cuts[1:], strict=False):
             part = (finish - max(begin, row.at)).total_seconds()
             if part > 0:
-                times.append(AgentTime(max(begin, row.at), row.agent, row.to_state, part))
+                times.append((max(begin, row.at), row.agent, row.to_state, part))
     return times
 
 
 def _exact(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
-           agent: str | None) -> list[AgentTime]:
+           agent: str | None) -> list[Piece]:
     spans = _spans(connection, start, end, agent)
     cuts = sorted({start, end, *(datetime.fromtimestamp(p, UTC) for p in points if start.timestamp() < p
                                  < end.timestamp())})
-    return [AgentTime(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
+    return [(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
             for low, high in zip(cuts, cuts[1:], strict=False) for span in spans
             if span.start < high and span.end > low]
 

@@ -62,14 +62,45 @@ def call_columns(detail: Mapping[str, Any] | None) -> dict[str, Any]:
     d = detail or {}
     callback = d.get("callback") or {}
     wait = d.get("wait_s")
+    talks = d.get("talks") or ()
     return {"queue": d.get("queue"), "agent": d.get("agent"), "wait_s": None if wait is None else float(wait),
             "rings": int(d.get("rings") or 0), "transfers": int(d.get("transfers") or 0),
             "overflows": int(d.get("overflows") or 0), "tried_self_service": bool(d.get("tried_self_service")),
             "callback_booked": "booked" in callback, "callback_done": "done" in callback,
-            "callback_failed": "failed" in callback}
+            "callback_failed": "failed" in callback, "conversations": len(talks),
+            "talk_s": float(sum(float(t[1]) for t in talks)), "hold_s": float(sum(float(t[2]) for t in talks))}
 
 
-def talk_rows(call_id: int, detail: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def talk_rows(call_id: int, started_at: datetime, detail: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """One ``call_talks`` row per conversation in the detail's ``talks``."""
+    d = detail or {}
     return [{"call_id": call_id, "agent": str(t[0]), "talk_s": float(t[1]), "hold_s": float(t[2]),
-             "ended_by": str(t[3]) if len(t) > 3 else "end"} for t in (detail or {}).get("talks") or ()]
+             "ended_by": str(t[3]) if len(t) > 3 else "end", "started_at": started_at, "queue": d.get("queue")}
+            for t in d.get("talks") or ()]
+
+
+def caller_gaps(previous: Mapping[str, datetime], starting: Sequence[tuple[int, str, datetime]]
+                ) -> tuple[dict[int, dict[str, float]], dict[str, float]]:
+    """Seconds between each caller's inbound calls, for calls starting now.
+
+    ``previous``: each caller's latest inbound call already journaled (its start); ``starting``: new
+    inbound calls ``(id, caller, started_at)``. Returns, per new call id, its ``previous_gap_s`` and
+    ``next_gap_s`` (the latter when a later new call of the same caller follows it), and per caller the
+    ``next_gap_s`` of their latest journaled call. A call arriving out of order links to nothing.
+    """
+    gaps: dict[int, dict[str, float]] = {}
+    earlier_next: dict[str, float] = {}
+    last: dict[str, tuple[int | None, datetime]] = {c: (None, at) for c, at in previous.items()}
+    for call_id, caller, at in sorted(starting, key=lambda s: (s[1], s[2], s[0])):
+        gaps[call_id] = {}
+        before = last.get(caller)
+        if before is not None and at > before[1]:
+            gap = (at - before[1]).total_seconds()
+            gaps[call_id]["previous_gap_s"] = gap
+            if before[0] is None:
+                earlier_next[caller] = gap
+            else:
+                gaps[before[0]]["next_gap_s"] = gap
+        if before is None or at > before[1]:
+            last[caller] = (call_id, at)
+    return gaps, earlier_next

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.clock import Clock, SystemClock
 from engine.masking import mask_number
-from engine.reports.projection import AgentChange, project_dispositions, roll_up_agents
+from engine.reports.projection import AgentChange, link_callers, project_dispositions, roll_up_agents
 from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
 from engine.store.tables import SOURCES, call_events, calls
@@ -479,7 +479,7 @@ def _find_calls(connection: Connection, uids: Sequence[str]) -> dict[str, int]:
 
 
 def _insert_calls(connection: Connection, firsts: Sequence[JournalEntry]) -> dict[str, int]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in firsts:
         if entry.kind == CALL_STARTED:
             values = _started_values(entry)
@@ -488,7 +488,13 @@ def _insert_calls(connection: Connection, firsts: Sequence[JournalEntry]) -> dic
             # Nothing is lost if call.started never made it: later events still get a row to hang on.
             values = {"caller": None, "dialed": None, "source": "controller"}
             logger.debug("journal: %s for unknown call %s; adding a placeholder row", entry.kind, entry.call_uid)
-        rows.append({"call_uid": entry.call_uid, "started_at": entry.at, **values})
+        rows.append({"call_uid": entry.call_uid, "started_at": entry.at, "previous_gap_s": None,
+                     "next_gap_s": None, **values})
+    inbound = [(i, row["caller"], row["started_at"]) for i, row in enumerate(rows)
+               if row["caller"] and row["source"] != "callback"]
+    if inbound:
+        for i, gaps in link_callers(connection, inbound).items():
+            rows[i].update(gaps)
     inserted = connection.execute(insert(calls).returning(calls.c.call_uid, calls.c.id), rows)
     return {str(uid): int(call_id) for uid, call_id in inserted}
 

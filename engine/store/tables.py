@@ -89,7 +89,9 @@ calls = Table(
     Column("disposition_detail", JSON),
     # The same facts as typed columns, so reports sum them in the database (migration 0011): the first
     # queue, the first agent who answered, the queue wait, agent offers before that answer, transfers and
-    # overflow moves, whether self-service was tried, the callback steps.
+    # overflow moves, whether self-service was tried, the callback steps, the conversations' count and talk
+    # and hold seconds; and the seconds since the caller's previous inbound call / until their next one (set
+    # by the journal writer as calls start), for repeat callers and first-call resolution.
     Column("queue", String(64)),
     Column("agent", String(16)),
     Column("wait_s", Float),
@@ -100,6 +102,11 @@ calls = Table(
     Column("callback_booked", Boolean),
     Column("callback_done", Boolean),
     Column("callback_failed", Boolean),
+    Column("conversations", Integer),
+    Column("talk_s", Float),
+    Column("hold_s", Float),
+    Column("previous_gap_s", Float),
+    Column("next_gap_s", Float),
     CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
     # Repeat callers and first-call resolution look at each caller's calls in time order.
     Index("ix_calls_caller_started_at", "caller", "started_at"),

@@ -270,5 +270,5 @@ def test_weeks_start_on_monday_and_months_on_the_first() -> None:
 
 
 def test_an_empty_period_is_an_empty_report() -> None:
-    empty = build_report(PeriodSums([], [], [], {}), start=DAY_START, end=DAY_END, interval="1h", tz=TZ)
+    empty = build_report(PeriodSums([], [], [], [], {}), start=DAY_START, end=DAY_END, interval="1h", tz=TZ)
     assert empty.empty and empty.totals.values["calls"] == 0 and empty.totals.values["service_level"] is None
