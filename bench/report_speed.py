@@ -181,6 +181,10 @@ def generate(year: int, calls: int, seed: int = 7) -> Iterator[Batch]:
     for call_id, arrival in enumerate(arrivals, start=1):
         day = datetime.combine(arrival.astimezone(TZ).date(), datetime.min.time(), TZ)
         if day != current_day:
+            for at, agent, to in pending_shifts:  # the evening's sign-outs after the day's last call
+                free = max(at, floor.free_at.get(agent, at))
+                floor.change(agent, free, to)
+                floor.free_at[agent] = free
             if current_day is not None:
                 floor.flush_rollup()
                 yield holder[0]

@@ -129,7 +129,6 @@ def _aware(moment: datetime) -> datetime:
 def _fill_gaps(connection: sa.Connection) -> None:
     """Seconds between each caller's inbound calls, both ways (what the writer now keeps as calls start)."""
     c = _calls.c
-    rows: list[dict[str, Any]] = []
     before: tuple[str, int, datetime] | None = None
     query = (sa.select(c.id, c.caller, c.started_at).where(c.caller.is_not(None), c.source != "callback")
              .order_by(c.caller, c.started_at, c.id))
