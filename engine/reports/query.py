@@ -1,21 +1,22 @@
 """Reading a period's sums from the journal for reports (SQLAlchemy Core, SQLite and PostgreSQL alike).
 
-The database does the counting: one GROUP BY over ``calls`` (typed fact columns, filled by the journal writer
-when a call ends; repeat callers and first-call resolution from each caller's previous and next call with LAG
-/ LEAD over (caller, started_at)), one over ``call_talks`` joined to ``calls``, one over the ``agent_time``
-rollup, the disposition counts and ``call_acw`` per queue. Rows are grouped by a time step on which every
-interval boundary of the report falls (``rollup.grid``: a day for days and months in a zone without daylight
-saving, an hour or a half hour otherwise), so a year comes back as a few thousand rows; engine.reports.kpis
-adds them up and computes the figures. The per-call rules are those of ``kpis._add_call`` (a test holds the
-two to the same hand-computed journal). Agent time: the rollup's whole quarter hours, plus each agent's
-current state until the period's end, plus the exact spans of a period edge that is not on a quarter hour.
+The database does the counting: one GROUP BY over ``calls`` by (time step, first queue, disposition), from
+the typed fact columns the journal writer fills (repeat callers and first-call resolution from the seconds to
+each caller's previous and next call, also kept by the writer), one over ``call_talks`` by agent, two over the
+``agent_time`` rollup (by quarter hour and state, by agent and state, each in an index's order) and ACW per
+queue from ``call_acw``. The time step is one on which every interval boundary of the report falls
+(``rollup.grid``: a day for days and months in a zone without daylight saving, an hour or a half hour
+otherwise), so a year comes back as a few thousand rows; engine.reports.kpis adds them up and computes the
+figures. The per-call rules are those of ``kpis._add_call`` (a test holds the two to the same hand-computed
+journal). Agent time: the rollup's whole quarter hours, plus each agent's current state until the period's
+end, plus the exact spans of a period edge that is not on a quarter hour.
 Collaborators: engine.reports.rollup, engine.reports.projection (fills what is read here), kpis.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
-    Select,
     and_,
     case,
     cast,
@@ -94,7 +94,9 @@ def read_period(engine: Engine, start: datetime, end: datetime, interval_starts:
         dialect = connection.dialect.name
         call_groups = _call_sums(connection, dialect, start, end, step, phase, options, queue, agent)
         talks = _agent_talks(connection, start, end, queue, agent)
-        dispositions = _dispositions(connection, start, end, queue, agent)
+        dispositions: Counter[str] = Counter()
+        for group in call_groups:
+            dispositions.update(group.tally.dispositions)
         state_time, agent_time_ = _agent_time(connection, start, end, points, agent)
         queue_acw = _queue_acw(connection, start, end, queue, agent)
         live = connection.execute(select(func.count()).select_from(calls).where(
@@ -169,13 +171,16 @@ def _call_sums(connection: Connection, dialect: str, start: datetime, end: datet
                  "talk_s": func.coalesce(func.sum(x.talk_s), 0.0), "hold_s": func.coalesce(func.sum(x.hold_s), 0.0)}
     assert set(TALLY_CALL_SUMS) <= set(sums)
     bucket = _step_of(x.started_at, dialect, step, phase).label("bucket")
-    query = (select(bucket, x.queue, *(value.label(name) for name, value in sums.items()))
+    # Grouped by disposition too: the disposition counts come with the sums, no second pass over the calls.
+    query = (select(bucket, x.queue, x.disposition, *(value.label(name) for name, value in sums.items()))
              .where(x.started_at >= start, x.started_at < end, x.ended_at.is_not(None),
                     *_filters(queue, agent, x.id, x.queue))
-             .group_by(bucket, x.queue))
+             .group_by(bucket, x.queue, x.disposition))
     groups = []
     for row in connection.execute(query).mappings():
         tally = Tally(**{name: row[name] for name in sums})
+        if row["disposition"] is not None and row["calls"]:
+            tally.dispositions[row["disposition"]] += row["calls"]  # inbound calls only, as in _add_call
         groups.append(CallGroup(_at(row["bucket"], step, phase), row["queue"], tally))
     if agent is not None:
         groups += _agent_talk_groups(connection, dialect, start, end, step, phase, queue, agent)
@@ -225,15 +230,6 @@ def _queue_acw(connection: Connection, start: datetime, end: datetime, queue: st
     return {str(name): float(seconds) for name, seconds in connection.execute(query)}
 
 
-def _dispositions(connection: Connection, start: datetime, end: datetime, queue: str | None,
-                  agent: str | None) -> dict[str, int]:
-    c = calls.c
-    query = (select(c.disposition, func.count()).where(
-        c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.source != "callback",
-        c.disposition.is_not(None), *_filters(queue, agent, c.id, c.queue)).group_by(c.disposition))
-    return {str(name): int(count) for name, count in connection.execute(query)}
-
-
 # -- agent time ---------------------------------------------------------------------------------------------
 
 
@@ -255,7 +251,8 @@ def _agent_time(connection: Connection, start: datetime, end: datetime, points: 
         low, high = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
         inner = [p for p in points if first < p < last]
         _rolled_up(connection, first, last, inner, agent, state_time, per_agent)
-        pieces = _still_in_state(connection, low, high, inner, agent)
+        names = {agent} if agent is not None else {name for name, _ in per_agent} | _configured(connection)
+        pieces = _still_in_state(connection, low, high, inner, sorted(names))
         if start < low:
             pieces += _exact(connection, start, low, [], agent)
         if high < end:
@@ -283,29 +280,28 @@ def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], 
         per_agent[(name, state)] += float(seconds)
 
 
-def _latest(agent: str | None) -> Select[Any]:
-    e = agent_events.c
-    newest = select(e.agent, func.max(e.at).label("at"))
-    if agent is not None:
-        newest = newest.where(e.agent == agent)
-    last = newest.group_by(e.agent).subquery()
-    return (select(e.agent, e.at, e.to_state, e.call_uid, e.id)
-            .join(last, and_(e.agent == last.c.agent, e.at == last.c.at)).order_by(e.agent, e.id))
+def _configured(connection: Connection) -> set[str]:
+    return {str(r[0]) for r in connection.execute(select(agents.c.work_number))}
 
 
 def _still_in_state(connection: Connection, low: datetime, high: datetime, inner: list[int],
-                    agent: str | None) -> list[Piece]:
-    """Each agent's current state (their latest change, not closed yet, so not in the rollup) until ``high``."""
+                    names: Sequence[str]) -> list[Piece]:
+    """Each agent's current state (their latest change, not closed yet, so not in the rollup) until ``high``.
+
+    ``names``: the agents configured or with time in the period (an agent removed from the configuration
+    and idle through the whole period is not looked for)."""
     cuts = [low, *(datetime.fromtimestamp(p, UTC) for p in inner), high]
     times: list[Piece] = []
-    current = {row.agent: row for row in connection.execute(_latest(agent))}  # the last id wins a tie
-    for row in current.values():
-        if row.to_state in UNCOUNTED_STATES or row.at >= high:
+    e = agent_events.c
+    for name in names:
+        row = connection.execute(select(e.at, e.to_state).where(e.agent == name)
+                                 .order_by(e.at.desc(), e.id.desc()).limit(1)).first()
+        if row is None or row.to_state in UNCOUNTED_STATES or row.at >= high:
             continue
         for begin, finish in zip(cuts, cuts[1:], strict=False):
             part = (finish - max(begin, row.at)).total_seconds()
             if part > 0:
-                times.append((max(begin, row.at), row.agent, row.to_state, part))
+                times.append((max(begin, row.at), name, row.to_state, part))
     return times
 
 
