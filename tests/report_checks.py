@@ -89,14 +89,14 @@ def check_case(url: str, case: Case) -> None:
     assert [(r.key, r.values) for r in found.agents] == [(r.key, r.values) for r in expected.agents]
 
 
-def check_migration_0011_fills_the_rollups(url: str) -> None:
-    """Down to 0010 and up again: the rollups rebuilt from the journal give the same report."""
+def check_migration_0012_fills_the_rollups(url: str) -> None:
+    """Down to 0011 and up again: the rollups rebuilt from the journal give the same report."""
     from alembic import command
 
     from engine.store.migrate import alembic_config
 
     before = _from_database(url, CASES[1])
-    command.downgrade(alembic_config(url), "0010")
+    command.downgrade(alembic_config(url), "0011")
     upgrade(url)
     after = _from_database(url, CASES[1])
     assert [(r.key, r.values) for r in after.intervals] == [(r.key, r.values) for r in before.intervals]

@@ -6,7 +6,7 @@ ended it, and the call's start and first queue so that per-agent sums need no jo
 did for a call (added as each wrap-up ends, which may be before the call ends). ``agent_time`` holds, per quarter hour
 (``slot`` = UTC epoch seconds // 900), agent and state, the seconds the agent spent in that state: the
 journal writer adds each state span as the next change closes it (engine.reports.rollup splits it). Both are
-projections of the journal and can be rebuilt from it (migration 0011 does). On SQLite ``agent_time`` is
+projections of the journal and can be rebuilt from it (migration 0012 does). On SQLite ``agent_time`` is
 stored in (slot, state, agent) order and indexed by (agent, state, slot): both report sums read an index in
 the order they group by, without sorting a year of rows. Collaborators:
 engine.store.journal (writes), engine.reports.query (reads).

@@ -87,7 +87,7 @@ calls = Table(
     # What became of the call and its measured facts (engine.reports.disposition), set when it ends.
     Column("disposition", String(32)),
     Column("disposition_detail", JSON),
-    # The same facts as typed columns, so reports sum them in the database (migration 0011): the first
+    # The same facts as typed columns, so reports sum them in the database (migration 0012): the first
     # queue, the first agent who answered, the queue wait, agent offers before that answer, transfers and
     # overflow moves, whether self-service was tried, the callback steps, the conversations' count and talk
     # and hold seconds; and the seconds since the caller's previous inbound call / until their next one (set

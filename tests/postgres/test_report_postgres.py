@@ -1,4 +1,4 @@
-"""The report's SQL sums on PostgreSQL equal the per-call reference (tests/report_checks); migration 0011."""
+"""The report's SQL sums on PostgreSQL equal the per-call reference (tests/report_checks); migration 0012."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_checks import CASES, Case, check_case, check_migration_0011_fills_the_rollups, written_journal
+from tests.report_checks import CASES, Case, check_case, check_migration_0012_fills_the_rollups, written_journal
 
 pytestmark = pytest.mark.postgres
 
@@ -25,5 +25,5 @@ def test_sql_sums_equal_the_reference(url: str, case: Case) -> None:
     check_case(url, case)
 
 
-def test_migration_0011_rebuilds_the_rollups(fresh_postgres_url: str, tmp_path: Path) -> None:
-    check_migration_0011_fills_the_rollups(written_journal(fresh_postgres_url, tmp_path))
+def test_migration_0012_rebuilds_the_rollups(fresh_postgres_url: str, tmp_path: Path) -> None:
+    check_migration_0012_fills_the_rollups(written_journal(fresh_postgres_url, tmp_path))

@@ -1,5 +1,5 @@
 """The report's SQL sums on SQLite equal the per-call reference on the hand-built journal (tests/report_checks);
-migration 0011 rebuilds the rollups; the journal writer's statements per batch stay few."""
+migration 0012 rebuilds the rollups; the journal writer's statements per batch stay few."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from engine.store.journal import JournalWriter
 from engine.store.migrate import upgrade
-from tests.report_checks import CASES, Case, check_case, check_migration_0011_fills_the_rollups, written_journal
+from tests.report_checks import CASES, Case, check_case, check_migration_0012_fills_the_rollups, written_journal
 from tests.unit.test_report_kpis import JOURNAL
 
 
@@ -25,8 +25,8 @@ def test_sql_sums_equal_the_reference(url: str, case: Case) -> None:
     check_case(url, case)
 
 
-def test_migration_0011_rebuilds_the_rollups(tmp_path: Path) -> None:
-    check_migration_0011_fills_the_rollups(written_journal(f"sqlite:///{tmp_path / 'hotline.db'}", tmp_path))
+def test_migration_0012_rebuilds_the_rollups(tmp_path: Path) -> None:
+    check_migration_0012_fills_the_rollups(written_journal(f"sqlite:///{tmp_path / 'hotline.db'}", tmp_path))
 
 
 def test_a_batch_takes_a_few_statements_whatever_its_size(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ state and agent; without rowid on SQLite, in that order, plus an index by agent)
 the journal already holds: the facts from ``disposition_detail``, the gaps from each caller's calls, agent time
 and ACW from ``agent_events``. From here on the journal writer keeps them up to date (engine.reports.projection).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 
 Migrations are frozen history: the helpers below are copies of engine/reports/rollup.py as of this revision.
@@ -25,8 +25,8 @@ from typing import Any, Final
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -171,7 +171,7 @@ def _fill_agent_time(connection: sa.Connection, times: sa.Table, acw_table: sa.T
         connection.execute(acw_table.insert(), pairs[first:first + BATCH])
 
 
-# -- frozen copies of engine/reports/rollup.py (revision 0011) ----------------------------------------------
+# -- frozen copies of engine/reports/rollup.py (revision 0012) ----------------------------------------------
 
 
 def _split(start: datetime, end: datetime) -> list[tuple[int, float]]:
