@@ -6,37 +6,42 @@ errors print one line (``error: ...``) and never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from engine.cli import (
-    agents,
-    callbacks,
-    calls,
-    data,
-    database,
-    flows,
-    forecast,
-    incidents,
-    messages,
-    overflow,
-    pbx,
-    prompts,
-    recordings,
-    report,
-    run,
-    service,
-    supervise,
-    wallboard,
-)
 from engine.cli.context import CliContext
 from engine.errors import HotlineError
 
+# Command name -> (module in engine.cli, attribute). A command's module is imported only when it runs (or for
+# --help): `hotline report` need not load the ARI client, the IVR runner and aiohttp (seconds on a busy box).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "pbx": ("pbx", "pbx"), "db": ("database", "db"), "calls": ("calls", "calls_command"), "call": ("calls", "call"),
+    "prompts": ("prompts", "prompts"), "run": ("run", "run"), "up": ("run", "up"), "data": ("data", "data"),
+    "incident": ("incidents", "incident"), "flows": ("flows", "flows"), "agent": ("agents", "agent"),
+    "status": ("supervise", "status"), "messages": ("messages", "messages"), "recordings": ("recordings", "recordings"),
+    "callbacks": ("callbacks", "callbacks"), "forecast": ("forecast", "forecast_command"),
+    "wallboard": ("wallboard", "wallboard"), "report": ("report", "report"), "overflow": ("overflow", "overflow"),
+    "service": ("service", "service"),
+}
+
 
 class HotlineGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, attribute = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"engine.cli.{module}"), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"engine.cli.{module}.{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -53,12 +58,6 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
     """hotline: a customer-service hotline engine on a real Asterisk PBX."""
     ctx.obj = CliContext(config_file=config_file)
 
-
-for group in (pbx.pbx, database.db, calls.calls_command, calls.call, prompts.prompts, run.run, run.up,
-              data.data, incidents.incident, flows.flows, agents.agent, supervise.status, messages.messages,
-              recordings.recordings, callbacks.callbacks, forecast.forecast_command,
-              wallboard.wallboard, report.report, overflow.overflow, service.service):
-    cli.add_command(group)
 
 
 def main() -> None:

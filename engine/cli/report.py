@@ -31,6 +31,7 @@ from engine.reports.kpis import (
     Value,
     build_report,
     formula,
+    interval_bounds,
     label,
     unit,
 )
@@ -223,11 +224,15 @@ def report(obj: CliContext, start_text: str | None, end_text: str | None, interv
     with open_journal(settings) as engine:
         if agent is not None and agent not in known_agents(engine):
             raise BadReportRequest(f"unknown agent {agent!r} (`hotline agent list` shows them)")
-        data = read_period(engine, start, end, options, queue=queue, agent=agent)
-    if queue is not None and queue not in _configured_queues(obj) and not data.calls:
+        data = read_period(engine, start, end, [b[0] for b in interval_bounds(start, end, interval, tz)], options,
+                           queue=queue, agent=agent)
+        half_hourly_data = data
+        if plot is not None and interval != "30m":
+            half_hourly_data = read_period(engine, start, end, [b[0] for b in interval_bounds(start, end, "30m", tz)],
+                                           options, queue=queue, agent=agent)
+    if queue is not None and queue not in _configured_queues(obj) and not data.sums.calls:
         raise BadReportRequest(f"unknown queue {queue!r} (queues are named in {settings.queues_path})")
-    result = build_report(data.calls, data.spans, data.history, start=start, end=end, interval=interval, tz=tz,
-                          options=options, agent=agent)
+    result = build_report(data.sums, start=start, end=end, interval=interval, tz=tz, options=options, agent=agent)
     scope = (f", queue {queue}" if queue else "") + (f", agent {agent}" if agent else "")
     if as_json:
         emit_json(render_json(result, data, settings.timezone, queue, agent))
@@ -239,11 +244,10 @@ def report(obj: CliContext, start_text: str | None, end_text: str | None, interv
         from engine.reports.charts import render  # matplotlib loads only for a chart
 
         half_hourly = result if interval == "30m" else build_report(
-            data.calls, data.spans, data.history, start=start, end=end, interval="30m", tz=tz, options=options,
-            agent=agent)
+            half_hourly_data.sums, start=start, end=end, interval="30m", tz=tz, options=options, agent=agent)
         title = f"{_local(start, tz)} to {_local(end, tz)}{scope}: calls per half hour of the day"
         try:
-            render(plot, half_hourly, data.spans, tz, title)
+            render(plot, half_hourly, half_hourly_data.sums.state_time, tz, title)
         except OSError as exc:
             raise BadReportRequest(f"--plot {plot}: {exc.strerror or exc}") from None
         if not (as_json or as_csv):

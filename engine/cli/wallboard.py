@@ -30,7 +30,8 @@ from acd.queues import load_queues
 from engine.app import LIVE_STATUS_FILE
 from engine.cli.context import CliContext, open_journal, pass_cli
 from engine.queueing.desk import read_snapshot
-from engine.reports.today import DEFAULT_TARGET_S, SHORT_ABANDON_S, QueueToday, load_today
+from engine.reports.disposition import SHORT_ABANDON_S
+from engine.reports.today import DEFAULT_TARGET_S, QueueToday, load_today
 
 REFRESH_S = 1.0
 JOURNAL_EVERY_S = 5.0

@@ -2,7 +2,7 @@
 
 Drawn with matplotlib's object API on an Agg canvas (no display, no pyplot global state) into a PNG or an
 SVG. Over several days, each half hour of the day sums that half hour of every day (agents: the average
-number in each state). Input: a 30-minute ``Report`` and the agents' spans (engine.reports.kpis).
+number in each state). Input: a 30-minute ``Report`` and the agents' time in it (engine.reports.kpis).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Final
 
 from matplotlib.figure import Figure
 
-from engine.reports.kpis import AgentSpan, Report, Tally, agents_by_state, interval_bounds, merged, values
+from engine.reports.kpis import Report, StateTime, Tally, agents_by_state, interval_bounds, merged, values
 
 WIDTH_IN: Final = 12.0
 HEIGHT_IN: Final = 8.0
@@ -38,10 +38,10 @@ def half_hours(report: Report, tz: tzinfo) -> list[Tally]:
     return [merged(tallies) for tallies in by_slot]
 
 
-def states_by_half_hour(spans: Sequence[AgentSpan], report: Report, tz: tzinfo) -> dict[str, list[float]]:
+def states_by_half_hour(times: Sequence[StateTime], report: Report, tz: tzinfo) -> dict[str, list[float]]:
     """Average number of agents in each state per half hour of the day, over the report's days."""
     bounds = interval_bounds(report.start, report.end, "30m", tz)
-    per_interval = agents_by_state(spans, bounds)
+    per_interval = agents_by_state(times, bounds)
     days: list[int] = [0] * SLOTS
     for low, _ in bounds:
         local = low.astimezone(tz)
@@ -56,7 +56,7 @@ def states_by_half_hour(spans: Sequence[AgentSpan], report: Report, tz: tzinfo) 
     return result
 
 
-def render(path: Path, report: Report, spans: Sequence[AgentSpan], tz: tzinfo, title: str) -> None:
+def render(path: Path, report: Report, times: Sequence[StateTime], tz: tzinfo, title: str) -> None:
     """Write the two-panel chart to ``path`` (.png or .svg). Raises OSError when it cannot be written."""
     slots = half_hours(report, tz)
     figures = [values(t) for t in slots]
@@ -82,7 +82,7 @@ def render(path: Path, report: Report, spans: Sequence[AgentSpan], tz: tzinfo, t
     more_handles, more_labels = level_axes.get_legend_handles_labels()
     calls_axes.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize="small")
 
-    states = states_by_half_hour(spans, report, tz)
+    states = states_by_half_hour(times, report, tz)
     ordered = [s for s in STATE_COLOURS if s in states] + sorted(set(states) - set(STATE_COLOURS))
     if ordered:
         agents_axes.stackplot(x, *[states[s] for s in ordered], labels=ordered,

@@ -1,12 +1,15 @@
-"""The hotline's KPIs over one period, from per-call facts and agent state spans. Pure: no I/O.
+"""The hotline's KPIs over one period, from pre-aggregated sums. Pure: no I/O. The one place of the formulas.
 
-Input: one ``CallFacts`` per ended call (built from ``calls.disposition`` / ``disposition_detail``, see
-engine.reports.disposition), the agents' state ``AgentSpan``s (from ``agent_events``) and each caller's call
-start times around the period (for repeat callers and first-call resolution). ``build_report`` groups
-them per interval (30m, 1h, day, week, month in the settings' time zone), per queue and per agent and
-computes every figure of ``FIGURES``; each figure carries the one-line formula that ``hotline report
+Input: ``PeriodSums``, the period's ``Tally`` sums in groups (calls per start time and first queue, talks per
+start time, queue and agent, agent state seconds per time and agent) and the disposition counts. The
+database computes them with GROUP BY (engine.reports.query); ``sums_from_facts`` computes the same from
+per-call ``CallFacts`` and agent ``AgentSpan``s (the reference the tests hold the SQL to, and what
+``_add_call`` documents: which call counts towards which sum). ``build_report`` adds the groups up per
+interval (30m, 1h, day, week, month in the settings' time zone), per queue and per agent and computes every
+figure of ``FIGURES`` from the sums; each figure carries the one-line formula that ``hotline report
 --help``, the text output and the README show. Calls belong to the interval and queue where they started
-(their first queue); agent time is cut at interval boundaries.
+(their first queue); agent time is cut at interval boundaries; after-call work counts towards a queue
+through the calls it followed.
 
 Calls the hotline placed itself (source ``callback``) are not inbound calls: they count only towards
 callbacks done / failed and towards the agents' conversations.
@@ -145,6 +148,25 @@ class Tally:
     self_service: int = 0
     tried_self_service: int = 0
     dispositions: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s sums to these (the longest wait stays the longest)."""
+        for name, theirs in vars(other).items():
+            if name == "longest_wait_s":
+                if theirs is not None:
+                    self.longest_wait_s = max(self.longest_wait_s or 0.0, theirs)
+            elif name == "dispositions":
+                self.dispositions.update(theirs)
+            else:
+                setattr(self, name, getattr(self, name) + theirs)
+
+
+TALLY_CALL_SUMS: Final = ("calls", "offered", "answered", "answered_within_t", "short_abandons", "abandoned",
+                          "unserved", "vip_offered", "vip_short_abandons", "vip_answered_within_t", "answered_wait_s",
+                          "waited", "wait_s", "longest_wait_s", "rings", "transferred", "resolved_first_time",
+                          "repeat_calls", "silent", "messages", "callbacks_booked", "callbacks_done",
+                          "callbacks_failed", "overflows", "self_service", "tried_self_service")
+"""The Tally fields that come from calls (the rest: talks and agent time)."""
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -326,12 +348,21 @@ class CallerHistory:
         return i < len(times) and times[i] <= at + window
 
 
-def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory,
-              talks: Iterable[Talk]) -> None:
-    for talk in talks:
-        t.conversations += 1
-        t.talk_s += talk.talk_s
-        t.hold_s += talk.hold_s
+ABANDON_DISPOSITIONS: Final = ("abandoned_queue", "short_abandon")
+
+
+def queue_outcome(disposition: str, wait_s: float | None, agent: str | None, short_abandon_s: float) -> str:
+    """What became of a call that reached a queue: answered, short_abandons, abandoned or unserved (the
+    wallboard's split; ``_add_call`` below and the report's SQL count the same way)."""
+    if agent is not None:
+        return "answered"
+    if disposition in ABANDON_DISPOSITIONS:
+        return "short_abandons" if (wait_s or 0.0) <= short_abandon_s else "abandoned"
+    return "unserved"
+
+
+def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory) -> None:
+    """The rule of every call sum (``TALLY_CALL_SUMS``); engine.reports.query writes the same rule in SQL."""
     t.callbacks_done += "done" in call.callback
     t.callbacks_failed += "failed" in call.callback
     if not call.inbound:
@@ -356,7 +387,7 @@ def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistor
         t.wait_s += call.wait_s
         t.longest_wait_s = max(t.longest_wait_s or 0.0, call.wait_s)
     t.unserved += name == "unserved"
-    if name in ("abandoned_queue", "short_abandon"):
+    if name in ABANDON_DISPOSITIONS:
         if (call.wait_s or 0.0) <= options.short_abandon_s:
             t.short_abandons += 1
             t.vip_short_abandons += vip
@@ -375,15 +406,13 @@ def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistor
     t.resolved_first_time += not history.called_again(call.caller, call.started_at, options.fcr_window)
 
 
-def _add_spans(t: Tally, spans: Iterable[AgentSpan], start: datetime, end: datetime, occupancy: bool = True) -> None:
-    for span in spans:
-        seconds = span.seconds_within(start, end)
-        if span.state == ACW_STATE:
-            t.acw_s += seconds
-        elif occupancy and span.state in OCCUPIED_STATES:
-            t.occupied_s += seconds
-        elif occupancy and span.state == IDLE_STATE:
-            t.idle_s += seconds
+def _add_time(t: Tally, state: str, seconds: float, occupancy: bool = True) -> None:
+    if state == ACW_STATE:
+        t.acw_s += seconds
+    elif occupancy and state in OCCUPIED_STATES:
+        t.occupied_s += seconds
+    elif occupancy and state == IDLE_STATE:
+        t.idle_s += seconds
 
 
 def values(t: Tally) -> dict[str, Value]:
@@ -408,16 +437,106 @@ def merged(tallies: Iterable[Tally]) -> Tally:
     """One tally summing several (e.g. the same half hour of several days); the longest wait stays the longest."""
     total = Tally()
     for t in tallies:
-        for name in vars(t):
-            mine, theirs = getattr(total, name), getattr(t, name)
-            if name == "longest_wait_s":
-                if theirs is not None:
-                    total.longest_wait_s = max(mine or 0.0, theirs)
-            elif name == "dispositions":
-                total.dispositions.update(theirs)
-            else:
-                setattr(total, name, mine + theirs)
+        total.add(t)
     return total
+
+
+# -- the period's sums ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallGroup:
+    """Sums of the ended calls that started at ``at`` (a time step lying in one interval) in one first queue,
+    with their conversations' count, talk and hold seconds (only the report's agent's, with ``--agent``)."""
+
+    at: datetime
+    queue: str | None
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class AgentTalk:
+    """One agent's conversations in the period's calls."""
+
+    agent: str
+    conversations: int
+    talk_s: float
+    hold_s: float
+    transfers: int = 0
+    silent: int = 0
+
+
+@dataclass(frozen=True)
+class StateTime:
+    """Seconds agents spent in a state within one time step starting at ``at`` (lying in one interval)."""
+
+    at: datetime
+    state: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AgentTime:
+    """Seconds one agent spent in a state during the period."""
+
+    agent: str
+    state: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    calls: Sequence[CallGroup]
+    agents: Sequence[AgentTalk]
+    state_time: Sequence[StateTime]
+    agent_time: Sequence[AgentTime]
+    dispositions: Mapping[str, int]
+    queue_acw: Mapping[str, float] = field(default_factory=dict)
+    """After-call work that followed each queue's calls (the whole wrap-up, even past the period's end)."""
+
+
+def sums_from_facts(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *,
+                    bounds: Sequence[tuple[datetime, datetime]], options: Options = Options(),
+                    agent: str | None = None, acw_by_call: Mapping[str, float] | None = None) -> PeriodSums:
+    """The sums of per-call facts and agent spans, one group per call and per span piece in an interval.
+
+    With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
+    conversations count. ``acw_by_call``: after-call work per call uid (default: the ACW spans' length).
+    """
+    if acw_by_call is None:
+        acw: dict[str, float] = defaultdict(float)
+        for span in spans:
+            if span.state == ACW_STATE and span.call_uid:
+                acw[span.call_uid] += (span.end - span.start).total_seconds()
+        acw_by_call = acw
+    groups: list[CallGroup] = []
+    dispositions: Counter[str] = Counter()
+    queue_acw: dict[str, float] = defaultdict(float)
+    talks: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0, 0])
+    for call in calls:
+        tally = Tally()
+        _add_call(tally, call, options, history)
+        for talk in call.talks:
+            if agent is None or talk.agent == agent:
+                tally.conversations += 1
+                tally.talk_s += talk.talk_s
+                tally.hold_s += talk.hold_s
+                sums = talks[talk.agent]
+                for i, value in enumerate((1, talk.talk_s, talk.hold_s, talk.ended_by == "transfer",
+                                           talk.ended_by == "silent")):
+                    sums[i] += value
+        dispositions.update(tally.dispositions)
+        groups.append(CallGroup(call.started_at, call.queue, tally))
+        if call.queue is not None and call.call_uid in acw_by_call:
+            queue_acw[call.queue] += acw_by_call[call.call_uid]
+    state_time = [StateTime(max(span.start, low), span.state, span.seconds_within(low, high))
+                  for low, high in bounds for span in spans if span.start < high and span.end > low]
+    per_agent: dict[tuple[str, str], float] = defaultdict(float)
+    for span in spans:
+        per_agent[(span.agent, span.state)] += span.seconds_within(bounds[0][0], bounds[-1][1])
+    agent_talks = [AgentTalk(name, int(x[0]), x[1], x[2], int(x[3]), int(x[4])) for name, x in talks.items()]
+    agent_time = [AgentTime(name, state, value) for (name, state), value in per_agent.items()]
+    return PeriodSums(groups, agent_talks, state_time, agent_time, dict(dispositions), dict(queue_acw))
 
 
 @dataclass(frozen=True)
@@ -439,63 +558,49 @@ class Report:
             and not self.totals.values["callbacks_failed"]
 
 
-def build_report(calls: Sequence[CallFacts], spans: Sequence[AgentSpan], history: CallerHistory, *, start: datetime,
-                 end: datetime, interval: str, tz: tzinfo, options: Options = Options(),
-                 agent: str | None = None) -> Report:
+def build_report(sums: PeriodSums, *, start: datetime, end: datetime, interval: str, tz: tzinfo,
+                 options: Options = Options(), agent: str | None = None) -> Report:
     """Every figure for the whole period, per interval, per queue and per agent.
 
-    With ``agent`` set, ``calls`` and ``spans`` are expected to be that agent's already; only their
-    conversations count towards talk, hold and the agent rows.
+    Each group of ``sums`` counts in the interval holding its ``at``. With ``agent`` set, the sums are
+    expected to be that agent's already (their calls, conversations and time).
     """
-
-    def talks_of(call: CallFacts) -> tuple[Talk, ...]:
-        return call.talks if agent is None else tuple(x for x in call.talks if x.agent == agent)
-
-    totals = Tally()
-    for call in calls:
-        _add_call(totals, call, options, history, talks_of(call))
-    _add_spans(totals, spans, start, end)
-
     bounds = interval_bounds(start, end, interval, tz)
     starts = [b[0] for b in bounds]
+    totals = Tally()
     by_interval: list[Tally] = [Tally() for _ in bounds]
-    for call in calls:
-        i = bisect.bisect_right(starts, call.started_at) - 1
-        if 0 <= i < len(bounds):
-            _add_call(by_interval[i], call, options, history, talks_of(call))
-    for i, (low, high) in enumerate(bounds):
-        _add_spans(by_interval[i], (s for s in spans if s.start < high and s.end > low), low, high)
-
-    queue_of = {c.call_uid: c.queue for c in calls if c.queue is not None}
     by_queue: dict[str, Tally] = defaultdict(Tally)
-    for call in calls:
-        if call.queue is not None:
-            _add_call(by_queue[call.queue], call, options, history, talks_of(call))
-    for span in spans:
-        queue = queue_of.get(span.call_uid or "")
-        if queue is not None and span.state == ACW_STATE:
-            _add_spans(by_queue[queue], (span,), start, end, occupancy=False)
-
     agents: dict[str, Tally] = defaultdict(Tally)
+
+    def interval_of(at: datetime) -> Tally | None:
+        i = bisect.bisect_right(starts, at) - 1
+        return by_interval[i] if 0 <= i < len(bounds) and at < end else None
+
+    for group in sums.calls:
+        for t in (totals, interval_of(group.at), None if group.queue is None else by_queue[group.queue]):
+            if t is not None:
+                t.add(group.tally)
+    totals.dispositions = Counter(sums.dispositions)
+    for queue, seconds in sums.queue_acw.items():
+        by_queue[queue].acw_s += seconds
+    for time in sums.state_time:
+        for t in (totals, interval_of(time.at)):
+            if t is not None:
+                _add_time(t, time.state, time.seconds)
+    for spent in sums.agent_time:
+        _add_time(agents[spent.agent], spent.state, spent.seconds)
     transfers: Counter[str] = Counter()
     silent: Counter[str] = Counter()
-    for call in calls:
-        for talk in call.talks:
-            if agent is not None and talk.agent != agent:
-                continue
-            tally = agents[talk.agent]
-            tally.conversations += 1
-            tally.talk_s += talk.talk_s
-            tally.hold_s += talk.hold_s
-            transfers[talk.agent] += talk.ended_by == "transfer"
-            silent[talk.agent] += talk.ended_by == "silent"
-    by_agent_spans: dict[str, list[AgentSpan]] = defaultdict(list)
-    for span in spans:
-        by_agent_spans[span.agent].append(span)
-    for name, own in by_agent_spans.items():
-        _add_spans(agents[name], own, start, end)
+    for talk in sums.agents:
+        mine = agents[talk.agent]
+        mine.conversations += talk.conversations
+        mine.talk_s += talk.talk_s
+        mine.hold_s += talk.hold_s
+        transfers[talk.agent] += talk.transfers
+        silent[talk.agent] += talk.silent
     agent_rows = [Row(name, _agent_values(agents[name], transfers[name], silent[name]), agents[name])
-                  for name in sorted(agents) if agents[name].conversations or _had_time(agents[name])]
+                  for name in sorted(agents) if (agent is None or name == agent)
+                  and (agents[name].conversations or _had_time(agents[name]))]
 
     return Report(
         start=start, end=end, interval=interval, options=options,
@@ -536,16 +641,15 @@ def spans_from_changes(changes: Iterable[tuple[str, datetime, str, str | None]],
     return spans
 
 
-def agents_by_state(spans: Iterable[AgentSpan], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
+def agents_by_state(times: Iterable[StateTime], bounds: Sequence[tuple[datetime, datetime]]) -> dict[str, list[float]]:
     """Average number of agents in each state per interval (state -> one value per interval)."""
-    spans = list(spans)
-    states = sorted({s.state for s in spans} - {"logged_out"})
-    result = {state: [0.0] * len(bounds) for state in states}
-    for i, (low, high) in enumerate(bounds):
-        length = (high - low).total_seconds()
-        if length <= 0:
+    starts = [low for low, _ in bounds]
+    result: dict[str, list[float]] = {}
+    for time in times:
+        i = bisect.bisect_right(starts, time.at) - 1
+        if time.state == "logged_out" or not 0 <= i < len(bounds):
             continue
-        for span in spans:
-            if span.state in result and span.start < high and span.end > low:
-                result[span.state][i] += span.seconds_within(low, high) / length
-    return result
+        length = (bounds[i][1] - bounds[i][0]).total_seconds()
+        if length > 0:
+            result.setdefault(time.state, [0.0] * len(bounds))[i] += time.seconds / length
+    return dict(sorted(result.items()))

@@ -1,113 +1,318 @@
-"""Reading a period of the journal for reports, and keeping ``calls.disposition`` filled (SQLAlchemy Core).
+"""Reading a period's sums from the journal for reports (SQLAlchemy Core, SQLite and PostgreSQL alike).
 
-Reports scan ``calls`` by ``started_at`` (indexed) and read each call's disposition and facts from
-``calls.disposition`` / ``disposition_detail``, which the journal writer fills from the call's events when
-``call.ended`` arrives (``project_dispositions``, in the writer's batch transaction); a call without them
-(journaled by an older writer between a restore and the migration, say) is derived from its events here.
-Agent time comes from ``agent_events`` (index on agent, at), with each agent's state at the period start.
-Works the same on SQLite and PostgreSQL. Collaborators: engine.reports.disposition, engine.reports.kpis.
+The database does the counting: one GROUP BY over ``calls`` by (time step, first queue, disposition), from
+the typed fact columns the journal writer fills (repeat callers and first-call resolution from the seconds to
+each caller's previous and next call, also kept by the writer), one over ``call_talks`` by agent, two over the
+``agent_time`` rollup (by quarter hour and state, by agent and state, each in an index's order) and ACW per
+queue from ``call_acw``. The time step is one on which every interval boundary of the report falls
+(``rollup.grid``: a day for days and months in a zone without daylight saving, an hour or a half hour
+otherwise), so a year comes back as a few thousand rows; engine.reports.kpis adds them up and computes the
+figures. The per-call rules are those of ``kpis._add_call`` (a test holds the two to the same hand-computed
+journal). Agent time: the rollup's whole quarter hours, plus each agent's current state until the period's
+end, plus the exact spans of a period edge that is not on a quarter hour.
+Collaborators: engine.reports.rollup, engine.reports.projection (fills what is read here), kpis.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    or_,
+    select,
+)
 
-from engine.reports.disposition import Event, Rules, derive
-from engine.reports.kpis import AgentSpan, CallerHistory, CallFacts, Options, spans_from_changes
+from engine.reports.disposition import derive
+from engine.reports.kpis import (
+    ABANDON_DISPOSITIONS,
+    TALLY_CALL_SUMS,
+    AgentSpan,
+    AgentTalk,
+    AgentTime,
+    CallGroup,
+    Options,
+    PeriodSums,
+    StateTime,
+    Tally,
+    spans_from_changes,
+)
+from engine.reports.projection import CHUNK, events_by_call, project_dispositions
+from engine.reports.rollup import SLOT_S, UNCOUNTED_STATES, grid
 from engine.store.agent_journal_tables import agent_events
 from engine.store.agent_tables import agents
-from engine.store.tables import call_events, calls
-
-CHUNK = 500
-
-
-def _events_by_call(connection: Connection, call_ids: list[int]) -> dict[int, list[Event]]:
-    found: dict[int, list[Event]] = defaultdict(list)
-    for first in range(0, len(call_ids), CHUNK):
-        chunk = call_ids[first:first + CHUNK]
-        query = (select(call_events.c.call_id, call_events.c.kind, call_events.c.at, call_events.c.data)
-                 .where(call_events.c.call_id.in_(chunk)).order_by(call_events.c.call_id, call_events.c.seq))
-        for row in connection.execute(query):
-            found[row.call_id].append((row.kind, row.at, row.data or {}))
-    return found
-
-
-def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None) -> None:
-    """Fill ``calls.disposition`` and ``disposition_detail`` of these (ended) calls from their events."""
-    ids = sorted(set(call_ids))
-    if not ids:
-        return
-    events = _events_by_call(connection, ids)
-    rows = []
-    for call_id in ids:
-        disposition = derive(events.get(call_id, ()), rules or Rules())
-        rows.append({"call": call_id, "name": disposition.name, "detail": disposition.detail})
-    connection.execute(
-        update(calls).where(calls.c.id == bindparam("call"))
-        .values(disposition=bindparam("name"), disposition_detail=bindparam("detail")),
-        rows,
-    )
+from engine.store.report_tables import agent_time, call_acw, call_talks
+from engine.store.tables import calls
 
 
 @dataclass(frozen=True)
 class PeriodData:
-    calls: list[CallFacts]
-    spans: list[AgentSpan]
-    history: CallerHistory
+    sums: PeriodSums
     live: int
 
 
-def read_period(engine: Engine, start: datetime, end: datetime, options: Options, *, queue: str | None = None,
-                agent: str | None = None) -> PeriodData:
-    """The ended calls that started in [start, end), agents' state spans in it, and callers' history."""
-    c = calls.c
-    columns = (c.id, c.call_uid, c.caller, c.source, c.started_at, c.ended_at, c.disposition, c.disposition_detail)
-    in_period = and_(c.started_at >= start, c.started_at < end)
+def _step_of(column: Any, dialect: str, step: int, phase: int) -> ColumnElement[Any]:
+    """Which step of the grid (phase + k * step seconds) a timestamp falls in: k (exact integer arithmetic)."""
+    whole = (cast(func.strftime("%s", column), Integer) if dialect == "sqlite"
+             else cast(func.floor(extract("epoch", column)), BigInteger))
+    return (whole - phase) // step
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _total(condition: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def read_period(engine: Engine, start: datetime, end: datetime, interval_starts: Sequence[datetime],
+                options: Options, *, queue: str | None = None, agent: str | None = None) -> PeriodData:
+    """The sums of the ended calls that started in [start, end) and of agents' time in it.
+
+    ``interval_starts``: the report's interval boundaries; no group straddles one.
+    """
+    _project_missing(engine, start, end)
+    points = sorted({round(p.timestamp()) for p in (start, *interval_starts, end)})
+    step, phase = grid(points)
     with engine.connect() as connection:
-        rows = list(connection.execute(select(*columns).where(in_period)))
-        missing = [r.id for r in rows if r.ended_at is not None and r.disposition is None]
-        derived = {call_id: derive(events) for call_id, events in _events_by_call(connection, missing).items()}
-        facts: list[CallFacts] = []
-        live = 0
-        for r in rows:
-            if r.ended_at is None:
-                live += 1
-                continue
-            name, detail = r.disposition, r.disposition_detail
-            if name is None:
-                found = derived.get(r.id) or derive(())
-                name, detail = found.name, found.detail
-            facts.append(CallFacts.from_detail(r.call_uid, r.caller, r.source, r.started_at, name, detail))
-        if queue is not None:
-            facts = [f for f in facts if f.queue == queue]
-        if agent is not None:
-            facts = [f for f in facts if any(t.agent == agent for t in f.talks)]
-        history = _history(connection, facts, start, end, options)
-        spans = _spans(connection, start, end, agent)
-    facts.sort(key=lambda f: f.started_at)
-    return PeriodData(facts, spans, history, live)
+        dialect = connection.dialect.name
+        call_groups = _call_sums(connection, dialect, start, end, step, phase, options, queue, agent)
+        talks = _agent_talks(connection, start, end, queue, agent)
+        dispositions: Counter[str] = Counter()
+        for group in call_groups:
+            dispositions.update(group.tally.dispositions)
+        state_time, agent_time_ = _agent_time(connection, start, end, points, agent)
+        queue_acw = _queue_acw(connection, start, end, queue, agent)
+        live = connection.execute(select(func.count()).select_from(calls).where(
+            calls.c.started_at >= start, calls.c.started_at < end, calls.c.ended_at.is_(None))).scalar_one()
+    return PeriodData(PeriodSums(call_groups, talks, state_time, agent_time_, dispositions, queue_acw), int(live))
 
 
-def _history(connection: Connection, facts: list[CallFacts], start: datetime, end: datetime,
-             options: Options) -> CallerHistory:
+def _project_missing(engine: Engine, start: datetime, end: datetime) -> None:
+    # Calls that ended without the projection (journaled by an older writer): project them now, once.
     c = calls.c
-    callers = {f.caller for f in facts if f.caller}
-    window = options.fcr_window
-    query = (select(c.caller, c.started_at)
-             .where(c.started_at >= start - window, c.started_at < end + window, c.source != "callback",
-                    c.caller.is_not(None))
-             .order_by(c.started_at))
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for row in connection.execute(query):
-        if row.caller in callers:
-            starts[row.caller].append(row.started_at)
-    return CallerHistory(dict(starts))
+    with engine.connect() as connection:
+        missing = [row[0] for row in connection.execute(select(c.id).where(
+            c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.disposition.is_(None)))]
+    if missing:
+        with engine.begin() as connection:
+            project_dispositions(connection, missing)
+
+
+def _filters(queue: str | None, agent: str | None, call_id: Any, call_queue: Any) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if queue is not None:
+        found.append(call_queue == queue)
+    if agent is not None:
+        found.append(exists().where(call_talks.c.call_id == call_id, call_talks.c.agent == agent))
+    return found
+
+
+def _call_sums(connection: Connection, dialect: str, start: datetime, end: datetime, step: int, phase: int,
+               options: Options, queue: str | None, agent: str | None) -> list[CallGroup]:
+    x = calls.c
+    w = options.fcr_window.total_seconds()
+    inbound = x.source != "callback"
+    queued = and_(inbound, x.queue.is_not(None))
+    answered = and_(queued, x.agent.is_not(None))
+    vip = x.queue.in_(sorted(options.vip_queues))
+    wait = func.coalesce(x.wait_s, 0.0)
+    abandoned = and_(queued, x.disposition.in_(ABANDON_DISPOSITIONS))
+    short = wait <= options.short_abandon_s
+    within = wait <= options.service_level_s
+    sums: dict[str, ColumnElement[Any]] = {
+        "calls": _count(inbound),
+        "offered": _count(queued),
+        "answered": _count(answered),
+        "answered_within_t": _count(and_(answered, within)),
+        "short_abandons": _count(and_(abandoned, short)),
+        "abandoned": _count(and_(abandoned, ~short)),
+        "unserved": _count(and_(queued, x.disposition == "unserved")),
+        "vip_offered": _count(and_(queued, vip)),
+        "vip_short_abandons": _count(and_(abandoned, short, vip)),
+        "vip_answered_within_t": _count(and_(answered, within, vip)),
+        "answered_wait_s": _total(answered, wait),
+        "waited": _count(and_(queued, x.wait_s.is_not(None))),
+        "wait_s": _total(and_(queued, x.wait_s.is_not(None)), x.wait_s),
+        "longest_wait_s": func.max(case((queued, x.wait_s), else_=None)),
+        "rings": _total(answered, func.coalesce(x.rings, 0)),
+        "transferred": _count(and_(answered, x.transfers > 0)),
+        # The writer keeps the seconds to each caller's previous and next inbound call (link_callers).
+        "resolved_first_time": _count(and_(answered, ~func.coalesce(x.next_gap_s <= w, False))),
+        "repeat_calls": _count(and_(inbound, x.previous_gap_s <= w)),
+        "silent": _count(and_(inbound, x.disposition == "silent")),
+        "messages": _count(and_(inbound, x.disposition == "message_left")),
+        "callbacks_booked": _count(and_(inbound, x.callback_booked.is_(True))),
+        "callbacks_done": _count(x.callback_done.is_(True)),
+        "callbacks_failed": _count(x.callback_failed.is_(True)),
+        "overflows": _total(inbound, func.coalesce(x.overflows, 0)),
+        "self_service": _count(and_(inbound, x.disposition == "self_service")),
+        "tried_self_service": _count(and_(inbound, or_(x.tried_self_service.is_(True),
+                                                         x.disposition == "self_service"))),
+    }
+    if agent is None:
+        sums |= {"conversations": func.coalesce(func.sum(x.conversations), 0),
+                 "talk_s": func.coalesce(func.sum(x.talk_s), 0.0), "hold_s": func.coalesce(func.sum(x.hold_s), 0.0)}
+    assert set(TALLY_CALL_SUMS) <= set(sums)
+    bucket = _step_of(x.started_at, dialect, step, phase).label("bucket")
+    # Grouped by disposition too: the disposition counts come with the sums, no second pass over the calls.
+    query = (select(bucket, x.queue, x.disposition, *(value.label(name) for name, value in sums.items()))
+             .where(x.started_at >= start, x.started_at < end, x.ended_at.is_not(None),
+                    *_filters(queue, agent, x.id, x.queue))
+             .group_by(bucket, x.queue, x.disposition))
+    groups = []
+    for row in connection.execute(query).mappings():
+        tally = Tally(**{name: row[name] for name in sums})
+        if row["disposition"] is not None and row["calls"]:
+            tally.dispositions[row["disposition"]] += row["calls"]  # inbound calls only, as in _add_call
+        groups.append(CallGroup(_at(row["bucket"], step, phase), row["queue"], tally))
+    if agent is not None:
+        groups += _agent_talk_groups(connection, dialect, start, end, step, phase, queue, agent)
+    return groups
+
+
+def _agent_talk_groups(connection: Connection, dialect: str, start: datetime, end: datetime, step: int,
+                       phase: int, queue: str | None, agent: str) -> list[CallGroup]:
+    """One agent's conversations per step and queue (a report of that agent counts only theirs)."""
+    t = call_talks.c
+    bucket = _step_of(t.started_at, dialect, step, phase).label("bucket")
+    query = (select(bucket, t.queue, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
+                    func.sum(t.hold_s).label("hold"))
+             .where(t.agent == agent, t.started_at >= start, t.started_at < end,
+                    *([t.queue == queue] if queue is not None else []))
+             .group_by(bucket, t.queue))
+    return [CallGroup(_at(r.bucket, step, phase), r.queue,
+                      Tally(conversations=int(r.conversations), talk_s=float(r.talk), hold_s=float(r.hold)))
+            for r in connection.execute(query)]
+
+
+def _at(bucket: int, step: int, phase: int) -> datetime:
+    return datetime.fromtimestamp(phase + int(bucket) * step, UTC)
+
+
+def _agent_talks(connection: Connection, start: datetime, end: datetime, queue: str | None,
+                 agent: str | None) -> list[AgentTalk]:
+    """Conversations per agent (call_talks carries the call's start and queue: no join)."""
+    t = call_talks.c
+    query = (select(t.agent, func.count().label("conversations"), func.sum(t.talk_s).label("talk"),
+                    func.sum(t.hold_s).label("hold"), _count(t.ended_by == "transfer").label("transfers"),
+                    _count(t.ended_by == "silent").label("silent"))
+             .where(t.started_at >= start, t.started_at < end, *([t.queue == queue] if queue is not None else []),
+                    *([t.agent == agent] if agent is not None else []))
+             .group_by(t.agent))
+    return [AgentTalk(r.agent, int(r.conversations), float(r.talk), float(r.hold), int(r.transfers), int(r.silent))
+            for r in connection.execute(query)]
+
+
+def _queue_acw(connection: Connection, start: datetime, end: datetime, queue: str | None,
+               agent: str | None) -> dict[str, float]:
+    c, a = calls.c, call_acw.c
+    query = (select(c.queue, func.sum(a.seconds)).select_from(call_acw.join(calls, c.call_uid == a.call_uid))
+             .where(c.started_at >= start, c.started_at < end, c.ended_at.is_not(None), c.queue.is_not(None),
+                    *_filters(queue, None, c.id, c.queue), *([a.agent == agent] if agent is not None else []))
+             .group_by(c.queue))
+    return {str(name): float(seconds) for name, seconds in connection.execute(query)}
+
+
+# -- agent time ---------------------------------------------------------------------------------------------
+
+
+Piece = tuple[datetime, str, str, float]
+"""Agent time outside the rollup: (start, agent, state, seconds), lying in one interval."""
+
+
+def _agent_time(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
+                agent: str | None) -> tuple[list[StateTime], list[AgentTime]]:
+    """Agents' time per state and step (for totals and intervals) and per agent and state, in [start, end)."""
+    first = math.ceil(start.timestamp() / SLOT_S) * SLOT_S
+    last = math.floor(end.timestamp() / SLOT_S) * SLOT_S
+    pieces: list[Piece] = []
+    state_time: dict[tuple[datetime, str], float] = defaultdict(float)
+    per_agent: dict[tuple[str, str], float] = defaultdict(float)
+    if first >= last:  # shorter than a quarter hour on the slot grid: exact, from the events
+        pieces = _exact(connection, start, end, points, agent)
+    else:
+        low, high = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+        inner = [p for p in points if first < p < last]
+        _rolled_up(connection, first, last, inner, agent, state_time, per_agent)
+        names = {agent} if agent is not None else {name for name, _ in per_agent} | _configured(connection)
+        pieces = _still_in_state(connection, low, high, inner, sorted(names))
+        if start < low:
+            pieces += _exact(connection, start, low, [], agent)
+        if high < end:
+            pieces += _exact(connection, high, end, [], agent)
+    for at, name, state, seconds in pieces:
+        state_time[(at, state)] += seconds
+        per_agent[(name, state)] += seconds
+    return ([StateTime(at, state, seconds) for (at, state), seconds in state_time.items()],
+            [AgentTime(name, state, seconds) for (name, state), seconds in per_agent.items()])
+
+
+def _rolled_up(connection: Connection, first: int, last: int, inner: list[int], agent: str | None,
+               state_time: dict[tuple[datetime, str], float], per_agent: dict[tuple[str, str], float]) -> None:
+    """The agent_time rollup's quarter hours in [first, last): two GROUP BYs that follow an index's order."""
+    step, phase = grid([first, *inner, last])
+    if step % SLOT_S:
+        step, phase = SLOT_S, 0
+    a = agent_time.c
+    where = [a.slot >= first // SLOT_S, a.slot < last // SLOT_S, *([a.agent == agent] if agent else [])]
+    for slot, state, seconds in connection.execute(
+            select(a.slot, a.state, func.sum(a.seconds)).where(*where).group_by(a.slot, a.state)):
+        state_time[(_at((int(slot) * SLOT_S - phase) // step, step, phase), state)] += float(seconds)
+    for name, state, seconds in connection.execute(
+            select(a.agent, a.state, func.sum(a.seconds)).where(*where).group_by(a.agent, a.state)):
+        per_agent[(name, state)] += float(seconds)
+
+
+def _configured(connection: Connection) -> set[str]:
+    return {str(r[0]) for r in connection.execute(select(agents.c.work_number))}
+
+
+def _still_in_state(connection: Connection, low: datetime, high: datetime, inner: list[int],
+                    names: Sequence[str]) -> list[Piece]:
+    """Each agent's current state (their latest change, not closed yet, so not in the rollup) until ``high``.
+
+    ``names``: the agents configured or with time in the period (an agent removed from the configuration
+    and idle through the whole period is not looked for)."""
+    cuts = [low, *(datetime.fromtimestamp(p, UTC) for p in inner), high]
+    times: list[Piece] = []
+    e = agent_events.c
+    for name in names:
+        row = connection.execute(select(e.at, e.to_state).where(e.agent == name)
+                                 .order_by(e.at.desc(), e.id.desc()).limit(1)).first()
+        if row is None or row.to_state in UNCOUNTED_STATES or row.at >= high:
+            continue
+        for begin, finish in zip(cuts, cuts[1:], strict=False):
+            part = (finish - max(begin, row.at)).total_seconds()
+            if part > 0:
+                times.append((max(begin, row.at), name, row.to_state, part))
+    return times
+
+
+def _exact(connection: Connection, start: datetime, end: datetime, points: Sequence[int],
+           agent: str | None) -> list[Piece]:
+    spans = _spans(connection, start, end, agent)
+    cuts = sorted({start, end, *(datetime.fromtimestamp(p, UTC) for p in points if start.timestamp() < p
+                                 < end.timestamp())})
+    return [(max(span.start, low), span.agent, span.state, span.seconds_within(low, high))
+            for low, high in zip(cuts, cuts[1:], strict=False) for span in spans
+            if span.start < high and span.end > low]
 
 
 def _spans(connection: Connection, start: datetime, end: datetime, agent: str | None) -> list[AgentSpan]:
@@ -137,7 +342,6 @@ def known_agents(engine: Engine) -> set[str]:
     return configured | seen
 
 
-
 def dispositions_of(engine: Engine, call_ids: Iterable[int]) -> dict[int, tuple[str, dict[str, Any]]]:
     """The disposition and its detail of these calls (ended calls only; derived from events if not stored)."""
     ids = sorted(set(call_ids))
@@ -152,7 +356,9 @@ def dispositions_of(engine: Engine, call_ids: Iterable[int]) -> dict[int, tuple[
                     found[row.id] = (row.disposition, dict(row.disposition_detail or {}))
                 elif row.ended_at is not None:
                     missing.append(row.id)
-        for call_id, events in _events_by_call(connection, missing).items():
+        for call_id, events in events_by_call(connection, missing).items():
             derived = derive(events)
             found[call_id] = (derived.name, derived.detail)
     return found
+
+

@@ -6,7 +6,9 @@ keeps the entries, logs one warning and retries with capped exponential backoff.
 last attempt and spills whatever is left to a JSON-lines file, which the next ``run()`` replays first.
 
 Every entry becomes a ``call_events`` row (seq 1, 2, 3.. per call, in append order); a few kinds also
-update the ``calls`` projection (see ``_project``). Collaborators: engine.store.tables (schema),
+update the ``calls`` projection (see ``_project``); a call's end fills its disposition and report facts and
+an agent's state change adds the span it closes to the report rollups (engine.reports.projection). A batch
+costs a fixed handful of statements, not a few per call. Collaborators: engine.store.tables (schema),
 engine.store.database (engines, failure messages), engine.masking (caller numbers in logs).
 """
 
@@ -24,12 +26,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from sqlalchemy import Column, Connection, func, insert, select, update
+from sqlalchemy import Column, Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.clock import Clock, SystemClock
 from engine.masking import mask_number
-from engine.reports.query import project_dispositions
+from engine.reports.projection import AgentChange, link_callers, project_dispositions, roll_up_agents
 from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
 from engine.store.tables import SOURCES, call_events, calls
@@ -43,6 +45,7 @@ CALL_ANSWERED: Final = "call.answered"
 CALL_ENDED: Final = "call.ended"
 
 BATCH_SIZE: Final = 500
+CHUNK: Final = 500
 FIRST_BACKOFF: Final = 0.2
 MAX_BACKOFF: Final = 5.0
 
@@ -130,6 +133,8 @@ class JournalWriter:
         self._closed = False
         self._outage_since: datetime | None = None
         self._backoff = FIRST_BACKOFF
+        # Each agent's latest state as committed (read from the database the first time an agent shows up).
+        self._agents_last: dict[str, AgentChange] = {}
 
     @property
     def spill_path(self) -> Path:
@@ -333,8 +338,10 @@ class JournalWriter:
     def _write(self, entries: Sequence[JournalEntry]) -> None:
         if not entries:
             return
+        agents_last = dict(self._agents_last)
         with self._engine.begin() as connection:
-            _apply(connection, entries)
+            _apply(connection, entries, agents_last)
+        self._agents_last = agents_last  # only once committed: a failed batch is written again
 
     def _write_single(self, entry: JournalEntry) -> BaseException | None:
         error: BaseException | None = None
@@ -390,40 +397,69 @@ class JournalWriter:
 
 # -- projection: entries -> rows, inside one transaction ---------------------------------------
 
+# Keeps statements per batch constant (PostgreSQL pays a round trip for each): the batch's calls are found
+# in one SELECT, the missing ones inserted in one INSERT, their last seq read in one SELECT, the projection
+# updated with one executemany per kind, and all events inserted in one INSERT.
 
-def _apply(connection: Connection, entries: Sequence[JournalEntry]) -> None:
+
+def _apply(connection: Connection, entries: Sequence[JournalEntry], agents_last: dict[str, AgentChange]) -> None:
     """Append ``entries`` to call_events and update the calls projection, in order.
 
-    Entries of agents (``agent:<work number>``) go to agent_events instead: they belong to no call.
+    Entries of agents (``agent:<work number>``) go to agent_events instead: they belong to no call; the
+    spans they close go to the agent_time rollup (``agents_last``: each agent's state before the batch,
+    updated in place).
     """
-    agent_rows = [_agent_row(e) for e in entries if e.call_uid.startswith(AGENT_PREFIX)]
-    if agent_rows:
-        connection.execute(insert(agent_events), agent_rows)
-    cursors: dict[str, list[int]] = {}  # call_uid -> [calls.id, last seq]
+    call_entries = [e for e in entries if not e.call_uid.startswith(AGENT_PREFIX)]
+    if call_entries:
+        _apply_calls(connection, call_entries)
+    agent_entries = [e for e in entries if e.call_uid.startswith(AGENT_PREFIX)]
+    if agent_entries:
+        changes = [(e.call_uid.removeprefix(AGENT_PREFIX), _agent_change(e)) for e in agent_entries]
+        roll_up_agents(connection, changes, agents_last)
+        connection.execute(insert(agent_events), [_agent_row(e) for e in agent_entries])
+
+
+def _apply_calls(connection: Connection, entries: Sequence[JournalEntry]) -> None:
+    uids = list(dict.fromkeys(e.call_uid for e in entries))
+    ids = _find_calls(connection, uids)
+    first_entry: dict[str, JournalEntry] = {}
+    for entry in entries:
+        first_entry.setdefault(entry.call_uid, entry)
+    created = [first_entry[uid] for uid in uids if uid not in ids]
+    known = [ids[uid] for uid in uids if uid in ids]
+    if created:
+        ids.update(_insert_calls(connection, created))
+    seqs = _last_seqs(connection, known)
+    skip = {id(entry) for entry in created if entry.kind == CALL_STARTED}
+    started: dict[int, dict[str, Any]] = {}
+    answered: dict[int, dict[str, Any]] = {}
+    ended: dict[int, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for entry in entries:
-        if entry.call_uid.startswith(AGENT_PREFIX):
-            continue
-        cursor = cursors.get(entry.call_uid)
-        created = False
-        if cursor is None:
-            call_id = _find_call(connection, entry.call_uid)
-            if call_id is None:
-                call_id, created = _insert_call(connection, entry), True
-            last = connection.execute(
-                select(func.coalesce(func.max(call_events.c.seq), 0)).where(call_events.c.call_id == call_id)
-            ).scalar_one()
-            cursor = cursors[entry.call_uid] = [call_id, int(last)]
-        if not (created and entry.kind == CALL_STARTED):
-            _project(connection, cursor[0], entry)
-        cursor[1] += 1
-        rows.append(
-            {"call_id": cursor[0], "seq": cursor[1], "at": entry.at, "kind": entry.kind, "data": entry.data}
-        )
-    if rows:
-        connection.execute(insert(call_events), rows)
-    project_dispositions(connection, {cursors[e.call_uid][0] for e in entries if e.kind == CALL_ENDED
-                                      and e.call_uid in cursors})
+        call_id = ids[entry.call_uid]
+        if id(entry) not in skip:
+            _project(call_id, entry, started, answered, ended)
+        seq = seqs[call_id] = seqs.get(call_id, 0) + 1
+        rows.append({"call_id": call_id, "seq": seq, "at": entry.at, "kind": entry.kind, "data": entry.data})
+    row = calls.c
+    if started:
+        connection.execute(update(calls).where(row.id == bindparam("call"))
+                           .values(caller=func.coalesce(row.caller, bindparam("caller")),
+                                   dialed=func.coalesce(row.dialed, bindparam("dialed"))), list(started.values()))
+    if answered:
+        connection.execute(update(calls).where(row.id == bindparam("call"), row.answered_at.is_(None))
+                           .values(answered_at=bindparam("at")), list(answered.values()))
+    if ended:
+        connection.execute(update(calls).where(row.id == bindparam("call"), row.ended_at.is_(None))
+                           .values(ended_at=bindparam("at"), outcome=bindparam("outcome"),
+                                   hangup_cause=bindparam("cause")), list(ended.values()))
+    connection.execute(insert(call_events), rows)
+    project_dispositions(connection, ended)
+
+
+def _agent_change(entry: JournalEntry) -> AgentChange:
+    call = entry.data.get("call")
+    return AgentChange(entry.at, str(entry.data.get("to", "")), None if call is None else str(call))
 
 
 def _agent_row(entry: JournalEntry) -> dict[str, Any]:
@@ -434,51 +470,59 @@ def _agent_row(entry: JournalEntry) -> dict[str, Any]:
             "reason": None if data.get("reason") is None else str(data["reason"])[:64], "call_uid": data.get("call")}
 
 
-def _find_call(connection: Connection, call_uid: str) -> int | None:
-    found = connection.execute(select(calls.c.id).where(calls.c.call_uid == call_uid)).scalar()
-    return None if found is None else int(found)
+def _find_calls(connection: Connection, uids: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for first in range(0, len(uids), CHUNK):
+        query = select(calls.c.call_uid, calls.c.id).where(calls.c.call_uid.in_(uids[first:first + CHUNK]))
+        found.update((str(uid), int(call_id)) for uid, call_id in connection.execute(query))
+    return found
 
 
-def _insert_call(connection: Connection, entry: JournalEntry) -> int:
-    if entry.kind == CALL_STARTED:
-        values = _started_values(entry)
-        logger.debug("journal: call %s from %s started", entry.call_uid, mask_number(values["caller"]))
-    else:
-        # Nothing is lost if call.started never made it: later events still get a row to hang on.
-        values = {"source": "controller"}
-        logger.debug("journal: %s for unknown call %s; adding a placeholder row", entry.kind, entry.call_uid)
-    inserted = (
-        insert(calls).values(call_uid=entry.call_uid, started_at=entry.at, **values).returning(calls.c.id)
-    )
-    return int(connection.execute(inserted).scalar_one())
+def _insert_calls(connection: Connection, firsts: Sequence[JournalEntry]) -> dict[str, int]:
+    rows: list[dict[str, Any]] = []
+    for entry in firsts:
+        if entry.kind == CALL_STARTED:
+            values = _started_values(entry)
+            logger.debug("journal: call %s from %s started", entry.call_uid, mask_number(values["caller"]))
+        else:
+            # Nothing is lost if call.started never made it: later events still get a row to hang on.
+            values = {"caller": None, "dialed": None, "source": "controller"}
+            logger.debug("journal: %s for unknown call %s; adding a placeholder row", entry.kind, entry.call_uid)
+        rows.append({"call_uid": entry.call_uid, "started_at": entry.at, "previous_gap_s": None,
+                     "next_gap_s": None, **values})
+    inbound = [(i, row["caller"], row["started_at"]) for i, row in enumerate(rows)
+               if row["caller"] and row["source"] != "callback"]
+    if inbound:
+        for i, gaps in link_callers(connection, inbound).items():
+            rows[i].update(gaps)
+    inserted = connection.execute(insert(calls).returning(calls.c.call_uid, calls.c.id), rows)
+    return {str(uid): int(call_id) for uid, call_id in inserted}
 
 
-def _project(connection: Connection, call_id: int, entry: JournalEntry) -> None:
-    """Update the calls row for an existing call; first answer and first end win."""
-    row = calls.c
+def _last_seqs(connection: Connection, call_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for first in range(0, len(call_ids), CHUNK):
+        query = (select(call_events.c.call_id, func.max(call_events.c.seq))
+                 .where(call_events.c.call_id.in_(call_ids[first:first + CHUNK])).group_by(call_events.c.call_id))
+        found.update((int(call_id), int(seq)) for call_id, seq in connection.execute(query))
+    return found
+
+
+def _project(call_id: int, entry: JournalEntry, started: dict[int, dict[str, Any]],
+             answered: dict[int, dict[str, Any]], ended: dict[int, dict[str, Any]]) -> None:
+    """Collect the calls row updates of one entry; first answer and first end win."""
     if entry.kind == CALL_STARTED:
         # A re-adopted call keeps its row; only fill what an earlier placeholder did not know.
-        filled = {
-            name: func.coalesce(getattr(row, name), value)
-            for name, value in _started_values(entry).items()
-            if name in ("caller", "dialed") and value is not None
-        }
-        if filled:
-            connection.execute(update(calls).where(row.id == call_id).values(**filled))
+        values = _started_values(entry)
+        known = started.setdefault(call_id, {"call": call_id, "caller": None, "dialed": None})
+        known["caller"] = known["caller"] or values["caller"]
+        known["dialed"] = known["dialed"] or values["dialed"]
     elif entry.kind == CALL_ANSWERED:
-        connection.execute(
-            update(calls).where(row.id == call_id, row.answered_at.is_(None)).values(answered_at=entry.at)
-        )
+        answered.setdefault(call_id, {"call": call_id, "at": entry.at})
     elif entry.kind == CALL_ENDED:
-        connection.execute(
-            update(calls)
-            .where(row.id == call_id, row.ended_at.is_(None))
-            .values(
-                ended_at=entry.at,
-                outcome=_fit(entry.data.get("outcome"), row.outcome),
-                hangup_cause=_fit(entry.data.get("cause"), row.hangup_cause),
-            )
-        )
+        ended.setdefault(call_id, {"call": call_id, "at": entry.at,
+                                   "outcome": _fit(entry.data.get("outcome"), calls.c.outcome),
+                                   "cause": _fit(entry.data.get("cause"), calls.c.hangup_cause)})
 
 
 def _started_values(entry: JournalEntry) -> dict[str, Any]:

@@ -12,11 +12,14 @@ from typing import Final
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -84,7 +87,29 @@ calls = Table(
     # What became of the call and its measured facts (engine.reports.disposition), set when it ends.
     Column("disposition", String(32)),
     Column("disposition_detail", JSON),
+    # The same facts as typed columns, so reports sum them in the database (migration 0012): the first
+    # queue, the first agent who answered, the queue wait, agent offers before that answer, transfers and
+    # overflow moves, whether self-service was tried, the callback steps, the conversations' count and talk
+    # and hold seconds; and the seconds since the caller's previous inbound call / until their next one (set
+    # by the journal writer as calls start), for repeat callers and first-call resolution.
+    Column("queue", String(64)),
+    Column("agent", String(16)),
+    Column("wait_s", Float),
+    Column("rings", Integer),
+    Column("transfers", Integer),
+    Column("overflows", Integer),
+    Column("tried_self_service", Boolean),
+    Column("callback_booked", Boolean),
+    Column("callback_done", Boolean),
+    Column("callback_failed", Boolean),
+    Column("conversations", Integer),
+    Column("talk_s", Float),
+    Column("hold_s", Float),
+    Column("previous_gap_s", Float),
+    Column("next_gap_s", Float),
     CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
+    # Repeat callers and first-call resolution look at each caller's calls in time order.
+    Index("ix_calls_caller_started_at", "caller", "started_at"),
 )
 
 call_events = Table(

@@ -21,10 +21,12 @@ from engine.reports.kpis import (
     CallerHistory,
     CallFacts,
     Options,
+    PeriodSums,
     Report,
     build_report,
     interval_bounds,
     spans_from_changes,
+    sums_from_facts,
 )
 from engine.store.journal import AGENT_PREFIX, JournalEntry
 
@@ -155,8 +157,10 @@ EXPECTED_DISPOSITIONS = {"abandoned_ivr": 1, "abandoned_queue": 1, "answered": 1
                          "silent": 1, "transferred": 1}
 
 
-def facts_of(journal: list[JournalEntry]) -> tuple[list[CallFacts], list[AgentSpan], CallerHistory]:
-    """What engine.reports.query reads from the database, built straight from the entries."""
+def facts_of(journal: list[JournalEntry], start: datetime = DAY_START,
+             end: datetime = DAY_END) -> tuple[list[CallFacts], list[AgentSpan], CallerHistory]:
+    """Per-call facts of the calls started in [start, end), agent spans in it and callers' history, built
+    straight from the entries (what engine.reports.query sums in the database)."""
     events: dict[str, list[JournalEntry]] = defaultdict(list)
     changes = []
     for entry in journal:
@@ -174,15 +178,22 @@ def facts_of(journal: list[JournalEntry]) -> tuple[list[CallFacts], list[AgentSp
     for fact in sorted(facts, key=lambda f: f.started_at):
         if fact.inbound and fact.caller:
             starts[fact.caller].append(fact.started_at)
-    return facts, spans_from_changes(changes, DAY_END, DAY_START), CallerHistory(dict(starts))
+    facts = [f for f in facts if start <= f.started_at < end]
+    return facts, spans_from_changes(changes, end, start), CallerHistory(dict(starts))
 
 
-def report(interval: str = "1h", agent: str | None = None) -> Report:
+def sums(interval: str = "1h", agent: str | None = None, options: Options | None = None) -> PeriodSums:
+    options = options or Options()
     facts, spans, history = facts_of(JOURNAL)
     if agent is not None:
         facts = [f for f in facts if any(t.agent == agent for t in f.talks)]
         spans = [x for x in spans if x.agent == agent]
-    return build_report(facts, spans, history, start=DAY_START, end=DAY_END, interval=interval, tz=TZ, agent=agent)
+    return sums_from_facts(facts, spans, history, bounds=interval_bounds(DAY_START, DAY_END, interval, TZ),
+                           options=options, agent=agent)
+
+
+def report(interval: str = "1h", agent: str | None = None) -> Report:
+    return build_report(sums(interval, agent), start=DAY_START, end=DAY_END, interval=interval, tz=TZ, agent=agent)
 
 
 @pytest.mark.parametrize("key", list(EXPECTED))
@@ -235,9 +246,9 @@ def test_one_agent_report_counts_only_their_conversations() -> None:
 
 @pytest.mark.parametrize(("threshold", "short", "abandoned"), [(10, 0, 2), (20, 1, 1), (30, 2, 0)])
 def test_short_abandon_threshold_is_an_option(threshold: float, short: int, abandoned: int) -> None:
-    facts, spans, history = facts_of(JOURNAL)
-    values = build_report(facts, spans, history, start=DAY_START, end=DAY_END, interval="day", tz=TZ,
-                          options=Options(short_abandon_s=threshold)).totals.values
+    options = Options(short_abandon_s=threshold)
+    values = build_report(sums("day", options=options), start=DAY_START, end=DAY_END, interval="day", tz=TZ,
+                          options=options).totals.values
     assert (values["short_abandons"], values["abandoned"]) == (short, abandoned)
 
 
@@ -259,5 +270,5 @@ def test_weeks_start_on_monday_and_months_on_the_first() -> None:
 
 
 def test_an_empty_period_is_an_empty_report() -> None:
-    empty = build_report([], [], CallerHistory({}), start=DAY_START, end=DAY_END, interval="1h", tz=TZ)
+    empty = build_report(PeriodSums([], [], [], [], {}), start=DAY_START, end=DAY_END, interval="1h", tz=TZ)
     assert empty.empty and empty.totals.values["calls"] == 0 and empty.totals.values["service_level"] is None

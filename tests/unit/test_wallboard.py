@@ -1,6 +1,7 @@
-"""The wallboard: today's service level and abandon rate per queue (engine.reports.today, figures worked by
-hand), the frame at 80x24 and on a larger screen (pure), and `hotline wallboard --once` rendering a fixture
-live-status file and a tiny SQLite journal."""
+"""The wallboard: today's service level and abandon rate per queue (engine.reports.today over the calls'
+dispositions, figures worked by hand; the same calls give the same numbers in `hotline report`), the frame at
+80x24 and on a larger screen (pure), and `hotline wallboard --once` rendering a fixture live-status file and a
+tiny SQLite journal written by the journal writer."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from engine.app import LIVE_STATUS_FILE
 from engine.cli.main import cli
 from engine.cli.wallboard import BoardInput, build_board, duration, overflow_stage
-from engine.reports.today import QueueEvent, QueueToday, summarize
+from engine.reports.disposition import derive
+from engine.reports.today import QueueToday, TodayCall, load_today, summarize
 from engine.store.database import make_engine
-from engine.store.tables import call_events, calls
+from engine.store.journal import JournalEntry
+from tests.journal_checks import write
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 Events = list[tuple[float, str, dict[str, Any]]]
@@ -42,9 +46,17 @@ CALLS: dict[str, Events] = {
 }
 
 
-def events_of(calls_: dict[str, Events], at: datetime = T0) -> list[QueueEvent]:
-    return [QueueEvent(uid, at + timedelta(seconds=offset), kind, data)
-            for uid, events in calls_.items() for offset, kind, data in events]
+def events_of(calls_: dict[str, Events], at: datetime = T0) -> list[TodayCall]:
+    """The ended calls as the journal writer stores them: the disposition derived from their events."""
+    ended = []
+    for events in calls_.values():
+        if not any(kind == "call.ended" for _, kind, _ in events):
+            continue  # still in progress: load_today reads ended calls only
+        found = derive([(kind, at + timedelta(seconds=offset), data) for offset, kind, data in events])
+        source = next((str(d["source"]) for _, k, d in events if k == "call.started"), "controller")
+        ended.append(TodayCall(found.detail.get("queue"), found.name, found.detail.get("wait_s"),
+                               found.detail.get("agent"), source))
+    return ended
 
 
 def test_today_figures_by_hand() -> None:
@@ -66,10 +78,12 @@ def test_today_follows_transfers_keep_waiting_and_callbacks() -> None:
                         (60, "queue.entered", {"queue": "vip"}), (90, "call.ended", {})],
         # past the maximum wait, chose to keep waiting, answered: waits from the first entry (330 s)
         "kept-waiting": [(0, "queue.entered", {"queue": "general"}), (300, "queue.left", {"queue": "general"}),
-                         (310, "queue.entered", {"queue": "general"}), (330, "queue.answered", {"agent": "1002"})],
+                         (305, "queue.keep_waiting", {}), (310, "queue.entered", {"queue": "general"}),
+                         (330, "queue.answered", {"agent": "1002"}), (400, "call.ended", {})],
         "nobody-signed-in": [(0, "queue.closed", {"queue": "complaints"}), (50, "call.ended", {})],
-        "booked-callback": [(0, "queue.entered", {"queue": "general", "callback": True}),
-                            (5, "queue.answered", {"agent": "1003"})],
+        "booked-callback": [(0, "call.started", {"source": "callback"}),
+                            (0, "queue.entered", {"queue": "general", "callback": True}),
+                            (5, "queue.answered", {"agent": "1003"}), (60, "call.ended", {})],
     }
     today = summarize(events_of(calls_), {"general": 20})
     assert set(today) == {"general", "complaints"}
@@ -149,12 +163,11 @@ class Floor:
         self.db: Engine = make_engine(f"sqlite:///{self.data_dir / 'hotline.db'}")
 
     def add_call(self, uid: str, started: datetime, events: Events, source: str = "controller") -> None:
-        with self.db.begin() as conn:
-            call_id = conn.execute(insert(calls).values(call_uid=uid, source=source, started_at=started)
-                                   ).inserted_primary_key[0]
-            for seq, (offset, kind, data) in enumerate(events, start=1):
-                conn.execute(insert(call_events).values(call_id=call_id, seq=seq, kind=kind, data=data,
-                                                        at=started + timedelta(seconds=offset)))
+        """Through the journal writer, which stores each ended call's disposition."""
+        entries = [JournalEntry(uid, "call.started", started, {"source": source}),
+                   *(JournalEntry(uid, kind, started + timedelta(seconds=offset), data)
+                     for offset, kind, data in events)]
+        write(f"sqlite:///{self.data_dir / 'hotline.db'}", self.data_dir.parent / "spill.jsonl", entries)
 
     def wallboard(self) -> tuple[int, str]:
         result = CliRunner().invoke(cli, ["wallboard", "--once"], env=self.env, catch_exceptions=False)
@@ -202,3 +215,17 @@ def test_wallboard_without_journal_is_one_error_line(tmp_path: Path) -> None:
                                 catch_exceptions=False)
     assert result.exit_code == 3
     assert result.output.startswith("error: database") and len(result.output.strip().splitlines()) == 1
+
+
+def test_wallboard_and_report_agree_on_the_same_calls(floor: Floor) -> None:
+    """Both read the calls' dispositions: today's SL and abandon rate per queue are the report's."""
+    started = floor.now - timedelta(minutes=30)
+    for uid, events in CALLS.items():
+        floor.add_call(uid, started, events)
+    today = load_today(floor.db, floor.now, ZoneInfo(floor.env["HOTLINE_TIMEZONE"]), {"general": 20, "vip": 20})
+    result = CliRunner().invoke(cli, ["report", "--json"], env=floor.env, catch_exceptions=False)
+    queues = {q["queue"]: q for q in json.loads(result.output)["queues"]}
+    for name, figures in today.items():
+        assert figures.offered == queues[name]["offered"] - queues[name]["short_abandons"]
+        assert round(100 * (figures.service_level or 0), 1) == queues[name]["service_level"]
+        assert round(100 * (figures.abandon_rate or 0), 1) == queues[name]["abandon_rate"]

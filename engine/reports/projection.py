@@ -1,0 +1,151 @@
+"""Keeping the report projections up to date, inside the journal writer's batch transaction (SQLAlchemy Core).
+
+- ``link_callers``: as calls start, the seconds since each caller's previous inbound call (and, on that
+  call, until this one): repeat callers and first-call resolution without sorting a year of calls;
+- ``project_dispositions``: when calls end, their disposition and facts (engine.reports.disposition) go to
+  ``calls.disposition`` / ``disposition_detail``, the typed fact columns and ``call_talks``;
+- ``roll_up_agents``: each agent state change closes the agent's previous state; its seconds go to
+  ``agent_time`` per quarter hour, and a closed after-call-work span to ``call_acw`` (call, agent).
+
+A few statements per batch whatever its size (one read of the ended calls' events, one update, one delete
+and one insert of talks; one upsert of agent time, one update of ACW). Works on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.reports.disposition import Event, Rules, derive
+from engine.reports.rollup import UNCOUNTED_STATES, call_columns, caller_gaps, split, talk_rows
+from engine.store.agent_journal_tables import agent_events
+from engine.store.report_tables import agent_time, call_acw, call_talks
+from engine.store.tables import call_events, calls
+
+CHUNK = 500
+ACW_STATE = "after_call_work"
+
+
+def events_by_call(connection: Connection, call_ids: Sequence[int]) -> dict[int, list[Event]]:
+    """Each call's events in seq order."""
+    found: dict[int, list[Event]] = defaultdict(list)
+    for first in range(0, len(call_ids), CHUNK):
+        chunk = call_ids[first:first + CHUNK]
+        query = (select(call_events.c.call_id, call_events.c.kind, call_events.c.at, call_events.c.data)
+                 .where(call_events.c.call_id.in_(chunk)).order_by(call_events.c.call_id, call_events.c.seq))
+        for row in connection.execute(query):
+            found[row.call_id].append((row.kind, row.at, row.data or {}))
+    return found
+
+
+def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None) -> None:
+    """Fill the disposition, its detail, the typed facts and the talks of these (ended) calls from their events."""
+    ids = sorted(set(call_ids))
+    if not ids:
+        return
+    events = events_by_call(connection, ids)
+    started: dict[int, datetime] = {}
+    for first in range(0, len(ids), CHUNK):
+        query = select(calls.c.id, calls.c.started_at).where(calls.c.id.in_(ids[first:first + CHUNK]))
+        started.update((int(call_id), at) for call_id, at in connection.execute(query))
+    rows: list[dict[str, Any]] = []
+    talks: list[dict[str, Any]] = []
+    for call_id in ids:
+        disposition = derive(events.get(call_id, ()), rules or Rules())
+        rows.append({"call": call_id, "name": disposition.name, "detail": disposition.detail,
+                     **call_columns(disposition.detail)})
+        talks.extend(talk_rows(call_id, started[call_id], disposition.detail))
+    facts: dict[str, Any] = {name: bindparam(name) for name in call_columns({})}
+    connection.execute(
+        update(calls).where(calls.c.id == bindparam("call"))
+        .values(disposition=bindparam("name"), disposition_detail=bindparam("detail"), **facts),
+        rows,
+    )
+    for first in range(0, len(ids), CHUNK):
+        connection.execute(call_talks.delete().where(call_talks.c.call_id.in_(ids[first:first + CHUNK])))
+    if talks:
+        connection.execute(call_talks.insert(), talks)
+
+
+def link_callers(connection: Connection, starting: Sequence[tuple[int, str, datetime]]) -> dict[int, dict[str, float]]:
+    """Gaps between each caller's inbound calls for these new calls ``(key, caller, started_at)``, not yet
+    inserted: returns each key's ``previous_gap_s`` / ``next_gap_s`` and sets ``next_gap_s`` of the callers'
+    latest journaled calls (engine.reports.rollup.caller_gaps)."""
+    c = calls.c
+    callers = sorted({caller for _, caller, _ in starting})
+    previous: dict[str, datetime] = {}
+    for first in range(0, len(callers), CHUNK):
+        query = (select(c.caller, func.max(c.started_at)).where(c.caller.in_(callers[first:first + CHUNK]),
+                                                                c.source != "callback").group_by(c.caller))
+        previous.update((str(caller), at) for caller, at in connection.execute(query))
+    gaps, earlier = caller_gaps(previous, starting)
+    if earlier:
+        connection.execute(
+            update(calls).where(c.caller == bindparam("who"), c.started_at == bindparam("at"),
+                                c.source != "callback", c.next_gap_s.is_(None))
+            .values(next_gap_s=bindparam("gap")),
+            [{"who": caller, "at": previous[caller], "gap": gap} for caller, gap in earlier.items()])
+    return gaps
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """An agent's state since ``at`` (and the call it is about)."""
+
+    at: datetime
+    state: str
+    call_uid: str | None
+
+
+def last_changes(connection: Connection, names: Iterable[str]) -> dict[str, AgentChange]:
+    """The latest journaled change of each of these agents (those that have one)."""
+    e = agent_events.c
+    found: dict[str, AgentChange] = {}
+    for name in names:
+        row = connection.execute(select(e.at, e.to_state, e.call_uid).where(e.agent == name)
+                                 .order_by(e.at.desc(), e.id.desc()).limit(1)).first()
+        if row is not None:
+            found[name] = AgentChange(row.at, row.to_state, row.call_uid)
+    return found
+
+
+def roll_up_agents(connection: Connection, changes: Sequence[tuple[str, AgentChange]],
+                   last: MutableMapping[str, AgentChange]) -> None:
+    """Add the spans these changes close to ``agent_time`` and ``call_acw``; ``last`` holds each agent's
+    state before them (agents missing are read from the database) and is left holding their state after."""
+    unknown = {name for name, _ in changes} - set(last)
+    if unknown:
+        last.update(last_changes(connection, sorted(unknown)))
+    seconds: dict[tuple[int, str, str], float] = defaultdict(float)
+    acw: dict[tuple[str, str], float] = defaultdict(float)
+    for name, change in changes:
+        before = last.get(name)
+        if before is not None and change.at < before.at:
+            continue  # an older change arriving late: the spans around it are already counted
+        if before is not None and before.state not in UNCOUNTED_STATES:
+            for slot, part in split(before.at, change.at):
+                seconds[(slot, name, before.state)] += part
+            if before.state == ACW_STATE and before.call_uid:
+                acw[(before.call_uid, name)] += (change.at - before.at).total_seconds()
+        last[name] = change
+    if seconds:
+        _add_seconds(connection, agent_time, ("slot", "agent", "state"), seconds)
+    if acw:
+        _add_seconds(connection, call_acw, ("call_uid", "agent"), acw)
+
+
+def _add_seconds(connection: Connection, table: Table, keys: tuple[str, ...],
+                 seconds: Mapping[tuple[Any, ...], float]) -> None:
+    """Add ``seconds`` (key values -> seconds) to ``table``'s rows, creating the missing ones (one upsert)."""
+    rows = [{**dict(zip(keys, key, strict=True)), "seconds": value} for key, value in seconds.items()]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    upsert = statement.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                             set_={"seconds": table.c.seconds + statement.excluded.seconds})
+    connection.execute(upsert, rows)
