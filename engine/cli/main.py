@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "service": ("service", "service"),
 }
 
+# Groups whose subcommands other modules add at import (supervisors' `agent pause|resume|end-acw` and
+# `call transfer|silent` live in engine.cli.supervise).
+EXTENDED_BY: dict[str, tuple[str, ...]] = {"agent": ("supervise",), "call": ("supervise",)}
+
 
 class HotlineGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -37,6 +41,8 @@ class HotlineGroup(click.Group):
         if cmd_name in COMMANDS and cmd_name not in self.commands:
             module, attribute = COMMANDS[cmd_name]
             command = getattr(importlib.import_module(f"engine.cli.{module}"), attribute)
+            for extension in EXTENDED_BY.get(cmd_name, ()):
+                importlib.import_module(f"engine.cli.{extension}")  # adds its subcommands to the group
             if not isinstance(command, click.Command):
                 raise TypeError(f"engine.cli.{module}.{attribute} is not a click command")
             self.add_command(command, cmd_name)
