@@ -106,7 +106,15 @@ class Controller:
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=20)
+        try:
+            code = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            # Seen once in a full run (not reproduced alone): a controller stopped right after it started did
+            # not exit. Never leave it answering the next tests' calls; the log keeps the evidence.
+            with open(self.log_path, "a") as log:
+                log.write("harness: no exit 20 s after the stop signal; killed\n")
+            self.proc.kill()
+            code = self.proc.wait(timeout=20)
         self.proc = None
         return code
 
