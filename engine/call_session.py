@@ -31,6 +31,7 @@ from engine.pbx.ari_events import (
     PlaybackFinished,
     PlaybackId,
     StasisEnd,
+    StasisStart,
 )
 from engine.pbx.ports import CallControl
 from engine.store.journal import JournalEntry
@@ -184,6 +185,19 @@ class CallSession:
         except TimeoutError:
             return None
         return self._absorb(event)
+
+    async def until_answered(self, leg: ChannelId, within_s: float) -> bool:
+        """Wait for a channel this call rang (an agent, an overflow site) to answer (True: it entered our app)
+        or to go away (False); False too when neither happens within ``within_s``."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            event = await self.next_event(within=left)
+            match event:
+                case StasisStart(channel=channel) if channel.id == leg:
+                    return True
+                case ChannelDestroyed(channel=channel) if channel.id == leg:
+                    return False
+        return False
 
     # -- actions -----------------------------------------------------------------------------------------
     async def act(self, action: Awaitable[T]) -> T:

@@ -48,7 +48,7 @@ from engine.call_position import CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
-from engine.pbx.ari_events import BridgeId, ChannelDestroyed, ChannelId, PlaybackFinished, PlaybackId, StasisStart
+from engine.pbx.ari_events import BridgeId, ChannelId, PlaybackFinished, PlaybackId
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
 from engine.queueing.site import SiteLine
 from engine.queueing.transfer import QueueWake, Transfer
@@ -427,7 +427,7 @@ class QueueService:
             await self.ari.originate(endpoint=f"PJSIP/{line.sip_user}", channel_id=leg,
                                      app_args=f"agent-leg,{call.uid}", caller_id=call.channel.caller_number,
                                      timeout_s=int(config.ring_timeout_s))
-            answered = await self._until_answered(call, leg, config.ring_timeout_s + 3)
+            answered = await call.until_answered(leg, config.ring_timeout_s + 3)
         except AriError as exc:
             log.warning("could not ring agent %s: %s", agent, exc)
             answered = False
@@ -563,16 +563,6 @@ class QueueService:
         call.note("silent.ended", {"variant": variant})
         return True
 
-    async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
-        deadline = asyncio.get_running_loop().time() + within_s
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            event = await call.next_event(within=left)
-            match event:
-                case StasisStart(channel=channel) if channel.id == leg:
-                    return True
-                case ChannelDestroyed(channel=channel) if channel.id == leg:
-                    return False
-        return False
 
     async def note_recording(self, call: CallSession, name: str, agent: str) -> None:
         path = self.recordings_dir / f"{name}.wav"

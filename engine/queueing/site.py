@@ -9,7 +9,6 @@ the queue's usual offer (message, callback).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -24,7 +23,6 @@ from engine.pbx.ari_events import (
     ChannelHangupRequest,
     ChannelId,
     StasisEnd,
-    StasisStart,
 )
 from engine.settings import OverflowSite
 
@@ -52,7 +50,7 @@ class SiteLine:
             await self.ari.originate(endpoint=f"PJSIP/{config.number or self.hotline_number}@hotline-site-{site}",
                                      channel_id=leg, app_args=f"agent-leg,{call.uid}",
                                      caller_id=call.channel.caller_number, timeout_s=int(config.ring_timeout_s))
-            answered = await self._until_answered(call, leg, config.ring_timeout_s + 3)
+            answered = await call.until_answered(leg, config.ring_timeout_s + 3)
         except AriError as exc:
             log.warning("could not dial overflow site %s: %s", site, exc)
             answered = False
@@ -95,13 +93,3 @@ class SiteLine:
                 await self.ari.destroy_bridge(bridge)
             await self.note_recording(call, recording, f"site:{site}")
 
-    async def _until_answered(self, call: CallSession, leg: ChannelId, within_s: float) -> bool:
-        deadline = asyncio.get_running_loop().time() + within_s
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
-            event = await call.next_event(within=left)
-            match event:
-                case StasisStart(channel=channel) if channel.id == leg:
-                    return True
-                case ChannelDestroyed(channel=channel) if channel.id == leg:
-                    return False
-        return False
