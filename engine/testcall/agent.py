@@ -39,7 +39,7 @@ from typing import Literal
 from xml.sax.saxutils import quoteattr
 
 from engine.testcall.rtp import AudioReport, RtpListener
-from engine.testcall.runner import SIPP, SippNotInstalled, free_port, read_log, run_sipp
+from engine.testcall.runner import SIPP, SippNotInstalled, free_media_port, free_port, read_log, run_sipp
 from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
@@ -412,6 +412,9 @@ class SippAgent:
         (self.folder / "agent.xml").write_text(scenario, encoding="iso-8859-1")
         self._uas = await asyncio.create_subprocess_exec(
             sipp, "-sf", "agent.xml", "-i", self.local_ip, "-p", str(self.port),
+            # SIPp binds a media socket even though our listener carries the audio; left to SIPp's own
+            # search from 6000, 200 agents starting together collided (errno 98, seen in the full bench).
+            "-mp", str(free_media_port(self.local_ip)),
             "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
             "-nostdin", "-aa", "-trace_err", "-error_file", "agent-errors.log",
             "-trace_logs", "-log_file", "agent.log", "-timeout", f"{UAS_LIFETIME_S}s",
@@ -485,7 +488,8 @@ class SippAgent:
         log = self.folder / f"{name}.log"
         timeout_s = math.ceil(REGISTER_TIMEOUT_S + 2 * TRANSACTION_TIMEOUT_MS / 1000)
         command = [sipp, "-sf", path.name, "-m", "1", "-l", "1", "-i", self.local_ip,
-                   "-p", str(free_port(self.local_ip)), "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
+                   "-p", str(free_port(self.local_ip)), "-mp", str(free_media_port(self.local_ip)),
+                   "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
                    "-nostdin", "-trace_err", "-error_file", f"{name}-errors.log", "-trace_logs", "-log_file",
                    log.name, "-timeout", f"{timeout_s}s", "-timeout_error", self.target]
         try:

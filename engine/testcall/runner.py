@@ -98,7 +98,7 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
             (folder / stale).unlink(missing_ok=True)
         key_pcaps = write_key_pcaps(folder, stock)
         async with RtpListener(local_ip) as listener:
-            sipp_media_port = _free_media_port(local_ip)
+            sipp_media_port = free_media_port(local_ip)
             scenario = caller_scenario(
                 dialed=dialed, caller_id=caller_id, keys=list(keys), max_call_ms=max_call_ms,
                 first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
@@ -255,7 +255,7 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def _free_media_port(host: str) -> int:
+def free_media_port(host: str) -> int:
     """A free port whose +2 is free too: SIPp binds -mp for audio and -mp + 2 for video."""
     for _ in range(50):
         with socket.socket(_family(host), socket.SOCK_DGRAM) as audio, \

@@ -133,7 +133,7 @@ class FakeHotline:
         with (self.folder / "uas_stderr.log").open("wb") as stderr_file:
             self.process = await asyncio.create_subprocess_exec(
                 "sipp", "-sf", "uas.xml", "-m", "1", "-i", "127.0.0.1", "-p", str(self.port),
-                "-mi", "127.0.0.1", "-mp", str(runner._free_media_port("127.0.0.1")),
+                "-mi", "127.0.0.1", "-mp", str(runner.free_media_port("127.0.0.1")),
                 "-ci", "127.0.0.1", "-cp", str(free_port()), "-nostdin", "-timeout", "40s", "-timeout_error",
                 "-trace_msg", "-message_file", "uas_messages.log",
                 "-trace_err", "-error_file", "uas_errors.log",
