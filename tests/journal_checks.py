@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 # Registers the self-service and incident tables on the shared metadata the schema check compares.
 import engine.store.agent_tables  # noqa: F401
@@ -257,8 +257,29 @@ def check_spill_and_replay(good_url: str, unreachable_url: str, tmp_path: Path) 
         assert events[2].data == {"digit": "9"}
 
 
+def check_replay_skips_what_is_written(url: str, tmp_path: Path) -> None:
+    """A spill file whose replay was committed but not removed (killed in between) is not written twice."""
+    uid, agent = "1732357900.606", "agent:2001"
+    first = [entry(uid, "call.started", 0, caller=CALLER, dialed="10086"), entry(uid, "dtmf", 1, digit="1"),
+             entry(agent, "agent.state", 1, **{"from": "logged_out", "to": "available"})]
+    spill = tmp_path / "spill.jsonl"
+    write(url, spill, first)
+    later = [entry(uid, "dtmf", 2, digit="1"), entry(uid, "call.ended", 3, outcome="completed")]
+    spill.write_text("".join(e.to_json() + "\n" for e in [*first, *later]), encoding="utf-8")
+    write(url, spill, [])
+    assert not spill.exists()
+    with reading(url) as engine:
+        events = call_events(engine, find_call(engine, uid).id)
+        assert [(e.seq, e.kind, e.at) for e in events] == [
+            (1, "call.started", at(0)), (2, "dtmf", at(1)), (3, "dtmf", at(2)), (4, "call.ended", at(3))]
+        with engine.connect() as connection:
+            states = connection.execute(text("SELECT to_state FROM agent_events WHERE agent = '2001'")).all()
+        assert [s for (s,) in states] == ["available"]
+
+
 # Every check that needs only an upgraded, empty database and a folder for the spill file.
 LIFE_CYCLE_CHECKS: tuple[Callable[[str, Path], None], ...] = (
+    check_replay_skips_what_is_written,
     check_life_cycle,
     check_recent_calls_newest_first,
     check_readopted_call,

@@ -1,9 +1,12 @@
 """The journal writer: call handling appends entries, a background task writes them to the database.
 
 Call handling must never wait on the database, so ``JournalWriter.append`` only buffers. ``run()``
-drains the buffer in batches, one transaction each, in a worker thread; while the database is away it
-keeps the entries, logs one warning and retries with capped exponential backoff. ``close()`` makes a
-last attempt and spills whatever is left to a JSON-lines file, which the next ``run()`` replays first.
+drains the buffer in batches, one transaction each, in a worker thread. When the database is away it
+logs one warning, moves the buffer to a JSON-lines spill file and appends every later entry there as it
+comes (so a controller killed during the outage loses nothing), and retries with capped exponential
+backoff by replaying the file. A replay skips entries the database already holds (same call or agent,
+kind and time), so an entry is written once even when a replay's commit and the file's removal are cut
+apart by a crash. ``close()`` makes a last attempt and leaves the file for the next ``run()``.
 
 Every entry becomes a ``call_events`` row (seq 1, 2, 3.. per call, in append order); a few kinds also
 update the ``calls`` projection (see ``_project``); a call's end fills its disposition and report facts and
@@ -18,10 +21,10 @@ import asyncio
 import json
 import logging
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
@@ -132,6 +135,9 @@ class JournalWriter:
         self._run_done.set()
         self._closed = False
         self._outage_since: datetime | None = None
+        # During an outage new entries go straight to the spill file; this many are in it right now.
+        self._spilling = False
+        self._spilled = 0
         self._backoff = FIRST_BACKOFF
         # Each agent's latest state as committed (read from the database the first time an agent shows up).
         self._agents_last: dict[str, AgentChange] = {}
@@ -143,7 +149,7 @@ class JournalWriter:
     @property
     def pending(self) -> int:
         """Entries appended but not yet committed."""
-        return len(self._pending) + len(self._inflight)
+        return len(self._pending) + len(self._inflight) + self._spilled
 
     def append(self, entry: JournalEntry) -> None:
         """Queue ``entry`` for writing. Never blocks on the database and never raises."""
@@ -152,6 +158,11 @@ class JournalWriter:
             if self._closed:
                 logger.warning("journal is closed; spilling %s for call %s", entry.kind, entry.call_uid)
                 self._spill([detached])
+                return
+            if self._spilling:
+                self._spill([detached])
+                self._spilled += 1
+                self._idle.clear()
                 return
             self._pending.append(detached)
             self._idle.clear()
@@ -170,13 +181,10 @@ class JournalWriter:
         self._running = True
         self._run_done.clear()
         try:
-            if self._spill_path.exists():
-                self._idle.clear()
-                if not await self._retrying(self._replay_spill_job):
-                    return
+            self._spilling = self._spill_path.exists()
             while not self._stopping.is_set():
                 self._wakeup.clear()
-                if not await self._retrying(self._flush):
+                if not await self._retrying(self._catch_up):
                     return
                 if not self.pending:
                     self._idle.set()
@@ -196,17 +204,16 @@ class JournalWriter:
             await asyncio.wait(set(self._jobs))
         try:
             # Older spilled entries first (run() may have stopped before replaying them), then the buffer.
-            await asyncio.to_thread(self._replay_spill)
-            await self._flush()
+            await self._catch_up()
         except Exception as exc:
             leftover = [*self._inflight, *self._pending]
             self._inflight.clear()
             self._pending.clear()
             logger.warning(
-                "journal database %s is unreachable at shutdown (%s); spilling %d entries to %s",
+                "journal database %s is unreachable at shutdown (%s); %d entries are in %s",
                 self._shown_url,
                 failure_reason(exc),
-                len(leftover),
+                len(leftover) + self._spilled,
                 self._spill_path,
             )
             await asyncio.to_thread(self._spill, leftover)
@@ -234,7 +241,7 @@ class JournalWriter:
             return 0
         entries = list(self._read_spill(path))
         try:
-            self._write(entries)
+            self._write(entries, skip_written=True)
         except _ENTRY_ERRORS as exc:
             rejected = self._rejected_path()
             with rejected.open("a", encoding="utf-8") as out:
@@ -263,11 +270,15 @@ class JournalWriter:
                 if self._outage_since is None:
                     self._outage_since = self._clock.now()
                     logger.warning(
-                        "journal database %s is unreachable (%s); keeping %d entries in memory and retrying",
+                        "journal database %s is unreachable (%s); spilling %d entries and the ones to come to %s"
+                        " and retrying",
                         self._shown_url,
                         failure_reason(exc),
                         self.pending,
+                        self._spill_path,
                     )
+                    if not self._jobs:
+                        self._start_spilling()
                 else:
                     logger.debug("journal write failed again: %s", failure_reason(exc))
                 await self._first_of(self._clock.sleep(random.uniform(self._backoff / 2, self._backoff)))
@@ -309,11 +320,53 @@ class JournalWriter:
         task.add_done_callback(self._jobs.discard)
         await asyncio.shield(task)
 
-    async def _replay_spill_job(self) -> None:
-        await self._shielded(self._replay_in_thread())
+    async def _catch_up(self) -> None:
+        """Replay the spill file if entries went there, then commit the buffer; raises on failure."""
+        if self._spilling and not self._jobs:
+            await self._shielded(self._replay_spilled())
+        await self._flush()
 
-    async def _replay_in_thread(self) -> None:
-        await asyncio.to_thread(self._replay_spill)
+    def _start_spilling(self) -> None:
+        # Buffered entries are older than anything appended from now on: they go first in the file.
+        held = [*self._inflight, *self._pending]
+        self._inflight.clear()
+        self._pending.clear()
+        self._spill(held)
+        self._spilled += len(held)
+        self._spilling = True
+
+    async def _replay_spilled(self) -> None:
+        """Write the spill file's entries, then take back to the buffer what was appended meanwhile.
+
+        ``append`` keeps adding to the file while the worker thread writes what was there when the
+        replay began; both run on the event loop's thread between awaits, so the size taken here is
+        at a line boundary and the lines after it are the newer ones.
+        """
+        path = self._spill_path
+        if not path.exists():
+            self._spilling, self._spilled = False, 0
+            return
+        size = path.stat().st_size
+        await asyncio.to_thread(self._replay_prefix, size)
+        newer = path.read_bytes()[size:].decode("utf-8")
+        path.unlink()
+        self._pending.extendleft(reversed(list(self._parse_spill(newer, path))))
+        self._spilling, self._spilled = False, 0
+
+    def _replay_prefix(self, size: int) -> None:
+        path = self._spill_path
+        with path.open("rb") as spilled:
+            text = spilled.read(size).decode("utf-8")
+        entries = list(self._parse_spill(text, path))
+        try:
+            self._write(entries, skip_written=True)
+        except _ENTRY_ERRORS:
+            # Some entry is refused: write the others one by one and set the refused ones aside.
+            for entry in entries:
+                error = self._write_single(entry, skip_written=True)
+                if error is not None:
+                    self._reject(entry, error)
+        logger.info("replayed %d journal entries from %s", len(entries), path)
 
     async def _commit_inflight(self) -> None:
         batch = list(self._inflight)
@@ -335,20 +388,22 @@ class JournalWriter:
 
     # -- worker-thread side --------------------------------------------------------------------
 
-    def _write(self, entries: Sequence[JournalEntry]) -> None:
+    def _write(self, entries: Sequence[JournalEntry], *, skip_written: bool = False) -> None:
         if not entries:
             return
         agents_last = dict(self._agents_last)
         with self._engine.begin() as connection:
+            if skip_written:
+                entries = _not_yet_written(connection, entries)
             _apply(connection, entries, agents_last)
         self._agents_last = agents_last  # only once committed: a failed batch is written again
 
-    def _write_single(self, entry: JournalEntry) -> BaseException | None:
+    def _write_single(self, entry: JournalEntry, *, skip_written: bool = False) -> BaseException | None:
         error: BaseException | None = None
         # Twice: a concurrent writer (e.g. the fallback path) may have raced us for the same call.
         for _ in range(2):
             try:
-                self._write([entry])
+                self._write([entry], skip_written=skip_written)
             except _ENTRY_ERRORS as exc:
                 error = exc
             else:
@@ -386,7 +441,11 @@ class JournalWriter:
 
     @staticmethod
     def _read_spill(path: Path) -> Iterable[JournalEntry]:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        return JournalWriter._parse_spill(path.read_text(encoding="utf-8"), path)
+
+    @staticmethod
+    def _parse_spill(text: str, path: Path) -> Iterable[JournalEntry]:
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -400,6 +459,43 @@ class JournalWriter:
 # Keeps statements per batch constant (PostgreSQL pays a round trip for each): the batch's calls are found
 # in one SELECT, the missing ones inserted in one INSERT, their last seq read in one SELECT, the projection
 # updated with one executemany per kind, and all events inserted in one INSERT.
+
+
+def _not_yet_written(connection: Connection, entries: Sequence[JournalEntry]) -> list[JournalEntry]:
+    """``entries`` less those the database already holds: same call (or agent), kind and time.
+
+    Only a replay pays for this look-up; counted, so two equal entries of which one is written keep one.
+    """
+    held: Counter[tuple[str, str, datetime]] = Counter()
+    uids = list(dict.fromkeys(e.call_uid for e in entries if not e.call_uid.startswith(AGENT_PREFIX)))
+    for first in range(0, len(uids), CHUNK):
+        query = (select(calls.c.call_uid, call_events.c.kind, call_events.c.at)
+                 .join(calls, calls.c.id == call_events.c.call_id)
+                 .where(calls.c.call_uid.in_(uids[first:first + CHUNK])))
+        held.update((str(uid), str(kind), _utc(when)) for uid, kind, when in connection.execute(query))
+    agents = list(dict.fromkeys(e.call_uid.removeprefix(AGENT_PREFIX) for e in entries
+                                if e.call_uid.startswith(AGENT_PREFIX)))
+    for first in range(0, len(agents), CHUNK):
+        query = (select(agent_events.c.agent, agent_events.c.to_state, agent_events.c.at)
+                 .where(agent_events.c.agent.in_(agents[first:first + CHUNK])))
+        held.update((AGENT_PREFIX + str(agent), str(state), _utc(when))
+                    for agent, state, when in connection.execute(query))
+    fresh: list[JournalEntry] = []
+    for entry in entries:
+        kind = str(entry.data.get("to", "")) if entry.call_uid.startswith(AGENT_PREFIX) else entry.kind
+        key = (entry.call_uid, kind, _utc(entry.at))
+        if held[key] > 0:
+            held[key] -= 1
+        else:
+            fresh.append(entry)
+    skipped = len(entries) - len(fresh)
+    if skipped:
+        logger.info("journal replay: %d of %d entries were already written; skipped", skipped, len(entries))
+    return fresh
+
+
+def _utc(when: datetime) -> datetime:
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _apply(connection: Connection, entries: Sequence[JournalEntry], agents_last: dict[str, AgentChange]) -> None:

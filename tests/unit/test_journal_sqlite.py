@@ -120,8 +120,9 @@ def test_spill_and_replay(db_url: str, tmp_path: Path, caplog: pytest.LogCapture
     journal_checks.check_spill_and_replay(db_url, unreachable, tmp_path)
     warnings = _records(caplog, logging.WARNING)
     assert len(warnings) == 2, warnings
-    assert "is unreachable (unable to open database file); keeping 3 entries" in warnings[0]
-    assert warnings[1].endswith(f"spilling 3 entries to {tmp_path / 'spill.jsonl'}")
+    assert ("is unreachable (unable to open database file); spilling 3 entries and the ones to come to "
+            f"{tmp_path / 'spill.jsonl'}") in warnings[0]
+    assert warnings[1].endswith(f"3 entries are in {tmp_path / 'spill.jsonl'}")
     assert f"replayed 3 journal entries from {tmp_path / 'spill.jsonl'}" in _records(caplog, logging.INFO)
     assert CALLER not in caplog.text
     assert "138****8000" in caplog.text
@@ -188,10 +189,10 @@ def test_refused_entry_is_set_aside_and_the_rest_written(
         writer = JournalWriter(db_url, spill)
         real_write = writer._write
 
-        def picky_write(entries: Sequence[JournalEntry]) -> None:
+        def picky_write(entries: Sequence[JournalEntry], *, skip_written: bool = False) -> None:
             if any(e.kind == "poison" for e in entries):
                 raise IntegrityError("INSERT INTO call_events", {}, Exception("refused"))
-            real_write(entries)
+            real_write(entries, skip_written=skip_written)
 
         monkeypatch.setattr(writer, "_write", picky_write)
         runner = asyncio.create_task(writer.run())
@@ -293,3 +294,63 @@ def test_open_calls_are_the_unclosed_controller_calls_with_whether_an_agent_answ
     ])
     with reading(db_url) as engine:
         assert sorted(open_calls(engine, at(-3600))) == [("menu", False), ("talking", True)]
+
+
+def test_entries_of_an_outage_survive_a_killed_controller(tmp_path: Path) -> None:
+    """During an outage every entry is in the spill file as it comes, so a SIGKILL (no close()) loses none."""
+    url = f"sqlite:///{tmp_path / 'hotline.db'}"  # no schema yet: every write fails like a database away
+    spill = tmp_path / "spill.jsonl"
+    before = [entry("u9", "call.started", 0, caller=CALLER), entry("u9", "dtmf", 1, digit="0")]
+    during = [entry("u9", "queue.entered", 2, queue="general")]
+
+    async def killed_during_the_outage() -> None:
+        writer = JournalWriter(url, spill, FakeClock(signal_after=2))
+        runner = asyncio.create_task(writer.run())
+        for item in before:
+            writer.append(item)
+        await asyncio.sleep(0.2)  # the first write fails: the buffer moves to the spill file
+        for item in during:
+            writer.append(item)
+        assert writer.pending == 3
+        runner.cancel()  # the process dies here: no close(), nothing in memory survives
+        await asyncio.gather(runner, return_exceptions=True)
+
+    asyncio.run(killed_during_the_outage())
+    assert [JournalEntry.from_json(line) for line in spill.read_text(encoding="utf-8").splitlines()] == [
+        *before, *during]
+    upgrade(url)
+    write(url, spill, [entry("u9", "call.ended", 3, outcome="abandoned")])
+    with reading(url) as engine:
+        events = call_events(engine, find_call(engine, "u9").id)
+    assert [(e.seq, e.kind) for e in events] == [
+        (1, "call.started"), (2, "dtmf"), (3, "queue.entered"), (4, "call.ended")]
+    assert not spill.exists()
+
+
+def test_entries_appended_while_the_spill_is_replayed_follow_it(tmp_path: Path) -> None:
+    """The database comes back: the spill file is replayed and what arrived meanwhile is written after it."""
+    url = f"sqlite:///{tmp_path / 'hotline.db'}"
+    spill = tmp_path / "spill.jsonl"
+    clock = FakeClock(signal_after=3)
+
+    async def scenario() -> None:
+        writer = JournalWriter(url, spill, clock)
+        runner = asyncio.create_task(writer.run())
+        writer.append(entry("u8", "call.started", 0, caller=CALLER))
+        await asyncio.wait_for(clock.retried_enough.wait(), 30)
+        for n in range(1, 40):
+            writer.append(entry("u8", "dtmf", n, digit=str(n % 10)))
+        await asyncio.to_thread(upgrade, url)
+        for n in range(40, 80):  # some of these arrive while the replay runs in its thread
+            writer.append(entry("u8", "dtmf", n, digit=str(n % 10)))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(writer.wait_idle(), 30)
+        assert not spill.exists() and writer.pending == 0
+        await writer.close()
+        await runner
+
+    asyncio.run(scenario())
+    with reading(url) as engine:
+        events = call_events(engine, find_call(engine, "u8").id)
+    assert [e.at for e in events] == [at(n) for n in range(80)]
+    assert [e.seq for e in events] == list(range(1, 81))
