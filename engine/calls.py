@@ -126,9 +126,14 @@ class CallSupervisor:
         call.resume_from = resume_from
         call.position = resume_from  # already written on the channel
         call.stale_legs = stale_legs or set()
-        call.on_new_leg = lambda owner, leg: self.calls.__setitem__(leg, owner)
+        call.on_new_leg = self._new_leg
         self.calls[channel.id] = call
         self._spawn(self._run_call(call, flow or self.flow), f"call-{channel.id}")
+
+    def _new_leg(self, owner: CallSession, leg: ChannelId) -> None:
+        self.calls[leg] = owner
+        # Named before it is dialled: a reconnect's channel list may not show it yet.
+        self._not_yet_seen.add(leg)
 
     def start_outbound(self, channel: Channel, flow: CallFlow, source: str) -> None:
         """A call the hotline places itself (a booked callback): ``channel`` is the customer's channel,
@@ -208,12 +213,16 @@ class CallSupervisor:
         for channel, position in adopted:
             legs = {c.id for c in present if c.id.startswith("agent") and c.id.endswith(f"-{channel.id}")}
             self._start_call(channel, self.clock.now(), readopted=True, resume_from=position, stale_legs=legs)
-        sessions = {id(call): call for call in self.calls.values()}
-        for call in sessions.values():
-            if call.channel.id in known_before and call.channel.id not in present_ids \
-                    and call.channel.id not in self._not_yet_seen:
-                call.inbox.put_nowait(ChannelDestroyed(at=self.clock.now(), channel=call.channel, cause=0,
+        # A caller or an agent's leg that ended while the events did not reach us: its call learns it now
+        # (else a caller whose agent hung up during the gap would sit alone in the bridge).
+        for key, call in list(self.calls.items()):
+            if key in known_before and key not in present_ids and key not in self._not_yet_seen:
+                channel = call.channel if key == call.channel.id else Channel(
+                    id=key, name="", state="", caller_number="", dialed="", language="")
+                call.inbox.put_nowait(ChannelDestroyed(at=self.clock.now(), channel=channel, cause=0,
                                                        cause_txt="vanished while disconnected"))
+                if key != call.channel.id:
+                    self.calls.pop(key, None)
 
     async def _position_of(self, channel: Channel) -> CallPosition | None:
         """Where the previous controller last saw this caller (None: nowhere written, start over)."""

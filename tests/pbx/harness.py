@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,15 +84,16 @@ def app_registered(settings: Settings) -> bool:
 class Controller:
     """`hotline run` as a child process, like an operator runs it."""
 
-    def __init__(self, config_file: Path, settings: Settings) -> None:
+    def __init__(self, config_file: Path, settings: Settings, extra_env: Mapping[str, str] | None = None) -> None:
         self.config_file = config_file
         self.settings = settings
+        self.extra_env = dict(extra_env or {})
         self.proc: subprocess.Popen[str] | None = None
         self.log_path = settings.data_dir / "controller.log"
 
     def start(self) -> Controller:
         log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen([*HOTLINE, "run"], env=env_for(self.config_file), stdout=log,
+        self.proc = subprocess.Popen([*HOTLINE, "run"], env={**env_for(self.config_file), **self.extra_env}, stdout=log,
                                      stderr=subprocess.STDOUT, text=True)
         try:
             wait_until(lambda: app_registered(self.settings), 45, "the controller to register its Stasis app")

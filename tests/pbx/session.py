@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +52,8 @@ class Pbx:
     config_file: Path
     control: PbxControl
 
-    def controller(self) -> Controller:
-        return Controller(self.config_file, self.settings)
+    def controller(self, extra_env: Mapping[str, str] | None = None) -> Controller:
+        return Controller(self.config_file, self.settings, extra_env)
 
     def journal(self) -> sqlalchemy.Engine:
         return make_engine(self.settings.db_url)

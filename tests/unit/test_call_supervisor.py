@@ -210,3 +210,41 @@ def test_a_caller_arriving_while_positions_are_read_is_not_taken_for_vanished() 
         await asyncio.gather(*sup._tasks, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_an_agent_leg_that_ended_while_disconnected_is_reported_to_its_call() -> None:
+    """Seen on the PBX: the agent hung up during a 3 s websocket gap and the caller sat alone in the bridge
+    until they hung up. A leg Asterisk no longer has after a reconnect reaches its call as destroyed; a leg
+    whose channel Asterisk never showed yet (still being dialled) does not."""
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        seen: list[str] = []
+
+        async def flow(call):  # type: ignore[no-untyped-def]
+            if call.uid == "7.1":
+                call.add_leg(ChannelId("agent1-7.1"))
+            else:
+                call.add_leg(ChannelId("agent2-7.2"))
+            while True:
+                event = await call.next_event()
+                if isinstance(event, ChannelDestroyed):
+                    seen.append(str(event.channel.id))
+
+        sup.flow = flow
+        for uid in ("7.1", "7.2"):
+            sup.dispatch(StasisStart(at=clock.now(), channel=channel(uid), args=("inbound",)))
+        await settle()
+        # The first leg showed itself (answered into the app); the second is still being dialled.
+        sup.dispatch(StasisStart(at=clock.now(), channel=channel("agent1-7.1"), args=("agent-leg",)))
+        await settle()
+        control.present = [channel("7.1"), channel("7.2")]
+        sup.dispatch(Connected(at=clock.now()))
+        await settle()
+        assert seen == ["agent1-7.1"], seen
+        assert "agent1-7.1" not in sup.calls and "agent2-7.2" in sup.calls
+        assert "7.1" in sup.calls and "7.2" in sup.calls
+        for task in list(sup._tasks):
+            task.cancel()
+        await asyncio.gather(*sup._tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
