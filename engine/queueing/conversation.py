@@ -66,7 +66,8 @@ Ending = AgentHungUp | Transfer | HandedOver
 class Conversation:
     def __init__(self, ari: AriClient, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
                  clock: Clock, agent_event: Callable[[AgentEvent], str | None],
-                 resolve_transfer: Callable[[str], Transfer | None], resumed: CallPosition | None = None) -> None:
+                 resolve_transfer: Callable[[str], Transfer | None], resumed: CallPosition | None = None,
+                 may_record: Callable[[], str | None] = lambda: None) -> None:
         self.ari = ari
         self.call = call
         self.leg = leg
@@ -85,6 +86,10 @@ class Conversation:
         self.held_since: datetime | None = resumed.held_since if resumed else None
         self.answered_at = (resumed.answered_at if resumed else None) or clock.now()
         self.resumed = resumed is not None
+        # Why a recording may not start now (a full disk), None when it may.
+        self.may_record = may_record
+        # A resumed conversation's recording was started by the controller before.
+        self.recorded = self.resumed
         self.progress = HoldProgress()
         self.hold_prompt: PlaybackId | None = None
         self.agent_gone = False
@@ -129,6 +134,11 @@ class Conversation:
 
     async def _start_recording(self) -> None:
         assert self.bridge is not None
+        refused = self.may_record()
+        if refused is not None:
+            log.warning("conversation not recorded: %s", refused)
+            self.call.note("recording.failed", {"name": self.recording, "agent": self.agent, "why": refused})
+            return
         try:
             await self.ari.record_bridge(self.bridge, self.recording)
         except AriError as exc:
@@ -138,6 +148,7 @@ class Conversation:
             log.warning("conversation not recorded: %s", exc)
             self.call.note("recording.failed", {"name": self.recording, "agent": self.agent, "why": str(exc)[:200]})
             return
+        self.recorded = True
         self.call.note("recording.started", {"name": self.recording, "agent": self.agent})
 
     async def _mark(self) -> None:

@@ -44,6 +44,7 @@ from acd.state import (
     next_deadline,
     transition,
 )
+from engine import recording_space
 from engine.call_position import CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
@@ -454,7 +455,8 @@ class QueueService:
         now = self.clock.now()
         self.on_answer(config.name, now, (now - (call.queued_at or now)).total_seconds() <= config.service_level_s)
         conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
-                                    lambda event: self.agent_event(agent, event), self.transfer_target)
+                                    lambda event: self.agent_event(agent, event), self.transfer_target,
+                                    may_record=lambda: recording_space.refusal(self.recordings_dir))
         return await self._converse(call, conversation)
 
     async def _converse(self, call: CallSession, conversation: Conversation,
@@ -472,7 +474,9 @@ class QueueService:
             self.agent_event(agent, CallFinished(uid, wrap_up=not isinstance(ending, HandedOver)))
             talk_s = (self.clock.now() - talk_started).total_seconds()
             self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
-            await self.note_recording(call, conversation.recording, agent)
+            if conversation.recorded:
+                recorded_for = (self.clock.now() - conversation.answered_at).total_seconds()
+                await self.note_recording(call, conversation.recording, agent, talk_s=recorded_for)
         match ending:
             case Transfer():
                 await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
@@ -501,7 +505,8 @@ class QueueService:
                 call.add_leg(leg)
                 conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                             lambda event: self.agent_event(agent, event), self.transfer_target,
-                                            resumed=position)
+                                            resumed=position,
+                                            may_record=lambda: recording_space.refusal(self.recordings_dir))
                 result = await self._converse(call, conversation, leg_present=leg in call.stale_legs)
             case "site" if self.sites is not None and position.leg and position.bridge and position.recording:
                 call.served = True
@@ -564,7 +569,8 @@ class QueueService:
         return True
 
 
-    async def note_recording(self, call: CallSession, name: str, agent: str) -> None:
+    async def note_recording(self, call: CallSession, name: str, agent: str, talk_s: float | None = None) -> None:
+        """Journal the finished recording's facts; ``talk_s``: how long it should be (the conversation)."""
         path = self.recordings_dir / f"{name}.wav"
         facts = await asyncio.to_thread(settle_recording, path)
         if facts is None:
@@ -572,6 +578,11 @@ class QueueService:
             return
         seconds, checksum = facts
         call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
+        if talk_s is not None and recording_space.cut_short(seconds, talk_s):
+            why = recording_space.refusal(self.recordings_dir) or "shorter than the conversation"
+            log.warning("recording %s cut short: %.1f s of a %.1f s conversation (%s)", name, seconds, talk_s, why)
+            call.note("recording.cut_short", {"name": name, "agent": agent, "seconds": seconds,
+                                              "talk_s": round(talk_s, 1), "why": why})
 
 
 def _staffing_changed(before: AgentStatus, after: AgentStatus) -> bool:
