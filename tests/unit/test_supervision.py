@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,18 @@ def test_a_second_controller_for_the_same_data_folder_is_refused(tmp_path: Path)
         pass
     with controller_lock(tmp_path):  # released when the first one ends, however it ended
         pass
+
+
+def test_a_stopped_controller_leaves_even_if_a_worker_thread_is_stuck() -> None:
+    """asyncio.run waits for its executor's threads; the exit deadline does not let a stuck one hold the
+    process (and the data folder's lock) forever."""
+    code = ("import asyncio, time\n"
+            "from engine.cli.run import _exit_deadline\n"
+            "async def main():\n"
+            "    _exit_deadline(0.3)\n"
+            "    asyncio.get_running_loop().run_in_executor(None, time.sleep, 60)\n"
+            "asyncio.run(main())\n")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 20
