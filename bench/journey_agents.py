@@ -80,14 +80,20 @@ class AgentFloor:
         self._folder = folder
         self._stack = AsyncExitStack()
         self.phones: list[SippAgent] = []
+        # One SIPp answers for every account (each registers its Contact at that SIPp's port).
+        self.answering: SippAgent | None = None
 
     async def __aenter__(self) -> AgentFloor:
         await self._stack.__aenter__()
         try:
+            self.answering = SippAgent(sip_user="agent-floor", password="", target_port=self._sip_port,
+                                       answer_after_s=self._answer_after_s, hangup_after_s=self._talk_s,
+                                       register=False, work_dir=self._folder / "answering")
+            await self._stack.enter_async_context(self.answering)
             for a in self.accounts:
                 phone = SippAgent(sip_user=a.sip_user, password=a.password, target_port=self._sip_port,
-                                  answer_after_s=self._answer_after_s, hangup_after_s=self._talk_s,
-                                  register=False, work_dir=self._folder / a.work_number, expires_s=3600)
+                                  register=False, work_dir=self._folder / a.work_number, expires_s=3600,
+                                  contact_port=self.answering.port)
                 await self._stack.enter_async_context(phone)
                 self.phones.append(phone)
             for start in range(0, len(self.phones), REGISTER_AT_ONCE):
@@ -133,18 +139,20 @@ class AgentFloor:
             await asyncio.sleep(1.0)
 
     def answered(self) -> int:
-        return sum(p.calls_answered for p in self.phones)
+        return self.answering.calls_answered if self.answering is not None else 0
 
     def ring_to_answer_s(self, since: float = 0.0) -> list[float]:
         """Per call answered after ``since`` (epoch s), the softphone's INVITE to its answer (ACK in), s."""
         out: list[float] = []
-        for phone in self.phones:
-            invite: float | None = None
-            for event in phone.events():
-                if event.event is AgentEvent.INVITE:
-                    invite = event.at
-                elif event.event is AgentEvent.ANSWERED and invite is not None:
-                    if invite >= since:
-                        out.append(event.at - invite)
-                    invite = None
+        if self.answering is None:
+            return out
+        # Calls overlap in the one answering SIPp: pair each answer with its INVITE by SIPp's call number.
+        invited: dict[str, float] = {}
+        for event in self.answering.events():
+            if event.event is AgentEvent.INVITE:
+                invited[event.detail] = event.at
+            elif event.event is AgentEvent.ANSWERED and event.detail in invited:
+                invite = invited.pop(event.detail)
+                if invite >= since:
+                    out.append(event.at - invite)
         return out
