@@ -36,14 +36,15 @@ def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
 
 
 class RecordingFiles:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, settle_waits: int = 20) -> None:
         self.folder = folder
+        self.settle_waits = settle_waits  # 0.1 s each: how long a file may still be growing or not there yet
 
     async def note(self, call: CallSession, name: str, agent: str) -> None:
         """Journal the recording ``name`` of the call: saved (file, seconds, sha256) or missing."""
         path = self.folder / f"{name}.wav"
         # Settling waits up to 2 s and reads the whole file: off the event loop.
-        facts = await asyncio.to_thread(settle_recording, path)
+        facts = await asyncio.to_thread(settle_recording, path, self.settle_waits)
         if facts is None:
             call.note("recording.missing", {"name": name, "agent": agent})
             return

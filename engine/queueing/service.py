@@ -36,6 +36,7 @@ from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import BridgeId, ChannelId
+from engine.pbx.ports import QueueControl
 from engine.queueing.announce import PositionAnnouncer, Speak
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
 from engine.queueing.distributor import Distributor
@@ -62,8 +63,10 @@ class QueueService:
                  recordings_dir: Path, policy: AcwPolicy | None = None,
                  speak: Speak | None = None,
                  previous_call: Callable[[str, str], datetime | None] | None = None) -> None:
-        # The conversation takes the concrete client; every other piece a Protocol of engine.pbx.ports.
+        # The conversation (conversation.py) still takes the concrete client; the other pieces take the
+        # Protocols of engine.pbx.ports, and this assignment has mypy check that AriClient satisfies them.
         self.ari = ari
+        control: QueueControl = ari
         self.clock = clock
         self.queues = dict(queues)
         wake = asyncio.Event()
@@ -71,9 +74,9 @@ class QueueService:
         self.roster = AgentRoster(journal, clock, policy, on_change=wake.set,
                                   on_staffing_change=self.waiting_line.nudge_all)
         self.distributor = Distributor(self.roster, self.waiting_line, self.queues, clock, wake)
-        self.ringer = AgentRinger(ari)
-        self.announcer = PositionAnnouncer(ari, speak)
-        self.silent_script = SilentScriptStep(ari)
+        self.ringer = AgentRinger(control)
+        self.announcer = PositionAnnouncer(control, speak)
+        self.silent_script = SilentScriptStep(control)
         self.recordings = RecordingFiles(recordings_dir)
         # Who talks to whom now (the desk checks a supervisor's request against it).
         self.conversations: dict[CallUid, AgentId] = {}
