@@ -108,12 +108,15 @@ class QueueService:
 
     # -- agents (the roster) ------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
+        """The provisioned agents (``AgentRoster.set_agents``)."""
         self.roster.set_agents(lines)
 
     def restore(self, last: Mapping[AgentId, tuple[str, str | None]], in_call: Iterable[AgentId] = ()) -> None:
+        """The agents' states the previous controller journaled (``AgentRoster.restore``)."""
         self.roster.restore(last, in_call)
 
     def agent_event(self, agent: AgentId, event: AgentEvent) -> str | None:
+        """Apply one event to an agent: None when accepted, else the reason (``AgentRoster.agent_event``)."""
         return self.roster.agent_event(agent, event)
 
     def registration(self, sip_user: str, online: bool) -> None:
@@ -123,10 +126,12 @@ class QueueService:
         return self.roster.agent_by_sip_user(sip_user)
 
     def readopt_agents(self, positions: Mapping[CallUid, CallPosition]) -> None:
+        """Agents back on the calls that survived a restart (``AgentRoster.readopt_agents``)."""
         self.roster.readopt_agents(positions)
 
     # -- the distributor ----------------------------------------------------------------------------------
     async def run(self) -> None:
+        """The distributor's task (``Distributor.run``)."""
         await self.distributor.run()
 
     # -- one caller ---------------------------------------------------------------------------------------
