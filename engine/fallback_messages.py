@@ -18,7 +18,7 @@ import sqlalchemy
 from sqlalchemy import insert, select
 
 from engine.fallback_journal import FallbackCall, SavedMessage
-from engine.queueing.service import settle_recording
+from engine.queueing.recording_files import settle_recording
 from engine.store.message_tables import messages
 
 log = logging.getLogger(__name__)

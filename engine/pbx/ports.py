@@ -1,10 +1,18 @@
-"""Protocols the call logic depends on; the ARI client implements them, unit tests use fakes."""
+"""Protocols the call logic depends on; the ARI client implements them, unit tests use fakes.
+
+``CallControl`` is what any call's logic does to its own channel. The queue's pieces need a little more,
+each as small a Protocol as it can be: music on hold on a channel (``MusicControl``), ringing an agent's
+softphone (``AgentLineControl``) and the mixing bridges of conversations (``BridgeControl``);
+``QueueControl`` is all of them, what the queue service as a whole drives. ``AriClient`` satisfies every
+one structurally (no inheritance), so mypy checks it wherever it is passed as one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from engine.pbx.ari_events import Channel, ChannelId, PlaybackId
+from engine.pbx.ari_events import BridgeId, Channel, ChannelId, PlaybackId
 
 
 class CallControl(Protocol):
@@ -28,3 +36,42 @@ class CallControl(Protocol):
     async def get_variable(self, channel: ChannelId, name: str) -> str | None:
         """The channel variable's value; None when it is not set."""
         ...
+
+
+class MusicControl(CallControl, Protocol):
+    """A channel's operations plus its music on hold (a waiting caller, a caller between prompts)."""
+
+    async def start_moh(self, channel: ChannelId, moh_class: str = "default") -> None: ...
+
+    async def stop_moh(self, channel: ChannelId) -> None: ...
+
+
+class AgentLineControl(CallControl, Protocol):
+    """A channel's operations plus ringing a softphone on a new channel of ours (an offer's agent leg)."""
+
+    async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
+                        timeout_s: int) -> None:
+        """Ring ``endpoint``; the new channel enters our app (StasisStart) only once it answers."""
+        ...
+
+
+class BridgeControl(Protocol):
+    """The mixing bridge a conversation lives in: its members, its recording, its filler music."""
+
+    async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId: ...
+
+    async def add_to_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None: ...
+
+    async def remove_from_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None: ...
+
+    async def destroy_bridge(self, bridge: BridgeId) -> None: ...
+
+    async def record_bridge(self, bridge: BridgeId, name: str) -> None: ...
+
+    async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None: ...
+
+    async def stop_bridge_moh(self, bridge: BridgeId) -> None: ...
+
+
+class QueueControl(MusicControl, AgentLineControl, BridgeControl, Protocol):
+    """Everything the queue service drives on the PBX: waiting music, agent legs, conversations' bridges."""

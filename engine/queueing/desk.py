@@ -34,7 +34,8 @@ from engine.clock import Clock
 from engine.errors import PbxUnreachable
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import ChannelId, Connected, EndpointStateChange, Event, PlaybackId, StasisStart
-from engine.queueing.service import AgentLine, QueueService
+from engine.queueing.roster import AgentLine
+from engine.queueing.service import QueueService
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.silent_call import SilentVariant
 from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests

@@ -1,109 +1,88 @@
-"""Distribution owned by the controller: waiting callers, agents' live states, who gets whom.
+"""The queue service: the face the rest of the controller sees of the queue, and a caller's queue journey.
 
-Each caller's own call task runs ``serve``: music on hold while waiting, then for every agent the router
-picks, ring the agent's softphone (the caller keeps their place if nobody answers), bridge the two,
-record the conversation, and after the call put the agent into after-call work. The pure rules live in
-``acd`` (state machine, routing); this module applies them, journals what happens and drives ARI.
+Each caller's own call task runs ``serve``: music on hold while waiting, then for every agent the
+distributor picks, ring the agent's softphone (the caller keeps their place if nobody answers), the
+conversation (bridge and recording, ``engine.queueing.conversation``), and after it the agent's
+after-call work. The work is done by pieces with one job each, which this class builds and wires:
+
+- ``AgentRoster`` (roster.py): provisioned agents, their live states, journaled changes;
+- ``WaitingLine`` (waiting_line.py): waiting callers, their futures, places and expected waits;
+- ``Distributor`` (distributor.py): the task that gives free agents to waiting callers;
+- ``AgentRinger`` (ringing.py): one offer, the agent's softphone rung on a new leg;
+- ``PositionAnnouncer`` (announce.py), ``SilentScriptStep`` (silent_step.py) and ``RecordingFiles``
+  (recording_files.py).
+
+The pure rules live in ``acd`` (state machine, routing). The pieces depend on the Protocols of
+``engine.pbx.ports``; only the conversation still takes the concrete ARI client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
+from acd.model import AgentId, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
-from acd.routing import (
-    WaitingCaller,
-    agents_serving,
-    expected_wait,
-    next_assignments,
-    position_of,
-    repeat_priority,
-)
-from acd.state import (
-    AcwPolicy,
-    AgentEvent,
-    CallFinished,
-    OfferAnswered,
-    Offered,
-    OfferMissed,
-    RegistrationBack,
-    RegistrationLost,
-    Tick,
-    next_deadline,
-    transition,
-)
+from acd.routing import WaitingCaller, repeat_priority
+from acd.state import AcwPolicy, AgentEvent, CallFinished, OfferAnswered, Offered, OfferMissed
 from engine import recording_space
 from engine.call_position import CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
-from engine.pbx.ari_events import BridgeId, ChannelId, PlaybackFinished, PlaybackId
+from engine.pbx.ari_events import BridgeId, ChannelId
+from engine.pbx.ports import QueueControl
+from engine.queueing.announce import PositionAnnouncer, Speak
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
+from engine.queueing.distributor import Distributor
+from engine.queueing.recording_files import RecordingFiles
+from engine.queueing.ringing import AgentRinger
+from engine.queueing.roster import AgentLine, AgentRoster
+from engine.queueing.silent_step import SilentScriptStep
 from engine.queueing.site import SiteLine
-from engine.queueing.transfer import QueueWake, Transfer
-from engine.scripts.silent_call import SilentVariant, run_script, script_steps
-from engine.scripts.silent_line import AriScriptLine
-from engine.speech.mandarin import say_number
-from engine.store.journal import JournalEntry
+from engine.queueing.transfer import Transfer
+from engine.queueing.waiting_line import WaitingLine
+from engine.scripts.silent_call import SilentVariant
 from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
-AGENT_JOURNAL_PREFIX = "agent:"
 # A caller put back "at the front of the queue" (silent caller who spoke after all) outranks even VIPs.
 FRONT_PRIORITY = 99
-__all__ = ["AgentLine", "QueueService", "Transfer", "settle_recording"]
+__all__ = ["QueueService", "Transfer"]
 # A callback's step between the agent answering and the bridge: dial the customer; True once they answer.
 ReachCustomer = Callable[[AgentId, ChannelId], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class AgentLine:
-    """An agent and the SIP user its softphone registers as."""
-
-    agent: Agent
-    sip_user: str
 
 
 class QueueService:
     def __init__(self, ari: AriClient, journal: Journal, clock: Clock, queues: Mapping[QueueName, QueueConfig],
                  recordings_dir: Path, policy: AcwPolicy | None = None,
-                 speak: Callable[[str], Awaitable[str]] | None = None,
+                 speak: Speak | None = None,
                  previous_call: Callable[[str, str], datetime | None] | None = None) -> None:
+        # The conversation (conversation.py) still takes the concrete client; the other pieces take the
+        # Protocols of engine.pbx.ports, and this assignment has mypy check that AriClient satisfies them.
         self.ari = ari
-        self.journal = journal
+        control: QueueControl = ari
         self.clock = clock
         self.queues = dict(queues)
-        self.recordings_dir = recordings_dir
-        self.policy = policy or AcwPolicy()
-        self.lines: dict[AgentId, AgentLine] = {}
-        self.statuses: dict[AgentId, AgentStatus] = {}
-        self.waiting: dict[CallUid, WaitingCaller] = {}
-        self._offers: dict[CallUid, asyncio.Future[AgentId]] = {}
-        self._wake = asyncio.Event()
-        self._legs = 0
-        self.speak = speak
+        wake = asyncio.Event()
+        self.waiting_line = WaitingLine(on_join=wake.set)
+        self.roster = AgentRoster(journal, clock, policy, on_change=wake.set,
+                                  on_staffing_change=self.waiting_line.nudge_all)
+        self.distributor = Distributor(self.roster, self.waiting_line, self.queues, clock, wake)
+        self.ringer = AgentRinger(control)
+        self.announcer = PositionAnnouncer(control, speak)
+        self.silent_script = SilentScriptStep(control)
+        self.recordings = RecordingFiles(recordings_dir)
+        # Who talks to whom now (the desk checks a supervisor's request against it).
         self.conversations: dict[CallUid, AgentId] = {}
         # When a caller last called (journal look-up, blocking: run in a thread); repeat callers go first.
         self.previous_call = previous_call
-        # Average talk time for the expected-wait announcement; starts at the manual's 270-360 s talk target.
-        self.average_handle_s = 300.0
-        # Agents the journal last saw on a call: not offered a call until the calls Asterisk still holds
-        # have been re-adopted (``readopt_agents``), since they may still be talking to one of them.
-        self.awaiting_readoption: set[AgentId] = set()
-        # The calls of ``waiting``, to wake them (QueueWake in their inbox) instead of having them poll.
-        self._waiting_calls: dict[CallUid, CallSession] = {}
         # Told of every caller joining a queue and every answer (within the service level target or not):
         # the surge plan's live arrival rate and service level.
         self.on_arrival: Callable[[str, datetime], None] = lambda _queue, _at: None
@@ -111,112 +90,57 @@ class QueueService:
         # Puts a caller through to an outside overflow site (engine.queueing.site); None: no sites.
         self.sites: SiteLine | None = None
 
-    # -- agents -------------------------------------------------------------------------------------------
+    # -- what the desk, the surge plan and the wallboard read -------------------------------------------------
+    @property
+    def lines(self) -> dict[AgentId, AgentLine]:
+        return self.roster.lines
+
+    @property
+    def statuses(self) -> dict[AgentId, AgentStatus]:
+        return self.roster.statuses
+
+    @property
+    def waiting(self) -> dict[CallUid, WaitingCaller]:
+        return self.waiting_line.waiting
+
+    @property
+    def average_handle_s(self) -> float:
+        return self.waiting_line.average_handle_s
+
+    # -- agents (the roster) ------------------------------------------------------------------------------
     def set_agents(self, lines: Mapping[AgentId, AgentLine]) -> None:
-        """The provisioned agents (from the database); new ones start logged out, removed ones vanish."""
-        now = self.clock.now()
-        for agent_id in lines:
-            self.statuses.setdefault(agent_id, AgentStatus.logged_out(agent_id, now))
-        for gone in set(self.statuses) - set(lines):
-            if self.statuses[gone].call is None:
-                del self.statuses[gone]
-        changed = set(lines) != set(self.lines)
-        self.lines = dict(lines)
-        if changed:
-            self._nudge(self._waiting_calls)
+        """The provisioned agents (``AgentRoster.set_agents``)."""
+        self.roster.set_agents(lines)
 
     def restore(self, last: Mapping[AgentId, tuple[str, str | None]], in_call: Iterable[AgentId] = ()) -> None:
-        """Take up the agents' states journaled by the previous controller (the journal is the truth).
-
-        Signed-in agents stay signed in and paused ones paused; an agent journaled on a call (``in_call``)
-        comes back available but is held back until ``readopt_agents`` says whether that call survived.
-        """
-        now = self.clock.now()
-        for agent_id, (state, reason) in last.items():
-            status = self.statuses.get(agent_id)
-            if status is None or state == AgentState.LOGGED_OUT:
-                continue
-            paused = state == AgentState.PAUSED
-            restored = AgentState.PAUSED if paused else AgentState.AVAILABLE
-            # Reconciliation, not an event of the agent's: built directly, journaled as "restored".
-            self.statuses[agent_id] = replace(status, state=restored, since=now, reason=reason if paused else None,
-                                              idle_since=None if paused else now)
-            self._journal_agent(agent_id, AgentState.LOGGED_OUT, restored, "restored", None, now)
-        self.awaiting_readoption = {a for a in in_call if a in self.statuses}
-        self._wake.set()
-
-    def _journal_agent(self, agent: AgentId, from_state: AgentState, to_state: AgentState, reason: str | None,
-                       call: CallUid | None, at: datetime) -> None:
-        self.journal.append(JournalEntry(
-            call_uid=f"{AGENT_JOURNAL_PREFIX}{agent}", kind="agent.state", at=at,
-            data={"agent": agent, "from": from_state, "to": to_state, "reason": reason, "call": call}))
+        """The agents' states the previous controller journaled (``AgentRoster.restore``)."""
+        self.roster.restore(last, in_call)
 
     def agent_event(self, agent: AgentId, event: AgentEvent) -> str | None:
-        """Apply one event to an agent; journal the changes; None when accepted, else the reason."""
-        status = self.statuses.get(agent)
-        if status is None:
-            return f"unknown agent {agent}"
-        result = transition(status, event, self.clock.now(), self.policy)
-        if result.rejected:
-            return result.rejected
-        before = status
-        self.statuses[agent] = result.status
-        for change in result.changes:
-            self._journal_agent(agent, change.from_state, change.to_state, change.reason, result.status.call,
-                                change.at)
-            log.info("agent %s: %s -> %s (%s)", agent, change.from_state, change.to_state, change.reason)
-        self._wake.set()
-        if _staffing_changed(before, result.status):
-            # Whether anyone serves a queue may have changed: waiting callers look again (no polling).
-            self._nudge(self._waiting_calls)
-        return None
-
-    def _nudge(self, uids: Iterable[CallUid]) -> None:
-        for uid in list(uids):
-            call = self._waiting_calls.get(uid)
-            if call is not None:
-                call.inbox.put_nowait(QueueWake())
+        """Apply one event to an agent: None when accepted, else the reason (``AgentRoster.agent_event``)."""
+        return self.roster.agent_event(agent, event)
 
     def registration(self, sip_user: str, online: bool) -> None:
-        for agent_id, line in self.lines.items():
-            if line.sip_user == sip_user and self.statuses[agent_id].registered != online:
-                self.agent_event(agent_id, RegistrationBack() if online else RegistrationLost())
+        self.roster.registration(sip_user, online)
 
     def agent_by_sip_user(self, sip_user: str) -> AgentId | None:
-        return next((a for a, line in self.lines.items() if line.sip_user == sip_user), None)
+        return self.roster.agent_by_sip_user(sip_user)
+
+    def readopt_agents(self, positions: Mapping[CallUid, CallPosition]) -> None:
+        """Agents back on the calls that survived a restart (``AgentRoster.readopt_agents``)."""
+        self.roster.readopt_agents(positions)
 
     # -- the distributor ----------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Match waiting callers with free agents whenever something changes; expire after-call work."""
-        while True:
-            deadlines = [d for s in self.statuses.values() if (d := next_deadline(s, self.policy)) is not None]
-            wait_s = max(0.05, min((d - self.clock.now()).total_seconds() for d in deadlines)) if deadlines else 5.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait_s)
-            self._wake.clear()
-            for agent_id, status in list(self.statuses.items()):
-                deadline = next_deadline(status, self.policy)
-                if deadline is not None and deadline <= self.clock.now():
-                    self.agent_event(agent_id, Tick())
-            self._assign()
-
-    def _assign(self) -> None:
-        agents = [line.agent for a, line in self.lines.items() if a not in self.awaiting_readoption]
-        for call, agent in next_assignments(list(self.waiting.values()), agents, self.statuses, self.queues):
-            offer = self._offers.get(call)
-            if offer is None or offer.done():
-                continue
-            if self.agent_event(agent, Offered(call)) is None:
-                self.waiting.pop(call, None)
-                offer.set_result(agent)
-                self._nudge([call])
+        """The distributor's task (``Distributor.run``)."""
+        await self.distributor.run()
 
     # -- one caller ---------------------------------------------------------------------------------------
     def queue_config(self, queue: str) -> QueueConfig:
         return self.queues.get(QueueName(queue)) or self.queues[QueueName("general")]
 
     def serving(self, config: QueueConfig) -> int:
-        return agents_serving(config, [line.agent for line in self.lines.values()], self.statuses)
+        return self.roster.serving(config)
 
     async def serve(self, call: CallSession, queue: str, priority: int) -> bool:
         """Keep the caller until an agent has talked to them (True), nobody can (False: no agent signed in,
@@ -282,7 +206,7 @@ class QueueService:
         refused: set[AgentId] = set()
         try:
             while True:
-                offer = self._join(call, config, priority, enqueued_at, refused)
+                offer = self.waiting_line.join(call, config.name, priority, enqueued_at, refused)
                 announce_at = self.clock.now().timestamp() + config.announce_every_s
                 while not offer.done():
                     if self.clock.now().timestamp() >= announce_at:
@@ -309,21 +233,14 @@ class QueueService:
                     return outcome
                 refused.add(agent)
         finally:
-            self.waiting.pop(uid, None)
-            self._waiting_calls.pop(uid, None)
-            pending = self._offers.pop(uid, None)
-            if pending is not None and not pending.done():
-                pending.cancel()
+            self.waiting_line.leave(uid)
 
     def _expected_too_long(self, call: CallSession, config: QueueConfig, waited: float) -> bool:
         """Judged once, on joining: the expected wait is above the queue's limit (0: never judged)."""
         if config.max_expected_wait_s <= 0 or waited > 1.0:
             return False
-        try:
-            position = position_of(CallUid(call.uid), self.waiting.values())
-        except KeyError:
-            return False
-        return expected_wait(position, self.serving(config), self.average_handle_s) > config.max_expected_wait_s
+        place = self.waiting_line.place(CallUid(call.uid), self.serving(config))
+        return place is not None and place[1] > config.max_expected_wait_s
 
     async def _overflow(self, call: CallSession, config: QueueConfig, action: str, why: str,
                         waited: float) -> bool | Transfer:
@@ -343,28 +260,9 @@ class QueueService:
 
     async def _announce_position(self, call: CallSession, config: QueueConfig) -> None:
         """Tell a waiting caller how many are ahead and roughly how long it will take, then music again."""
-        try:
-            position = position_of(CallUid(call.uid), self.waiting.values())
-        except KeyError:
-            return
-        wait_s = expected_wait(position, self.serving(config), self.average_handle_s)
-        minutes = max(1, round(wait_s / 60))
-        call.note("queue.announced", {"queue": config.name, "position": position, "expected_wait_s": round(wait_s)})
-        if self.speak is None:
-            return
-        ahead = position - 1
-        text = ("您是下一位,请稍候。" if ahead == 0 else
-                f"您前面还有{say_number(ahead)}位客户,预计等待{say_number(minutes)}分钟,请稍候。")
-        prompt = await self.speak(text)
-        with contextlib.suppress(AriError):
-            await self.ari.stop_moh(call.channel.id)
-        playback = PlaybackId(uuid.uuid4().hex)
-        await call.act(self.ari.play(call.channel.id, f"sound:hotline/{prompt}", playback))
-        while True:
-            event = await call.next_event(within=30)
-            if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
-                break
-        await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
+        place = self.waiting_line.place(CallUid(call.uid), self.serving(config))
+        if place is not None:
+            await self.announcer.announce(call, config, *place)
 
     # -- a booked callback ---------------------------------------------------------------------------------
     async def serve_callback(self, call: CallSession, queue: str, priority: int, waiting_since: datetime,
@@ -383,70 +281,36 @@ class QueueService:
         call.note("queue.entered", {"queue": config.name, "priority": priority, "callback": True})
         refused: set[AgentId] = set()
         while True:
-            offer = self._join(call, config, priority, waiting_since, refused, callback=True)
+            offer = self.waiting_line.join(call, config.name, priority, waiting_since, refused, callback=True)
             try:
                 agent = await offer
             finally:
-                self.waiting.pop(uid, None)
-                self._waiting_calls.pop(uid, None)
-                self._offers.pop(uid, None)
+                self.waiting_line.leave(uid)
             result = await self._offer(call, agent, config, reach)
             if result is not False or dialled:
                 return result
             refused.add(agent)  # the agent did not answer: the next one, the customer not yet rung
 
-    def _join(self, call: CallSession, config: QueueConfig, priority: int, since: datetime,
-              refused: set[AgentId], callback: bool = False) -> asyncio.Future[AgentId]:
-        """Put the caller in the queue's waiting list; the future gets the agent the distributor picks."""
-        uid = CallUid(call.uid)
-        offer: asyncio.Future[AgentId] = asyncio.get_running_loop().create_future()
-        self._offers[uid] = offer
-        self._waiting_calls[uid] = call
-        self.waiting[uid] = WaitingCaller(call=uid, queue=config.name, priority=priority, enqueued_at=since,
-                                          caller=call.channel.caller_number, refused_by=frozenset(refused),
-                                          callback=callback)
-        self._wake.set()
-        return offer
-
     def withdraw(self, call: CallUid, why: str) -> None:
         """Take a waiting entry out of its queue (a cancelled callback): its task gets CallEnded(why)."""
-        offer = self._offers.get(call)
-        if offer is not None and not offer.done():
-            offer.set_exception(CallEnded(why))
+        self.waiting_line.withdraw(call, why)
 
     async def _offer(self, call: CallSession, agent: AgentId, config: QueueConfig,
                      reach_customer: ReachCustomer | None = None) -> bool | Transfer:
         """Ring one agent; True once a conversation took place, False when the agent did not answer (or,
         for a callback, the customer), a Transfer when the agent (or a supervisor) sent the caller on."""
         uid = CallUid(call.uid)
-        line = self.lines[agent]
-        self._legs += 1
-        leg = ChannelId(f"agent{self._legs}-{call.uid}")
-        call.add_leg(leg)
-        call.note("queue.offered", {"agent": agent})
         try:
-            await self.ari.originate(endpoint=f"PJSIP/{line.sip_user}", channel_id=leg,
-                                     app_args=f"agent-leg,{call.uid}", caller_id=call.channel.caller_number,
-                                     timeout_s=int(config.ring_timeout_s))
-            answered = await call.until_answered(leg, config.ring_timeout_s + 3)
-        except AriError as exc:
-            log.warning("could not ring agent %s: %s", agent, exc)
-            answered = False
+            leg = await self.ringer.ring(call, agent, self.lines[agent].sip_user, config.ring_timeout_s)
         except CallEnded:
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(leg)
             self.agent_event(agent, OfferMissed(uid))
             raise
-        if not answered:
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(leg)
-            call.note("queue.no_answer", {"agent": agent})
+        if leg is None:
             self.agent_event(agent, OfferMissed(uid))
             return False
         self.agent_event(agent, OfferAnswered(uid))
         if reach_customer is not None and not await reach_customer(agent, leg):
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(leg)
+            await self.ringer.hang_up(leg)
             # The customer did not answer: the agent did nothing to wrap up.
             self.agent_event(agent, CallFinished(uid, wrap_up=False, reason="customer-not-reached"))
             return False
@@ -456,7 +320,7 @@ class QueueService:
         self.on_answer(config.name, now, (now - (call.queued_at or now)).total_seconds() <= config.service_level_s)
         conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                     lambda event: self.agent_event(agent, event), self.transfer_target,
-                                    may_record=lambda: recording_space.refusal(self.recordings_dir))
+                                    may_record=lambda: recording_space.refusal(self.recordings.folder))
         return await self._converse(call, conversation)
 
     async def _converse(self, call: CallSession, conversation: Conversation,
@@ -473,7 +337,7 @@ class QueueService:
             # Handing a silent caller to the script frees the agent at once: nothing to wrap up.
             self.agent_event(agent, CallFinished(uid, wrap_up=not isinstance(ending, HandedOver)))
             talk_s = (self.clock.now() - talk_started).total_seconds()
-            self.average_handle_s = 0.9 * self.average_handle_s + 0.1 * talk_s
+            self.waiting_line.note_talk(talk_s)
             if conversation.recorded:
                 recorded_for = (self.clock.now() - conversation.answered_at).total_seconds()
                 await self.note_recording(call, conversation.recording, agent, talk_s=recorded_for)
@@ -482,7 +346,7 @@ class QueueService:
                 await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
                 return ending
             case HandedOver(variant=variant):
-                return await self._silent_script(call, config, variant)
+                return await self.silent_script.run(call, config, variant)
             case AgentHungUp() | None:
                 return True
 
@@ -506,7 +370,7 @@ class QueueService:
                 conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                             lambda event: self.agent_event(agent, event), self.transfer_target,
                                             resumed=position,
-                                            may_record=lambda: recording_space.refusal(self.recordings_dir))
+                                            may_record=lambda: recording_space.refusal(self.recordings.folder))
                 result = await self._converse(call, conversation, leg_present=leg in call.stale_legs)
             case "site" if self.sites is not None and position.leg and position.bridge and position.recording:
                 call.served = True
@@ -516,32 +380,12 @@ class QueueService:
                                       (position.agent or "site:").removeprefix("site:"), leg in call.stale_legs)
                 result = True
             case "script":
-                result = await self._silent_script(call, config, SilentVariant(position.variant or "silent"))
+                result = await self.silent_script.run(call, config, SilentVariant(position.variant or "silent"))
             case _:
                 result = Transfer(queue=config.name)
         if result is True or result is False:
             return result
         return await self.follow(call, result, config.name, position.priority) or call.served
-
-    def readopt_agents(self, positions: Mapping[CallUid, CallPosition]) -> None:
-        """Before re-adopted calls resume: agents still talking (or holding) with a caller are on that call
-        again, and agents the journal saw on a call that did not survive are free to be offered calls."""
-        now = self.clock.now()
-        for uid, position in positions.items():
-            if position.stage not in ("talking", "held") or position.agent is None:
-                continue
-            agent = AgentId(position.agent)
-            status = self.statuses.get(agent)
-            if status is None:
-                continue
-            state = AgentState.ON_HOLD if position.stage == "held" else AgentState.ON_CALL
-            self.statuses[agent] = replace(status, state=state, since=now, call=uid, idle_since=None,
-                                           pending_sign_out=status.state == AgentState.LOGGED_OUT,
-                                           pending_pause=status.reason if status.state == AgentState.PAUSED else None,
-                                           reason=None)
-            self._journal_agent(agent, status.state, state, "readopted", uid, now)
-        self.awaiting_readoption.clear()
-        self._wake.set()
 
     def transfer_target(self, digits: str) -> Transfer | None:
         """What an agent's ``*9<digits>#`` means: an agent's work number, else a queue's transfer code."""
@@ -550,60 +394,7 @@ class QueueService:
         queue = next((q for q in self.queues.values() if q.transfer_code == digits), None)
         return Transfer(queue=queue.name) if queue is not None else None
 
-    async def _silent_script(self, call: CallSession, config: QueueConfig, variant: SilentVariant) -> bool | Transfer:
-        """The engine says the silent-call script; a caller who speaks goes back to the front of the queue."""
-        # A silent call is not an abandoned one, even if the caller hangs up during the script.
-        call.outcome = "silent"
-        await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
-                                     priority=call.queue_priority, variant=variant))
-        line = AriScriptLine(self.ari, call)
-        await line.start()
-        call.note("silent.started", {"variant": variant})
-        result = await run_script(line, script_steps(variant, config.silent_wait_s))
-        if result.spoke:
-            call.outcome = None
-            call.note("silent.requeued", {"queue": config.name, "after_step": result.steps})
-            await call.act(self.ari.start_moh(call.channel.id, config.moh_class))
-            return Transfer(queue=config.name, front=True)
-        call.note("silent.ended", {"variant": variant})
-        return True
-
-
     async def note_recording(self, call: CallSession, name: str, agent: str, talk_s: float | None = None) -> None:
-        """Journal the finished recording's facts; ``talk_s``: how long it should be (the conversation)."""
-        path = self.recordings_dir / f"{name}.wav"
-        facts = await asyncio.to_thread(settle_recording, path)
-        if facts is None:
-            call.note("recording.missing", {"name": name, "agent": agent})
-            return
-        seconds, checksum = facts
-        call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
-        if talk_s is not None and recording_space.cut_short(seconds, talk_s):
-            why = recording_space.refusal(self.recordings_dir) or "shorter than the conversation"
-            log.warning("recording %s cut short: %.1f s of a %.1f s conversation (%s)", name, seconds, talk_s, why)
-            call.note("recording.cut_short", {"name": name, "agent": agent, "seconds": seconds,
-                                              "talk_s": round(talk_s, 1), "why": why})
-
-
-def _staffing_changed(before: AgentStatus, after: AgentStatus) -> bool:
-    """Whether an agent's change may change how many agents serve a queue (signed in, paused, registered)."""
-    away = (AgentState.LOGGED_OUT, AgentState.PAUSED)
-    return before.registered != after.registered or (before.state in away) != (after.state in away)
-
-
-def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
-    """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
-    last = -1
-    for _ in range(waits):
-        size = path.stat().st_size if path.exists() else -1
-        if size > 44 and size == last:
-            break
-        last = size
-        time.sleep(0.1)
-    if not path.exists():
-        return None
-    path.chmod(0o600)  # recordings are personal data: never world-readable
-    data = path.read_bytes()
-    seconds = max(0, len(data) - 44) / 16000  # 8 kHz, 16-bit mono wav
-    return round(seconds, 2), hashlib.sha256(data).hexdigest()
-
+        """Journal a conversation's (or an overflow site's call's) recording once Asterisk has closed it;
+        ``talk_s``: how long the conversation it should cover lasted."""
+        await self.recordings.note(call, name, agent, talk_s)

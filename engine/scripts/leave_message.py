@@ -18,7 +18,7 @@ from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import RecordingFinished
-from engine.queueing.service import settle_recording
+from engine.queueing.recording_files import settle_recording
 from engine.store.message_tables import messages
 
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 
 from engine.call_session import CallSession
-from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import ChannelTalkingStarted
+from engine.pbx.ports import CallControl
 
 # 1.2 s of quiet ends a stretch of talk; energy above 256 counts as talk (Asterisk's defaults are 2.5 s, 256).
 TALK_DETECT = "1200,256"
 
 
 class AriScriptLine:
-    def __init__(self, ari: AriClient, call: CallSession) -> None:
+    def __init__(self, ari: CallControl, call: CallSession) -> None:
         self.ari = ari
         self.call = call
 

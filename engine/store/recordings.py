@@ -1,7 +1,7 @@
 """Agent call recordings as the journal knows them, and their verified export.
 
 The controller journals a ``recording.saved`` event on the call once a recording is complete (data:
-``file``, ``agent``, ``seconds``, ``sha256``; see engine.queueing.service). ``list_recordings`` reads
+``file``, ``agent``, ``seconds``, ``sha256``; see engine.queueing.recording_files). ``list_recordings`` reads
 those events joined with their calls, newest first; ``export_recordings`` copies the files to a folder,
 checking each against the checksum journaled when it was saved. Used by ``hotline recordings``
 (engine.cli.recordings). Collaborators: engine.store.tables (schema), engine.store.queries (find_call).

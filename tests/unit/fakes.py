@@ -1,12 +1,14 @@
-"""Fakes for unit tests: a channel controller that records commands, a list journal, a fixed clock."""
+"""Fakes for unit tests: channel and queue controllers that record commands, a list journal, a fixed clock."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from engine.call_session import CallSession
-from engine.pbx.ari_events import Channel, ChannelId, PlaybackId
+from engine.pbx.ari import AriError
+from engine.pbx.ari_events import BridgeId, Channel, ChannelId, PlaybackId
 from engine.store.journal import JournalEntry
 
 
@@ -75,3 +77,52 @@ async def greeting_flow(call: CallSession) -> None:
     await call.answer()
     await call.play("greeting")
     await call.play("goodbye")
+
+
+class FakeQueueControl(FakeControl):
+    """``QueueControl`` for the queue's pieces: music, agent legs and bridges recorded as commands.
+
+    ``on_originate`` is told each leg rung (a test answers it by putting StasisStart in the call's inbox);
+    ``refuse_originate`` makes ringing fail the way ARI does (an AriError)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_originate: Callable[[ChannelId], None] = lambda _leg: None
+        self.refuse_originate: AriError | None = None
+        self._bridges = 0
+
+    async def start_moh(self, channel: ChannelId, moh_class: str = "default") -> None:
+        self.commands.append(("start_moh", channel, moh_class))
+
+    async def stop_moh(self, channel: ChannelId) -> None:
+        self.commands.append(("stop_moh", channel))
+
+    async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
+                        timeout_s: int) -> None:
+        self.commands.append(("originate", endpoint, channel_id, app_args, caller_id, str(timeout_s)))
+        if self.refuse_originate is not None:
+            raise self.refuse_originate
+        self.on_originate(channel_id)
+
+    async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId:
+        self._bridges += 1
+        self.commands.append(("create_bridge", kind, name))
+        return BridgeId(f"bridge{self._bridges}")
+
+    async def add_to_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None:
+        self.commands.append(("add_to_bridge", bridge, *channels))
+
+    async def remove_from_bridge(self, bridge: BridgeId, channels: Sequence[ChannelId]) -> None:
+        self.commands.append(("remove_from_bridge", bridge, *channels))
+
+    async def destroy_bridge(self, bridge: BridgeId) -> None:
+        self.commands.append(("destroy_bridge", bridge))
+
+    async def record_bridge(self, bridge: BridgeId, name: str) -> None:
+        self.commands.append(("record_bridge", bridge, name))
+
+    async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None:
+        self.commands.append(("start_bridge_moh", bridge, moh_class))
+
+    async def stop_bridge_moh(self, bridge: BridgeId) -> None:
+        self.commands.append(("stop_bridge_moh", bridge))

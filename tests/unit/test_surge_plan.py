@@ -12,7 +12,8 @@ from acd.model import Agent, AgentId, AgentState, QueueName
 from acd.queues import parse_queues
 from acd.state import RegistrationBack
 from engine.pbx.ari import AriClient
-from engine.queueing.service import AgentLine, QueueService
+from engine.queueing.roster import AgentLine
+from engine.queueing.service import QueueService
 from engine.queueing.surge import LiveFigures, SurgePlan
 from tests.unit.fakes import FakeClock, ListJournal
 

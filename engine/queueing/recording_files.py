@@ -1,0 +1,62 @@
+"""Recording files once Asterisk has written them: settled, locked down (0600) and journaled with facts.
+
+Asterisk closes a recording a little after its bridge or channel is gone, so the file is watched until
+its size stops changing before its length and checksum are taken (the checksum is what proves later
+that the file was not altered). Used for conversations, overflow sites' calls and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+from engine import recording_space
+from engine.call_session import CallSession
+
+log = logging.getLogger(__name__)
+
+WAV_HEADER_BYTES = 44
+BYTES_PER_SECOND = 16000  # 8 kHz, 16-bit mono wav
+
+
+def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
+    """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
+    last = -1
+    for _ in range(waits):
+        size = path.stat().st_size if path.exists() else -1
+        if size > WAV_HEADER_BYTES and size == last:
+            break
+        last = size
+        time.sleep(0.1)
+    if not path.exists():
+        return None
+    path.chmod(0o600)  # recordings are personal data: never world-readable
+    data = path.read_bytes()
+    seconds = max(0, len(data) - WAV_HEADER_BYTES) / BYTES_PER_SECOND
+    return round(seconds, 2), hashlib.sha256(data).hexdigest()
+
+
+class RecordingFiles:
+    def __init__(self, folder: Path, settle_waits: int = 20) -> None:
+        self.folder = folder
+        self.settle_waits = settle_waits  # 0.1 s each: how long a file may still be growing or not there yet
+
+    async def note(self, call: CallSession, name: str, agent: str, talk_s: float | None = None) -> None:
+        """Journal the recording ``name`` of the call: saved (file, seconds, sha256) or missing; and cut short
+        when it covers much less than ``talk_s``, the conversation it should hold (a disk that filled up)."""
+        path = self.folder / f"{name}.wav"
+        # Settling waits up to 2 s and reads the whole file: off the event loop.
+        facts = await asyncio.to_thread(settle_recording, path, self.settle_waits)
+        if facts is None:
+            call.note("recording.missing", {"name": name, "agent": agent})
+            return
+        seconds, checksum = facts
+        call.note("recording.saved", {"file": str(path), "agent": agent, "seconds": seconds, "sha256": checksum})
+        if talk_s is not None and recording_space.cut_short(seconds, talk_s):
+            why = recording_space.refusal(self.folder) or "shorter than the conversation"
+            log.warning("recording %s cut short: %.1f s of a %.1f s conversation (%s)", name, seconds, talk_s, why)
+            call.note("recording.cut_short", {"name": name, "agent": agent, "seconds": seconds,
+                                              "talk_s": round(talk_s, 1), "why": why})

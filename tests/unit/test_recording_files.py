@@ -1,0 +1,43 @@
+"""Recording files: settled, locked down to 0600, measured and checksummed, and journaled (or missing)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import stat
+from pathlib import Path
+
+from engine.queueing.recording_files import RecordingFiles, settle_recording
+from tests.unit.fakes import FakeClock, FakeControl, ListJournal
+from tests.unit.fakes_queue import caller
+
+
+def wav(path: Path, seconds: float) -> bytes:
+    data = b"RIFF" + b"\0" * 40 + b"\1" * int(seconds * 16000)
+    path.write_bytes(data)
+    path.chmod(0o644)
+    return data
+
+
+def test_a_settled_recording_is_private_and_measured(tmp_path: Path) -> None:
+    data = wav(tmp_path / "r.wav", 1.5)
+    assert settle_recording(tmp_path / "r.wav", waits=3) == (1.5, hashlib.sha256(data).hexdigest())
+    assert stat.S_IMODE((tmp_path / "r.wav").stat().st_mode) == 0o600
+    assert settle_recording(tmp_path / "none.wav", waits=1) is None
+
+
+def test_the_journal_gets_the_facts_or_the_missing_file(tmp_path: Path) -> None:
+    async def scenario() -> ListJournal:
+        journal = ListJournal()
+        call = caller("c1", FakeControl(), journal, FakeClock())
+        files = RecordingFiles(tmp_path, settle_waits=3)
+        wav(tmp_path / "c1-1001-ab.wav", 0.5)
+        await files.note(call, "c1-1001-ab", "1001")
+        await files.note(call, "c1-1001-gone", "1001")
+        return journal
+
+    journal = asyncio.run(scenario())
+    saved, missing = journal.entries
+    assert (saved.kind, saved.data["file"], saved.data["agent"], saved.data["seconds"]) == (
+        "recording.saved", str(tmp_path / "c1-1001-ab.wav"), "1001", 0.5)
+    assert (missing.kind, missing.data) == ("recording.missing", {"name": "c1-1001-gone", "agent": "1001"})
