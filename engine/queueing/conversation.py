@@ -22,7 +22,7 @@ from acd.state import AgentEvent, HoldEnded, HoldStarted
 from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.clock import Clock
-from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari import AriError
 from engine.pbx.ari_events import (
     BridgeId,
     ChannelDestroyed,
@@ -36,6 +36,7 @@ from engine.pbx.ari_events import (
     PlaybackId,
     StasisEnd,
 )
+from engine.pbx.ports import QueueControl
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
@@ -64,7 +65,7 @@ Ending = AgentHungUp | Transfer | HandedOver
 
 
 class Conversation:
-    def __init__(self, ari: AriClient, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
+    def __init__(self, ari: QueueControl, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
                  clock: Clock, agent_event: Callable[[AgentEvent], str | None],
                  resolve_transfer: Callable[[str], Transfer | None], resumed: CallPosition | None = None,
                  may_record: Callable[[], str | None] = lambda: None) -> None:
