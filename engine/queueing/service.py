@@ -511,7 +511,8 @@ class QueueService:
                                       (position.agent or "site:").removeprefix("site:"), leg in call.stale_legs)
                 result = True
             case "script":
-                result = await self._silent_script(call, config, SilentVariant(position.variant or "silent"))
+                result = await self._silent_script(call, config, SilentVariant(position.variant or "silent"),
+                                                   resume_at=position.step or 0)
             case _:
                 result = Transfer(queue=config.name)
         if result is True or result is False:
@@ -545,16 +546,24 @@ class QueueService:
         queue = next((q for q in self.queues.values() if q.transfer_code == digits), None)
         return Transfer(queue=queue.name) if queue is not None else None
 
-    async def _silent_script(self, call: CallSession, config: QueueConfig, variant: SilentVariant) -> bool | Transfer:
-        """The engine says the silent-call script; a caller who speaks goes back to the front of the queue."""
+    async def _silent_script(self, call: CallSession, config: QueueConfig, variant: SilentVariant,
+                             resume_at: int | None = None) -> bool | Transfer:
+        """The engine says the silent-call script; a caller who speaks goes back to the front of the queue.
+        ``resume_at``: the step a restarted controller found the caller at (the script goes on from there)."""
         # A silent call is not an abandoned one, even if the caller hangs up during the script.
         call.outcome = "silent"
-        await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
-                                     priority=call.queue_priority, variant=variant))
+
+        async def at_step(step: int) -> None:
+            await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
+                                         priority=call.queue_priority, variant=variant, step=step))
+
+        await at_step(resume_at or 0)  # the step's own mark is then already written
         line = AriScriptLine(self.ari, call)
         await line.start()
-        call.note("silent.started", {"variant": variant})
-        result = await run_script(line, script_steps(variant, config.silent_wait_s))
+        if resume_at is None:
+            call.note("silent.started", {"variant": variant})
+        result = await run_script(line, script_steps(variant, config.silent_wait_s), start=resume_at or 0,
+                                  on_step=at_step)
         if result.spoke:
             call.outcome = None
             call.note("silent.requeued", {"queue": config.name, "after_step": result.steps})
@@ -562,7 +571,6 @@ class QueueService:
             return Transfer(queue=config.name, front=True)
         call.note("silent.ended", {"variant": variant})
         return True
-
 
     async def note_recording(self, call: CallSession, name: str, agent: str) -> None:
         path = self.recordings_dir / f"{name}.wav"
