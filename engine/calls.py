@@ -222,6 +222,13 @@ class CallSupervisor:
         # Calls the journal holds open that Asterisk no longer has and nobody here serves: their callers hung
         # up while no controller listened. Closed once, with that cause.
         self.close_unseen(present_ids | set(self.calls) | {c.id for c, _, _ in adopted}, self._closed_here)
+        owners = set(self.calls) | {c.id for c, _, _ in adopted}
+        for channel in present:
+            parts = channel.app_data.split(",")
+            if channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] == ["agent-leg"] \
+                    and channel.id not in self.calls and ChannelId(",".join(parts[2:])) not in owners:
+                # An agent who answered for a caller that hung up while no controller listened: release them.
+                self._spawn(self._drop(channel.id), f"drop-{channel.id}")
         for channel, position, flow in adopted:
             legs = {c.id for c in present if c.id.startswith("agent") and c.id.endswith(f"-{channel.id}")}
             self._start_call(channel, self.clock.now(), readopted=True, flow=flow,

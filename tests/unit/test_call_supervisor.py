@@ -235,13 +235,17 @@ def test_a_callback_the_last_controller_was_serving_is_taken_up_by_the_dialers_f
         sup.resume_callback = lambda ch: take_up if ch.id == customer.id else None
         talking = CallPosition("talking", queue="vip", agent="2903", leg="agent2-cb7-0a1b2c3d", bridge="b",
                                recording="r")
-        control.present = [customer, stranger, replace(channel("agent2-cb7-0a1b2c3d"), app_data="hotline,agent-leg")]
+        leg = replace(channel("agent2-cb7-0a1b2c3d"), app_data="hotline,agent-leg,cb7-0a1b2c3d")
+        orphan = replace(channel("agent1-9.9"), app_data="hotline,agent-leg,9.9")  # its caller hung up meanwhile
+        control.present = [customer, stranger, leg, orphan]
         control.variables[(customer.id, CHANNEL_VARIABLE)] = talking.to_text()
         sup.dispatch(Connected(at=clock.now()))
         await settle()
         assert told == [{"cb7-0a1b2c3d": talking}]
         assert taken_up == [("cb7-0a1b2c3d", talking, {"agent2-cb7-0a1b2c3d"}, "callback")]
         assert set(sup.calls) == {"cb7-0a1b2c3d"}  # one the dialer does not know is not adopted
+        hung_up = [c[1] for c in control.commands if c[0] == "hangup"]
+        assert hung_up == ["agent1-9.9"], hung_up  # the live callback's agent leg is left to its flow
         late = replace(channel("cb9-ffffffff"), app_data="hotline,callback-customer,9")
         sup.dispatch(StasisStart(at=clock.now(), channel=late, args=("callback-customer", "9")))
         await settle()
