@@ -6,7 +6,8 @@ waits in its queue from that place; when an agent is free the agent's phone ring
 a callback is being connected, the customer is dialled through the outbound trunk, and the two are
 bridged and recorded like any conversation. An attempt that fails is retried later inside the calling
 hours (``engine.callbacks.policy``) until the attempts are used up. A supervisor's cancel takes a booking
-out of the queue at once.
+out of the queue at once. A controller that restarts takes up a callback whose agent and customer are still
+talking (``resumed_flow``) and books again only the attempts that were really interrupted.
 """
 
 from __future__ import annotations
