@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy
 
+from acd.model import CallUid
 from acd.queues import QueueConfig, load_queues
 from acd.state import AcwPolicy
+from engine.call_position import CallPosition
 from engine.call_session import CallSession
 from engine.callbacks.dialer import CallbackDialer
 from engine.calls import CallFlow, CallSupervisor
@@ -210,13 +212,17 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         dialer = CallbackDialer(acd, ari, journal_db, clock, settings.callback, settings.tz, settings.hotline_number)
         chosen_flow: CallFlow = flow or ivr_call_flow(library, services, settings.hotline_number, speak, acd, box,
                                                       dialer)
+
+        def readopted(positions: Mapping[CallUid, CallPosition]) -> None:
+            acd.readopt_agents(positions)
+            dialer.readopted()
+
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event,
-                                    on_readopt=acd.readopt_agents)
+                                    on_readopt=readopted)
+        supervisor.resume_callback = dialer.resumed_flow
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
         supervisor.close_unseen = _unseen_call_closer(supervisor, journal, journal_db, clock)
         dialer.start_outbound = supervisor.start_outbound
-        if dialer.enabled:
-            dialer.restore()
         tasks = TaskSupervisor()
         desk.health = lambda: dict(tasks.degraded)
         restartable: dict[str, Callable[[], Awaitable[None]]] = {

@@ -39,7 +39,8 @@ class CallPosition:
       ``recording`` (the running recording's name), ``answered_at``; ``held_since`` when held;
     - ``site``: put through to an outside overflow site (``agent`` is ``site:<name>``, with leg, bridge and
       recording);
-    - ``script``: the silent-call script (``variant``) was running;
+    - ``script``: the silent-call script (``variant``) was running, at ``step`` (the index of the step being
+      said or listened for: a resumed caller goes on from that step, not from the script's start);
     - past the IVR (queued, talking, held, site, script), ``node`` is the flow's queue node that handed the
       caller over: a resumed caller nobody can serve goes on at that node's ``unserved``;
     - ``message``: the caller was leaving a message (``recording``; ``node``: the offer node, whose
@@ -60,6 +61,7 @@ class CallPosition:
     answered_at: datetime | None = None
     held_since: datetime | None = None
     variant: str | None = None
+    step: int | None = None
 
     def to_text(self) -> str:
         """Compact JSON without the unset facts (a channel variable is best kept short)."""
@@ -101,6 +103,7 @@ class CallPosition:
                 answered_at=_time(raw, "answered_at"),
                 held_since=_time(raw, "held_since"),
                 variant=_text(raw, "variant"),
+                step=None if raw.get("step") is None else int(raw["step"]),
             )
         except (TypeError, ValueError) as exc:
             raise BadPosition(str(exc)) from None

@@ -41,6 +41,8 @@ from engine.store.ports import Journal
 log = logging.getLogger(__name__)
 CallFlow = Callable[[CallSession], Awaitable[None]]
 FALLBACK_CONTEXT = "hotline-fallback"
+# The Stasis argument of a booked callback's customer channel (engine.callbacks.dialer dials it).
+CALLBACK_CUSTOMER = "callback-customer"
 
 
 class CallSupervisor:
@@ -64,6 +66,9 @@ class CallSupervisor:
         # Closes, in the journal, open calls that are nowhere live (given the live ids and those this process
         # closed itself, whose call.ended may not be written yet); the composition root supplies it.
         self.close_unseen: Callable[[set[ChannelId], Collection[str]], None] = lambda _live, _closed: None
+        # The flow that takes up a callback's customer channel a restarted controller finds in its app (None:
+        # not one of ours to resume); the composition root supplies the callback dialer's.
+        self.resume_callback: Callable[[Channel], CallFlow | None] = lambda _channel: None
         self._closed_here: collections.deque[str] = collections.deque(maxlen=10_000)
 
     async def run(self, events: AsyncIterator[Event]) -> None:
@@ -87,8 +92,9 @@ class CallSupervisor:
             case StasisStart(channel=channel, args=args) if channel.id not in self.calls:
                 if args[:1] == ("inbound",) or not args:
                     self._start_call(channel, event.at, readopted=False)
-                elif args[:1] == ("agent-leg",):
-                    # An agent answered for a caller who has gone meanwhile: release the agent.
+                elif args[:1] in (("agent-leg",), (CALLBACK_CUSTOMER,)):
+                    # An agent (or a callback's customer) answered for a call nobody serves any more (gone
+                    # meanwhile, or rung by a controller that died): release them, never leave them in silence.
                     self._spawn(self._drop(channel.id), f"drop-{channel.id}")
                 else:
                     self.side_events(event)
@@ -189,6 +195,11 @@ class CallSupervisor:
         parts = channel.app_data.split(",")
         return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] in (["inbound"], [])
 
+    def _callback_in_app(self, channel: Channel) -> bool:
+        """A booked callback's customer channel in our app (answered: it entered Stasis)."""
+        parts = channel.app_data.split(",")
+        return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] == [CALLBACK_CUSTOMER]
+
     async def _reconcile(self) -> None:
         """Asterisk is the truth about which calls exist: adopt the callers in our app we do not serve (a
         restarted controller), resuming each where its position says, and end the calls it no longer has.
@@ -202,17 +213,32 @@ class CallSupervisor:
             log.warning("could not list channels after reconnecting: %s", exc)
             return
         present_ids = {c.id for c in present}
-        adopted: list[tuple[Channel, CallPosition | None]] = []
+        adopted: list[tuple[Channel, CallPosition | None, CallFlow | None]] = []
         for channel in present:
-            if self._ours(channel) and channel.id not in self.calls:
-                adopted.append((channel, await self._position_of(channel)))
-        self.on_readopt({CallUid(str(c.id)): p for c, p in adopted if p is not None})
+            if channel.id in self.calls:
+                continue
+            if self._ours(channel):
+                adopted.append((channel, await self._position_of(channel), None))
+            elif self._callback_in_app(channel) and (resumed := self.resume_callback(channel)) is not None:
+                # A callback's customer talking with the agent when the last controller died: the dialer takes
+                # the conversation up (and the booking stays being dialled, not booked again).
+                adopted.append((channel, await self._position_of(channel), resumed))
+        self.on_readopt({CallUid(str(c.id)): p for c, p, _ in adopted if p is not None})
         # Calls the journal holds open that Asterisk no longer has and nobody here serves: their callers hung
         # up while no controller listened. Closed once, with that cause.
-        self.close_unseen(present_ids | set(self.calls) | {c.id for c, _ in adopted}, self._closed_here)
-        for channel, position in adopted:
+        self.close_unseen(present_ids | set(self.calls) | {c.id for c, _, _ in adopted}, self._closed_here)
+        owners = set(self.calls) | {c.id for c, _, _ in adopted}
+        for channel in present:
+            parts = channel.app_data.split(",")
+            if channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] == ["agent-leg"] \
+                    and channel.id not in self.calls and ChannelId(",".join(parts[2:])) not in owners:
+                # An agent who answered for a caller that hung up while no controller listened: release them.
+                self._spawn(self._drop(channel.id), f"drop-{channel.id}")
+        for channel, position, flow in adopted:
             legs = {c.id for c in present if c.id.startswith("agent") and c.id.endswith(f"-{channel.id}")}
-            self._start_call(channel, self.clock.now(), readopted=True, resume_from=position, stale_legs=legs)
+            self._start_call(channel, self.clock.now(), readopted=True, flow=flow,
+                             source="controller" if flow is None else "callback", resume_from=position,
+                             stale_legs=legs)
         # A caller or an agent's leg that ended while the events did not reach us: its call learns it now
         # (else a caller whose agent hung up during the gap would sit alone in the bridge).
         for key, call in list(self.calls.items()):

@@ -6,7 +6,8 @@ waits in its queue from that place; when an agent is free the agent's phone ring
 a callback is being connected, the customer is dialled through the outbound trunk, and the two are
 bridged and recorded like any conversation. An attempt that fails is retried later inside the calling
 hours (``engine.callbacks.policy``) until the attempts are used up. A supervisor's cancel takes a booking
-out of the queue at once.
+out of the queue at once. A controller that restarts takes up a callback whose agent and customer are still
+talking (``resumed_flow``) and books again only the attempts that were really interrupted.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Any
 
@@ -26,7 +28,7 @@ from acd.model import AgentId, CallUid
 from engine.call_session import CallEnded, CallSession
 from engine.callbacks import policy, store
 from engine.callbacks.store import Booking
-from engine.calls import CallFlow
+from engine.calls import CALLBACK_CUSTOMER, CallFlow
 from engine.clock import Clock
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import Channel, ChannelDestroyed, ChannelHangupRequest, ChannelId, PlaybackId, StasisStart
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 TRUNK = "hotline-outbound"
 POLL_SECONDS = 2.0
 StartOutbound = Callable[[Channel, CallFlow, str], None]
+# A callback's customer channel is named after its booking (``_poll``): a restarted controller finds the
+# booking of a callback Asterisk still holds from the name alone.
+_CHANNEL_NAME = re.compile(r"cb(\d+)-[0-9a-f]+")
 
 
 @dataclass
@@ -61,6 +66,10 @@ class CallbackDialer:
         self.start_outbound: StartOutbound = lambda _channel, _flow, _source: None
         # Bookings being served now (waiting for an agent, or dialling): id -> the call's uid.
         self.active: dict[int, CallUid] = {}
+        # Set once the calls Asterisk still holds have been re-adopted (``readopted``): only then is it known
+        # which bookings left in dialing by a stopped controller are still being talked (kept) and which
+        # were interrupted (booked again, so that they are dialled again).
+        self._readopted = asyncio.Event()
 
     @property
     def enabled(self) -> bool:
@@ -78,13 +87,23 @@ class CallbackDialer:
 
     # -- dialling (the hotline's side) -----------------------------------------------------------------
     def restore(self) -> None:
-        """A booking a stopped controller was dialling goes back to waiting (blocking: call at start)."""
-        if (reset := store.reset_dialing(self.db)) > 0:
+        """A booking a stopped controller was dialling goes back to waiting, unless this controller serves it
+        (a re-adopted callback whose conversation goes on). Blocking: run in a thread."""
+        if (reset := store.reset_dialing(self.db, keep=set(self.active))) > 0:
             log.info("%d callback(s) interrupted by the last stop are booked again", reset)
 
+    def readopted(self) -> None:
+        """The supervisor has re-adopted what Asterisk holds (``resumed_flow`` saw every live callback)."""
+        self._readopted.set()
+
     async def run(self) -> None:
+        await self._readopted.wait()
+        restored = False
         while True:
             try:
+                if not restored:
+                    await asyncio.to_thread(self.restore)
+                    restored = True
                 await self._poll()
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("callbacks: cannot reach the database: %s", str(exc).splitlines()[0])
@@ -124,6 +143,53 @@ class CallbackDialer:
                 attempt.why = ended.cause
         finally:
             self.active.pop(booking.id, None)
+        await self._close(booking, call, attempt)
+
+    # -- a callback re-adopted after a controller restart ---------------------------------------------------
+    def resumed_flow(self, channel: Channel) -> CallFlow | None:
+        """The flow for a callback's customer channel a restarted controller finds in its app, or None when
+        the name is not one of the dialer's. The booking counts as served by this controller from now on,
+        so ``restore`` leaves it in dialing instead of booking it again."""
+        found = _CHANNEL_NAME.fullmatch(channel.id)
+        if found is None or not self.enabled:
+            return None
+        booking_id = int(found.group(1))
+        self.active[booking_id] = CallUid(channel.id)
+
+        async def take_up(call: CallSession) -> None:
+            await self._take_up(booking_id, call)
+
+        return take_up
+
+    async def _take_up(self, booking_id: int, call: CallSession) -> None:
+        """The customer and the agent talking when the last controller died go on talking (the conversation
+        is resumed like a caller's) and the booking is done once they have; a customer not yet put through
+        to the agent is hung up and the booking is due again (this attempt counts, as for any interruption)."""
+        booking = await asyncio.to_thread(store.get, self.db, booking_id)
+        if booking is None:
+            self.active.pop(booking_id, None)
+            log.warning("callback %d re-adopted but not in the database: hung up", booking_id)
+            return
+        position = call.resume_from
+        attempt = _Attempt(why=store.INTERRUPTED, agent=position.agent or "" if position is not None else "")
+        call.note("call.resumed", {"stage": position.stage if position else None, "callback": booking_id,
+                                   "queue": position.queue if position else None, "agent": attempt.agent or None})
+        try:
+            if position is not None and position.queue is not None and position.stage != "ivr":
+                await self.service.resume(call, position)
+            else:
+                for leg in call.stale_legs:
+                    with contextlib.suppress(AriError):
+                        await self.ari.hangup(leg)
+        except CallEnded as ended:
+            if not call.served:
+                attempt.why = ended.cause
+        finally:
+            self.active.pop(booking_id, None)
+        # The attempt was counted when it started (``start_attempt``): settle it as that attempt.
+        await self._close(replace(booking, attempts=booking.attempts - 1), call, attempt)
+
+    async def _close(self, booking: Booking, call: CallSession, attempt: _Attempt) -> None:
         if not call.served:
             call.outcome = "callback_unanswered"
         note = await asyncio.to_thread(self._settle, booking, call, attempt)
@@ -142,7 +208,7 @@ class CallbackDialer:
         call.note("callback.dialing", {"callback": booking.id, "agent": agent})
         try:
             await self.ari.originate(endpoint=f"PJSIP/{booking.caller}@{TRUNK}", channel_id=call.channel.id,
-                                     app_args=f"callback-customer,{booking.id}", caller_id=self.hotline_number,
+                                     app_args=f"{CALLBACK_CUSTOMER},{booking.id}", caller_id=self.hotline_number,
                                      timeout_s=int(self.settings.ring_timeout_s))
         except AriError as exc:
             attempt.why = f"dial failed: {exc}"

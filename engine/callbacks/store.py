@@ -15,6 +15,7 @@ closed. Times are timezone-aware; policy (when to call, when to give up) lives i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, cast, get_args
@@ -90,15 +91,24 @@ def open_bookings(db: sqlalchemy.Engine) -> list[Booking]:
     return _select(select(callbacks).where(callbacks.c.status.in_(OPEN_STATUSES)).order_by(*_queue_order()), db)
 
 
-def reset_dialing(db: sqlalchemy.Engine) -> int:
-    """Take back bookings a stopped controller left in dialing; returns how many.
+def reset_dialing(db: sqlalchemy.Engine, keep: Collection[int] = ()) -> int:
+    """Take back bookings a stopped controller left in dialing, except those in ``keep`` (callbacks whose
+    conversation Asterisk still holds and this controller took up); returns how many.
 
     Call it at start, before dialing anything. The interrupted attempt still counts (the customer may have
     been rung), so a controller that keeps crashing cannot call someone over and over.
     """
+    query = update(callbacks).where(callbacks.c.status == "dialing")
+    if keep:
+        query = query.where(callbacks.c.id.not_in(list(keep)))
     with db.begin() as connection:
-        return connection.execute(update(callbacks).where(callbacks.c.status == "dialing")
-                                  .values(status="booked", last_result=INTERRUPTED)).rowcount
+        return connection.execute(query.values(status="booked", last_result=INTERRUPTED)).rowcount
+
+
+def get(db: sqlalchemy.Engine, booking_id: int) -> Booking | None:
+    """One booking by id (None: no such booking)."""
+    found = _select(select(callbacks).where(callbacks.c.id == booking_id), db)
+    return found[0] if found else None
 
 
 def start_attempt(db: sqlalchemy.Engine, booking_id: int, now: datetime) -> bool:

@@ -380,7 +380,8 @@ class QueueService:
                                       (position.agent or "site:").removeprefix("site:"), leg in call.stale_legs)
                 result = True
             case "script":
-                result = await self.silent_script.run(call, config, SilentVariant(position.variant or "silent"))
+                result = await self.silent_script.run(call, config, SilentVariant(position.variant or "silent"),
+                                                      resume_at=position.step or 0)
             case _:
                 result = Transfer(queue=config.name)
         if result is True or result is False:

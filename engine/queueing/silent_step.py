@@ -20,17 +20,24 @@ class SilentScriptStep:
     def __init__(self, control: MusicControl) -> None:
         self.control = control
 
-    async def run(self, call: CallSession, config: QueueConfig, variant: SilentVariant) -> bool | Transfer:
+    async def run(self, call: CallSession, config: QueueConfig, variant: SilentVariant,
+                  resume_at: int | None = None) -> bool | Transfer:
         """True once the script ended with the caller silent; a Transfer to the front of the queue when
-        they spoke."""
+        they spoke. ``resume_at``: the step a restarted controller found the caller at (it goes on there)."""
         # A silent call is not an abandoned one, even if the caller hangs up during the script.
         call.outcome = "silent"
-        await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
-                                     priority=call.queue_priority, variant=variant))
+
+        async def at_step(step: int) -> None:
+            await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
+                                         priority=call.queue_priority, variant=variant, step=step))
+
+        await at_step(resume_at or 0)  # the first step's own mark is then already written
         line = AriScriptLine(self.control, call)
         await line.start()
-        call.note("silent.started", {"variant": variant})
-        result = await run_script(line, script_steps(variant, config.silent_wait_s))
+        if resume_at is None:
+            call.note("silent.started", {"variant": variant})
+        result = await run_script(line, script_steps(variant, config.silent_wait_s), start=resume_at or 0,
+                                  on_step=at_step)
         if result.spoke:
             call.outcome = None
             call.note("silent.requeued", {"queue": config.name, "after_step": result.steps})

@@ -9,6 +9,7 @@ The runner takes a ``ScriptLine`` port: the PBX implements it with talk detectio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -69,10 +70,16 @@ class ScriptResult:
     steps: int
 
 
-async def run_script(line: ScriptLine, steps: list[Step]) -> ScriptResult:
+async def run_script(line: ScriptLine, steps: list[Step], start: int = 0,
+                     on_step: Callable[[int], Awaitable[None]] | None = None) -> ScriptResult:
+    """Run ``steps`` from index ``start`` (a caller resumed after a controller restart goes on where the
+    script was); ``on_step`` is told each step's index before it begins (to write the caller's position)."""
     # Speech counts until the hang-up, even after the goodbye: a caller heard at all is still there.
     for_speech = all(not isinstance(s, Listen) or s.for_speech for s in steps)
-    for done, step in enumerate(steps, start=1):
+    start = min(max(0, start), len(steps) - 1)
+    for done, step in enumerate(steps[start:], start=start + 1):
+        if on_step is not None:
+            await on_step(done - 1)
         match step:
             case Say(prompt=prompt):
                 if await line.say(prompt, for_speech=for_speech):

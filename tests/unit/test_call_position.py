@@ -19,6 +19,7 @@ AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
     CallPosition("held", queue="general", queued_at=AT, agent="1001", leg="agent1-1.2", bridge="b-1",
                  recording="r", answered_at=AT, held_since=AT),
     CallPosition("script", queue="general", variant="noisy"),
+    CallPosition("script", queue="general", variant="silent", step=4),
     CallPosition("message", queue="general"),
     CallPosition("closing"),
 ])

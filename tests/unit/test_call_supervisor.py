@@ -243,6 +243,46 @@ def test_an_agent_leg_that_ended_while_disconnected_is_reported_to_its_call() ->
         assert seen == ["agent1-7.1"], seen
         assert "agent1-7.1" not in sup.calls and "agent2-7.2" in sup.calls
         assert "7.1" in sup.calls and "7.2" in sup.calls
+
+
+def test_a_callback_the_last_controller_was_serving_is_taken_up_by_the_dialers_flow() -> None:
+    """After a restart the customer channel of a callback (in our app with the callback's argument) is
+    re-adopted with the flow the dialer gives for it, its position read like a caller's and its agent's
+    leg found; a callback customer answering for nobody is hung up, like an agent leg."""
+    from dataclasses import replace
+
+    from engine.call_position import CHANNEL_VARIABLE, CallPosition
+
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        told: list[dict[str, CallPosition]] = []
+        sup.on_readopt = lambda positions: told.append(dict(positions))
+        taken_up: list[tuple[str, CallPosition | None, set[str], str]] = []
+
+        async def take_up(call):  # type: ignore[no-untyped-def]
+            taken_up.append((call.uid, call.resume_from, set(call.stale_legs), call.source))
+            await asyncio.Event().wait()
+
+        customer = replace(channel("cb7-0a1b2c3d"), app_data="hotline,callback-customer,7")
+        stranger = replace(channel("other-1"), app_data="hotline,callback-customer,8")
+        sup.resume_callback = lambda ch: take_up if ch.id == customer.id else None
+        talking = CallPosition("talking", queue="vip", agent="2903", leg="agent2-cb7-0a1b2c3d", bridge="b",
+                               recording="r")
+        leg = replace(channel("agent2-cb7-0a1b2c3d"), app_data="hotline,agent-leg,cb7-0a1b2c3d")
+        orphan = replace(channel("agent1-9.9"), app_data="hotline,agent-leg,9.9")  # its caller hung up meanwhile
+        control.present = [customer, stranger, leg, orphan]
+        control.variables[(customer.id, CHANNEL_VARIABLE)] = talking.to_text()
+        sup.dispatch(Connected(at=clock.now()))
+        await settle()
+        assert told == [{"cb7-0a1b2c3d": talking}]
+        assert taken_up == [("cb7-0a1b2c3d", talking, {"agent2-cb7-0a1b2c3d"}, "callback")]
+        assert set(sup.calls) == {"cb7-0a1b2c3d"}  # one the dialer does not know is not adopted
+        hung_up = [c[1] for c in control.commands if c[0] == "hangup"]
+        assert hung_up == ["agent1-9.9"], hung_up  # the live callback's agent leg is left to its flow
+        late = replace(channel("cb9-ffffffff"), app_data="hotline,callback-customer,9")
+        sup.dispatch(StasisStart(at=clock.now(), channel=late, args=("callback-customer", "9")))
+        await settle()
+        assert ("hangup", "cb9-ffffffff") in [c[:2] for c in control.commands]
         for task in list(sup._tasks):
             task.cancel()
         await asyncio.gather(*sup._tasks, return_exceptions=True)

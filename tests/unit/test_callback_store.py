@@ -134,6 +134,17 @@ def test_reset_dialing_takes_back_what_a_stopped_controller_left(db: sqlalchemy.
     assert store.reset_dialing(db) == 0
 
 
+def test_reset_dialing_keeps_a_callback_whose_conversation_was_taken_up(db: sqlalchemy.Engine) -> None:
+    """A restarted controller that re-adopted a callback still talking keeps it in dialing (it settles it
+    itself); the interrupted one is booked again."""
+    talking, interrupted = book(db, "13800000001"), book(db, "13800000002")
+    assert store.start_attempt(db, talking, at(10)) and store.start_attempt(db, interrupted, at(10))
+    assert store.reset_dialing(db, keep={talking}) == 1
+    assert (one(db, talking).status, one(db, interrupted).status) == ("dialing", "booked")
+    assert store.get(db, talking) == one(db, talking) and store.get(db, 999) is None
+    assert store.finish(db, talking, now=at(11), agent="1001", result="talked")
+
+
 def test_list_is_newest_first_and_hides_closed_ones(db: sqlalchemy.Engine) -> None:
     first, second, third = (book(db, n) for n in ("13800000001", "13800000002", "13800000003"))
     assert store.cancel(db, second, at(6)) is None

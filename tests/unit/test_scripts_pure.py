@@ -85,6 +85,25 @@ def test_speech_during_a_wait_or_a_prompt_ends_the_script_at_once() -> None:
     assert asyncio.run(run_script(in_goodbye, script_steps(SilentVariant.SILENT))).spoke
 
 
+def test_a_resumed_script_goes_on_from_its_step_and_reports_each_step_before_it_begins() -> None:
+    """A controller restarted during the script (the caller's position says step 4, the goodbye) says the
+    goodbye, waits and hangs up: the greetings are not said again; each step is reported for the position."""
+    line, told = FakeLine(), []
+
+    async def at_step(step: int) -> None:
+        told.append(step)
+
+    result = asyncio.run(run_script(line, script_steps(SilentVariant.SILENT), start=4, on_step=at_step))
+    assert line.log == ["say silent-goodbye", "listen 5", "hang up"] and told == [4, 5, 6]
+    assert not result.spoke and result.steps == 7
+    first, told = FakeLine(), []
+    asyncio.run(run_script(first, script_steps(SilentVariant.SILENT), on_step=at_step))
+    assert told == list(range(7))
+    beyond = FakeLine()  # a position from a longer script of another version: at least the hang-up
+    asyncio.run(run_script(beyond, script_steps(SilentVariant.NOISY), start=9))
+    assert beyond.log == ["hang up"]
+
+
 def test_the_noisy_line_variant_does_not_take_noise_for_speech() -> None:
     line = FakeLine(speaks_at=1.0)
     result = asyncio.run(run_script(line, script_steps(SilentVariant.NOISY)))
