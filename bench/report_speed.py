@@ -7,8 +7,9 @@ Generates a journal of ``--calls`` calls over the year (Asia/Shanghai; more call
 hours; 36 day-shift agents 08:00-22:00 and 4 at night, each answered call offered to the agent free first;
 fewer agents for fewer calls), written straight into a freshly upgraded database with bulk inserts (SQLite
 ``executemany``, PostgreSQL ``COPY``) in the shape the journal writer leaves it: ``calls`` with their
-disposition and facts, ~16 ``call_events`` per answered call, ``agent_events``, ``call_talks``, ``call_acw``
-and the ``agent_time`` rollup (computed with the writer's own ``engine.reports.rollup.split``).
+disposition and facts (and after-call work), ~16 ``call_events`` per answered call, ``agent_events``,
+``call_talks``, ``call_acw`` and the ``agent_time`` and ``agent_time_hourly`` rollups (computed with the
+writer's own ``engine.reports.rollup.split``).
 Then it times the `hotline report
 --json` command (a new process, as an operator runs it) for one day, one week and the whole year (by month
 and by day), ``--runs`` times each, on SQLite and on a throwaway PostgreSQL 15 server (bench.micro's).
@@ -38,6 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.micro import PostgresUnavailable, throwaway_postgres
+from engine.reports.projection import QUARTERS_PER_HOUR
 from engine.reports.rollup import SLOT_S, split
 from engine.store.migrate import upgrade
 
@@ -70,6 +72,7 @@ class Batch:
     call_talks: list[Row] = field(default_factory=list)
     call_acw: list[Row] = field(default_factory=list)
     agent_time: list[Row] = field(default_factory=list)
+    agent_time_hourly: list[Row] = field(default_factory=list)
 
     def size(self) -> int:
         return sum(len(rows) for rows in vars(self).values())
@@ -79,12 +82,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": ("id", "call_uid", "caller", "dialed", "source", "started_at", "answered_at", "ended_at", "outcome",
               "hangup_cause", "disposition", "disposition_detail", "queue", "agent", "wait_s", "rings", "transfers",
               "overflows", "tried_self_service", "callback_booked", "callback_done", "callback_failed", "conversations",
-              "talk_s", "hold_s", "previous_gap_s", "next_gap_s"),
+              "talk_s", "hold_s", "previous_gap_s", "next_gap_s", "acw_s"),
     "call_events": ("call_id", "seq", "at", "kind", "data"),
     "agent_events": ("agent", "at", "from_state", "to_state", "reason", "call_uid"),
     "call_talks": ("call_id", "agent", "talk_s", "hold_s", "ended_by", "started_at", "queue"),
     "call_acw": ("call_uid", "agent", "seconds"),
     "agent_time": ("slot", "agent", "state", "seconds"),
+    "agent_time_hourly": ("hour", "agent", "state", "seconds"),
 }
 
 
@@ -101,6 +105,7 @@ class Floor:
         self.state: dict[str, tuple[datetime, str, str | None]] = {}
         self.free_at: dict[str, datetime] = {}
         self.seconds: dict[tuple[int, str, str], float] = defaultdict(float)
+        self.hourly: dict[tuple[int, str, str], float] = defaultdict(float)
 
     def change(self, agent: str, at: datetime, to: str, call_uid: str | None = None) -> None:
         before = self.state.get(agent)
@@ -109,6 +114,7 @@ class Floor:
             if state != "logged_out":
                 for slot, part in split(since, at):
                     self.seconds[(slot, agent, state)] += part
+                    self.hourly[(slot // QUARTERS_PER_HOUR, agent, state)] += part
         self._batch_of[0].agent_events.append((agent, at, before[1] if before else "logged_out", to, None, call_uid))
         self.state[agent] = (at, to, call_uid)
 
@@ -121,10 +127,15 @@ class Floor:
         final = math.floor(oldest.timestamp() / SLOT_S)
         done = [key for key in self.seconds if key[0] < final]
         self._batch_of[0].agent_time.extend((*key, self.seconds.pop(key)) for key in done)
+        # An hour is finished when its last quarter is: hours before the one holding ``final``.
+        done = [key for key in self.hourly if key[0] < final // QUARTERS_PER_HOUR]
+        self._batch_of[0].agent_time_hourly.extend((*key, self.hourly.pop(key)) for key in done)
 
     def flush_all(self) -> None:
         self._batch_of[0].agent_time.extend((*key, value) for key, value in self.seconds.items())
+        self._batch_of[0].agent_time_hourly.extend((*key, value) for key, value in self.hourly.items())
         self.seconds.clear()
+        self.hourly.clear()
 
 
 def _arrivals(year: int, calls: int, rng: random.Random) -> Iterator[datetime]:
@@ -233,6 +244,7 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
     talks: list[list[Any]] = []
     extra: dict[str, Any] = {}
     answered_at: datetime | None = None
+    acw_s: float | None = None
     if draw < 0.08:  # balance heard in self-service
         name, end, extra = "self_service", t_ivr + timedelta(seconds=40), {"tried_self_service": True,
                                                                            "result": "balance"}
@@ -285,6 +297,7 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
             floor.free_at[agent] = end + timedelta(seconds=acw)
             batch.call_talks.append((call_id, agent, round(talk, 1), round(hold, 1), ended_by, t0, queue))
             batch.call_acw.append((uid, agent, acw))
+            acw_s = acw
     outcome = "completed" if answered_at is not None else "abandoned"
     events.append((end, "call.ended", {"outcome": outcome, "cause": "16"}))
     for seq, (at, kind, data) in enumerate(events, start=1):
@@ -295,7 +308,8 @@ def _one_call(batch: Batch, floor: Floor, rng: random.Random, call_id: int, t0: 
                         json.dumps(detail), queue, agent, None if wait is None else round(wait, 1),
                         1 if agent else 0, int(extra.get("transfers", 0)), 0, bool(extra.get("tried_self_service")),
                         "booked" in callback, "done" in callback, "failed" in callback, len(talks),
-                        sum(float(t[1]) for t in talks), sum(float(t[2]) for t in talks), *gaps))
+                        sum(float(t[1]) for t in talks), sum(float(t[2]) for t in talks), *gaps,
+                        acw_s))
 
 
 # -- loading --------------------------------------------------------------------------------------------------
