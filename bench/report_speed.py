@@ -2,6 +2,8 @@
 
     python -m bench.report_speed [--calls 1000000] [--year 2026] [--runs 3] [--no-pg] [--out bench/results]
     python -m bench.report_speed --calls 100000 --only-generate DATA_DIR   (a journal to try reports on)
+    python -m bench.report_speed --only-generate DATA_DIR [--pg-url URL] [--no-sqlite]  (in PostgreSQL too/only)
+    python -m bench.report_speed --time-only DATA_DIR [--pg-url URL] [--no-sqlite]      (time reports on them)
 
 Generates a journal of ``--calls`` calls over the year (Asia/Shanghai; more calls on weekdays and in office
 hours; 36 day-shift agents 08:00-22:00 and 4 at night, each answered call offered to the agent free first;
@@ -12,7 +14,10 @@ disposition and facts (and after-call work), ~16 ``call_events`` per answered ca
 writer's own ``engine.reports.rollup.split``).
 Then it times the `hotline report
 --json` command (a new process, as an operator runs it) for one day, one week and the whole year (by month
-and by day), ``--runs`` times each, on SQLite and on a throwaway PostgreSQL 15 server (bench.micro's).
+and by day), ``--runs`` times each, on SQLite and on a throwaway PostgreSQL 15 server (bench.micro's), or
+on the empty scratch database ``--pg-url`` names. A 1 M-call year takes several minutes to generate: write it
+once with ``--only-generate`` and time it as often as needed with ``--time-only`` (``hotline`` is the one
+next to this Python: set PYTHONPATH to time another checkout's code on the same journal).
 Targets: a day < 2 s, a year < 10 s. Results: Markdown on stdout and ``<out>/report-<timestamp>.{md,json}``.
 """
 
@@ -377,6 +382,8 @@ class Timing:
     seconds: list[float]
     target_s: float
     calls: int
+    loads: list[float] = field(default_factory=list)
+    """The 1-minute load average as each run began (the box is shared: say how busy it was)."""
 
     @property
     def best_s(self) -> float:
@@ -402,8 +409,9 @@ def time_reports(database: str, env: dict[str, str], year: int, runs: int) -> li
     subprocess.run([hotline, "report", "--from", day, "--json"], env=env, capture_output=True, check=False)  # warm-up
     timings = []
     for name, args, target in periods:
-        seconds, calls = [], 0
+        seconds, calls, loads = [], 0, []
         for _ in range(runs):
+            loads.append(round(os.getloadavg()[0], 2))
             began = time.perf_counter()
             done = subprocess.run([hotline, "report", *args, "--json"], env=env, capture_output=True, text=True,
                                   check=False, timeout=600)
@@ -411,17 +419,18 @@ def time_reports(database: str, env: dict[str, str], year: int, runs: int) -> li
             if done.returncode != 0:
                 raise RuntimeError(f"hotline report {' '.join(args)} failed: {done.stderr.strip()}")
             calls = int(json.loads(done.stdout)["totals"]["calls"])
-        timing = Timing(database, name, args, seconds, target, calls)
-        progress(f"{database}, {name}: median {timing.median_s:.2f} s over {runs} runs, {calls:,} calls")
+        timing = Timing(database, name, args, seconds, target, calls, loads)
+        progress(f"{database}, {name}: median {timing.median_s:.2f} s over {runs} runs, {calls:,} calls, "
+                 f"load {' / '.join(f'{x:.2f}' for x in loads)}")
         timings.append(timing)
     return timings
 
 
-def _env(folder: Path, url: str | None) -> dict[str, str]:
+def _env(folder: Path, url: str | None, data_dir: Path | None = None) -> dict[str, str]:
     # As installed: byte-code cached (a PYTHONDONTWRITEBYTECODE environment would compile every module each run).
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({"HOTLINE_CONFIG": "", "HOTLINE_DATA_DIR": str(folder / "data"), "HOTLINE_TIMEZONE": TZ_NAME,
-                "HOTLINE_PBX_ROOT": str(folder / "pbx-root")})
+    env.update({"HOTLINE_CONFIG": "", "HOTLINE_DATA_DIR": str(data_dir or folder / "data"),
+                "HOTLINE_TIMEZONE": TZ_NAME, "HOTLINE_PBX_ROOT": str(folder / "pbx-root")})
     if url is not None:
         env["HOTLINE_DATABASE_URL"] = url
     return env
@@ -440,21 +449,50 @@ def bench_sqlite(folder: Path, args: argparse.Namespace) -> tuple[list[Timing], 
 
 
 def bench_postgres(folder: Path, args: argparse.Namespace) -> tuple[list[Timing], dict[str, Any]]:
+    if args.pg_url is not None:
+        return _generate_and_time_postgres(folder, args, args.pg_url)
     with throwaway_postgres() as url:
-        upgrade(url)
-        began = time.perf_counter()
-        counts = load_postgres(url, generate(args.year, args.calls))
-        loaded = time.perf_counter() - began
-        progress(f"PostgreSQL: loaded {sum(counts.values()):,} rows in {loaded:.0f} s")
-        return (time_reports("PostgreSQL", _env(folder, url), args.year, args.runs),
-                {"rows": counts, "load_s": round(loaded, 1)})
+        return _generate_and_time_postgres(folder, args, url)
+
+
+def _generate_and_time_postgres(folder: Path, args: argparse.Namespace, url: str) -> tuple[list[Timing],
+                                                                                           dict[str, Any]]:
+    info = generate_postgres(url, args)
+    return time_reports("PostgreSQL", _env(folder, url), args.year, args.runs), info
+
+
+def generate_postgres(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    upgrade(url)
+    began = time.perf_counter()
+    counts = load_postgres(url, generate(args.year, args.calls))
+    loaded = time.perf_counter() - began
+    progress(f"PostgreSQL: loaded {sum(counts.values()):,} rows in {loaded:.0f} s")
+    return {"rows": counts, "load_s": round(loaded, 1)}
+
+
+def time_only(args: argparse.Namespace) -> tuple[list[Timing], dict[str, Any]]:
+    """Time the reports on a journal generated before (``--only-generate``), upgraded to this code's schema."""
+    timings: list[Timing] = []
+    info: dict[str, Any] = {}
+    folder: Path = args.time_only
+    # Not upgraded here: `hotline report` says so if the journal's schema is not the one its code needs.
+    if not args.no_sqlite:
+        if not (folder / "hotline.db").exists():
+            raise SystemExit(f"--time-only: {folder / 'hotline.db'} does not exist (write it with --only-generate)")
+        info["SQLite"] = {"journal": str(folder / "hotline.db")}
+        timings += time_reports("SQLite", _env(folder.parent, None, data_dir=folder), args.year, args.runs)
+    if args.pg_url is not None and not args.no_pg:
+        info["PostgreSQL"] = {"journal": "--pg-url"}
+        timings += time_reports("PostgreSQL", _env(folder.parent, args.pg_url, data_dir=folder), args.year, args.runs)
+    return timings, info
 
 
 def markdown(timings: Sequence[Timing], info: dict[str, Any], params: dict[str, Any]) -> str:
     lines = [
         "# hotline report speed",
         "",
-        f"{params['cpus']} CPU cores, load average at the start {params['load_average']}; a generated year "
+        f"{params['cpus']} CPU cores, load average (1/5/15 min) at the start {params['load_average']}, at the end "
+        f"{params.get('load_average_end', '?')}; a generated year "
         f"({params['calls']:,} calls, {params['year']}, {TZ_NAME}); `hotline report ... --json` as a new process, "
         f"{params['runs']} runs each (median; best in brackets). Targets: a day < {DAY_TARGET_S:g} s, "
         f"a year < {YEAR_TARGET_S:g} s.",
@@ -465,11 +503,11 @@ def markdown(timings: Sequence[Timing], info: dict[str, Any], params: dict[str, 
         lines.append(f"- {database}: {sum(rows.values()):,} rows ("
                      + ", ".join(f"{table} {count:,}" for table, count in rows.items())
                      + f"), loaded in {details.get('load_s')} s")
-    lines += ["", "| database | period | calls | median s | best s | target | met |",
-              "|---|---|---:|---:|---:|---:|---|"]
+    lines += ["", "| database | period | calls | median s | best s | load avg (1 min) at each run | target | met |",
+              "|---|---|---:|---:|---:|---|---:|---|"]
     for t in timings:
         lines.append(f"| {t.database} | {t.period} | {t.calls:,} | {t.median_s:.2f} | {t.best_s:.2f} | "
-                     f"< {t.target_s:g} s | {'yes' if t.met else 'no'} |")
+                     f"{' / '.join(f'{x:.2f}' for x in t.loads)} | < {t.target_s:g} s | {'yes' if t.met else 'no'} |")
     return "\n".join(lines)
 
 
@@ -479,12 +517,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--year", type=int, default=2026)
     parser.add_argument("--runs", type=int, default=3, help="runs of each report")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--only-generate", type=Path, metavar="DATA_DIR",
-                        help="only write the generated journal to DATA_DIR/hotline.db (SQLite) and stop")
+                        help="only write the generated journal to DATA_DIR/hotline.db (SQLite), and to the "
+                             "--pg-url database if given, and stop")
+    parser.add_argument("--time-only", type=Path, metavar="DATA_DIR",
+                        help="generate nothing: time the reports on DATA_DIR/hotline.db and on the --pg-url "
+                             "database (both written before with --only-generate, at the schema of the code timed)")
+    parser.add_argument("--pg-url", metavar="URL",
+                        help="an empty scratch PostgreSQL database to use instead of a throwaway server")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.runs < 1:
         parser.error("--calls and --runs must be positive")
+    if args.only_generate is not None and args.time_only is not None:
+        parser.error("choose one of --only-generate and --time-only")
+    if args.no_sqlite and (args.no_pg or args.pg_url is None and args.time_only is not None):
+        parser.error("--no-sqlite leaves no database to use")
     return args
 
 
@@ -492,9 +541,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.only_generate is not None:
         args.only_generate.mkdir(parents=True, exist_ok=True)
-        upgrade(f"sqlite:///{args.only_generate / 'hotline.db'}")
-        counts = load_sqlite(args.only_generate / "hotline.db", generate(args.year, args.calls))
-        progress(f"wrote {sum(counts.values()):,} rows to {args.only_generate / 'hotline.db'}")
+        if not args.no_sqlite:
+            upgrade(f"sqlite:///{args.only_generate / 'hotline.db'}")
+            counts = load_sqlite(args.only_generate / "hotline.db", generate(args.year, args.calls))
+            progress(f"wrote {sum(counts.values()):,} rows to {args.only_generate / 'hotline.db'}")
+        if args.pg_url is not None and not args.no_pg:
+            generate_postgres(args.pg_url, args)
         return 0
     started = datetime.now(UTC)
     params: dict[str, Any] = {"started": started.isoformat(timespec="seconds"), "cpus": os.cpu_count(),
@@ -504,9 +556,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings: list[Timing] = []
     info: dict[str, Any] = {}
     try:
-        found, info["SQLite"] = bench_sqlite(folder, args)
-        timings += found
-        shutil.rmtree(folder / "data", ignore_errors=True)
+        if args.time_only is not None:
+            timings, info = time_only(args)
+            return _write_results(args, started, params, timings, info)
+        if not args.no_sqlite:
+            found, info["SQLite"] = bench_sqlite(folder, args)
+            timings += found
+            shutil.rmtree(folder / "data", ignore_errors=True)
         if not args.no_pg:
             try:
                 found, info["PostgreSQL"] = bench_postgres(folder, args)
@@ -516,6 +572,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 info["PostgreSQL"] = {"skipped": str(exc)}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return _write_results(args, started, params, timings, info)
+
+
+def _write_results(args: argparse.Namespace, started: datetime, params: dict[str, Any], timings: Sequence[Timing],
+                   info: dict[str, Any]) -> int:
+    params["load_average_end"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     text = markdown(timings, {k: v for k, v in info.items() if "rows" in v}, params)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / started.strftime("report-%Y%m%d-%H%M%S")
