@@ -113,6 +113,9 @@ calls = Table(
     CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
     # Repeat callers and first-call resolution look at each caller's calls in time order.
     Index("ix_calls_caller_started_at", "caller", "started_at"),
+    # Live calls and calls still to project (reports look for both): a handful, however long the journal.
+    Index("ix_calls_undisposed", "started_at", sqlite_where=text("disposition IS NULL"),
+          postgresql_where=text("disposition IS NULL")),
 )
 
 call_events = Table(
