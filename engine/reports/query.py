@@ -1,15 +1,18 @@
 """Reading a period's sums from the journal for reports (SQLAlchemy Core, SQLite and PostgreSQL alike).
 
-The database does the counting: one GROUP BY over ``calls`` by (time step, first queue, disposition), from
-the typed fact columns the journal writer fills (repeat callers and first-call resolution from the seconds to
-each caller's previous and next call, also kept by the writer), one over ``call_talks`` by agent, two over the
-``agent_time`` rollup (by quarter hour and state, by agent and state, each in an index's order) and ACW per
-queue from ``call_acw``. The time step is one on which every interval boundary of the report falls
-(``rollup.grid``: a day for days and months in a zone without daylight saving, an hour or a half hour
-otherwise), so a year comes back as a few thousand rows; engine.reports.kpis adds them up and computes the
-figures. The per-call rules are those of ``kpis._add_call`` (a test holds the two to the same hand-computed
-journal). Agent time: the rollup's whole quarter hours, plus each agent's current state until the period's
-end, plus the exact spans of a period edge that is not on a quarter hour.
+The database does the counting: one GROUP BY over ``calls`` by (time step, first queue, disposition, source,
+answered), from the typed fact columns the journal writer fills (repeat callers and first-call resolution from
+the seconds to each caller's previous and next call, ACW per queue from each call's ACW total, also kept by the
+writer), one over ``call_talks`` by agent, and two over the agent-time rollups (by hour or quarter hour and
+state, by agent and state, each in an index's order). Everything the per-call rule (``kpis._add_call``)
+branches on is part of the calls' group, so the database sums only what varies per call and
+``kpis.kind_tally`` applies the rule per group (a test holds the two to the same hand-computed journal). The
+time step is one on which every interval boundary of the report falls (``rollup.grid``: a day for days and
+months in a zone without daylight saving, an hour or a half hour otherwise), so a year comes back as a few
+thousand rows; engine.reports.kpis adds them up and computes the figures. Agent time: the whole hours of
+``agent_time_hourly`` when every interval boundary is on a whole hour, else (and at the edges) the quarter
+hours of ``agent_time``, plus each agent's current state until the period's end, plus the exact spans of a
+period edge that is not on a quarter hour.
 Collaborators: engine.reports.rollup, engine.reports.projection (fills what is read here), kpis.
 """
 
