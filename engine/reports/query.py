@@ -37,6 +37,7 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    literal_column,
     select,
 )
 
@@ -168,7 +169,9 @@ def _call_sums(connection: Connection, dialect: str, start: datetime, end: datet
                     *(value.label(name) for name, value in (sums | extra).items()))
              .where(x.started_at >= start, x.started_at < end, x.ended_at.is_not(None),
                     *_filters(queue, agent, x.id, x.queue))
-             .group_by(bucket, x.queue, x.disposition, x.source, answered))
+             # By the output names: the bucket's expression holds bound parameters, and repeated in the GROUP
+             # BY SQLite would not know it for the same and would compute and sort it twice per call.
+             .group_by(literal_column("bucket"), x.queue, x.disposition, x.source, literal_column("answered")))
     groups = []
     queue_acw: dict[str, float] = defaultdict(float)
     for row in connection.execute(query).mappings():
@@ -195,7 +198,7 @@ def _agent_talk_groups(connection: Connection, dialect: str, start: datetime, en
                     func.sum(t.hold_s).label("hold"))
              .where(t.agent == agent, t.started_at >= start, t.started_at < end,
                     *([t.queue == queue] if queue is not None else []))
-             .group_by(bucket, t.queue))
+             .group_by(literal_column("bucket"), t.queue))  # by name: see _call_sums
     return [CallGroup(_at(r.bucket, step, phase), r.queue,
                       Tally(conversations=int(r.conversations), talk_s=float(r.talk), hold_s=float(r.hold)))
             for r in connection.execute(query)]
