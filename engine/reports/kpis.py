@@ -362,7 +362,8 @@ def queue_outcome(disposition: str, wait_s: float | None, agent: str | None, sho
 
 
 def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory) -> None:
-    """The rule of every call sum (``TALLY_CALL_SUMS``); engine.reports.query writes the same rule in SQL."""
+    """The rule of every call sum (``TALLY_CALL_SUMS``), one call at a time: the reference. ``kind_tally``
+    applies the same rule to the groups engine.reports.query reads from the database."""
     t.callbacks_done += "done" in call.callback
     t.callbacks_failed += "failed" in call.callback
     if not call.inbound:
