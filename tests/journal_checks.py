@@ -31,10 +31,11 @@ from engine.store.database import check_database, make_engine
 from engine.store.journal import JournalEntry, JournalWriter
 from engine.store.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
 from engine.store.queries import CallSummary, call_events, find_call, recent_calls, to_jsonable
+from engine.store.schema_revision import database_revision, shipped_head
 from engine.store.tables import calls, metadata
 
 # The newest migration: a new one must be a deliberate change to these tests too.
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 # Beijing time on purpose: offsets other than UTC must survive the round trip.
 T0 = datetime(2024, 11, 23, 18, 30, 0, tzinfo=timezone(timedelta(hours=8)))
 CALLER = "13800138000"
@@ -97,7 +98,13 @@ def check_upgrade(url: str) -> None:
     assert upgrade(url) == head_revision() == HEAD_REVISION
     assert upgrade(url) == head_revision()
     assert current_revision(url) == head_revision()
+    # The start-up check reads both without Alembic; it must agree with Alembic.
+    assert shipped_head() == head_revision()
+    with reading(url) as engine, engine.connect() as connection:
+        assert database_revision(connection) == current_revision(url)
     check_database(url)
+    with reading(url) as engine:
+        check_database(url, engine)
     check_schema_matches_tables(url)
 
 

@@ -39,9 +39,9 @@ def emit_json(data: Any) -> None:
 @contextmanager
 def open_journal(settings: Settings) -> Iterator[sqlalchemy.Engine]:
     """The journal database, checked first so an outage is one clear error line."""
-    check_database(settings.db_url)
     engine = make_engine(settings.db_url)
     try:
+        check_database(settings.db_url, engine)
         yield engine
     finally:
         engine.dispose()

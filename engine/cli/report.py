@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from acd.queues import load_queues
 from engine.cli.context import CliContext, emit_json, open_journal, pass_cli
 from engine.errors import SettingsError
 from engine.reports import BadReportRequest
@@ -95,6 +94,9 @@ def _check_plot_path(path: Path) -> None:
 
 
 def _configured_queues(obj: CliContext) -> set[str]:
+    # Imported here: the queue file's parser (acd, YAML) is only needed to name an unknown --queue.
+    from acd.queues import load_queues
+
     try:
         return set(load_queues(obj.settings.queues_path))
     except SettingsError:

@@ -362,7 +362,8 @@ def queue_outcome(disposition: str, wait_s: float | None, agent: str | None, sho
 
 
 def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistory) -> None:
-    """The rule of every call sum (``TALLY_CALL_SUMS``); engine.reports.query writes the same rule in SQL."""
+    """The rule of every call sum (``TALLY_CALL_SUMS``), one call at a time: the reference. ``kind_tally``
+    applies the same rule to the groups engine.reports.query reads from the database."""
     t.callbacks_done += "done" in call.callback
     t.callbacks_failed += "failed" in call.callback
     if not call.inbound:
@@ -404,6 +405,84 @@ def _add_call(t: Tally, call: CallFacts, options: Options, history: CallerHistor
     t.rings += call.rings
     t.transferred += call.transfers > 0
     t.resolved_first_time += not history.called_again(call.caller, call.started_at, options.fcr_window)
+
+
+@dataclass(frozen=True)
+class CallKind:
+    """What the per-call rule branches on, shared by a group of calls: first queue, disposition, whether
+    the call is inbound (not a callback the hotline placed) and whether an agent answered it."""
+
+    queue: str | None
+    disposition: str | None
+    inbound: bool
+    answered: bool
+
+
+@dataclass(frozen=True)
+class KindSums:
+    """Sums over calls of one ``CallKind`` of what varies from call to call (the database computes them,
+    engine.reports.query). A missing wait counts as 0 s in ``within_s``, ``within_t`` and ``wait_or_zero_s``;
+    ``called_again``: calls whose caller called again within W; ``repeat_calls``: whose caller had called in
+    the W before."""
+
+    calls: int
+    within_s: int = 0
+    within_t: int = 0
+    wait_or_zero_s: float = 0.0
+    waited: int = 0
+    wait_s: float = 0.0
+    longest_wait_s: float | None = None
+    rings: int = 0
+    transferred: int = 0
+    called_again: int = 0
+    repeat_calls: int = 0
+    callbacks_booked: int = 0
+    callbacks_done: int = 0
+    callbacks_failed: int = 0
+    overflows: int = 0
+    tried_self_service: int = 0
+
+
+def kind_tally(kind: CallKind, sums: KindSums, options: Options) -> Tally:
+    """``_add_call``'s rule applied to a group of calls of one kind at once (what the report's SQL returns).
+
+    Every condition on the queue, the disposition, inbound and answered is a constant of the group, so the
+    database only sums what varies per call; a test holds the two to the same journal."""
+    n, name = sums.calls, kind.disposition
+    t = Tally(callbacks_done=sums.callbacks_done, callbacks_failed=sums.callbacks_failed)
+    if not kind.inbound:
+        return t
+    t.calls = n
+    if name is not None:
+        t.dispositions[name] += n
+    t.repeat_calls = sums.repeat_calls
+    t.silent = n if name == "silent" else 0
+    t.messages = n if name == "message_left" else 0
+    t.callbacks_booked = sums.callbacks_booked
+    t.overflows = sums.overflows
+    t.self_service = n if name == "self_service" else 0
+    t.tried_self_service = n if name == "self_service" else sums.tried_self_service
+    if kind.queue is None:
+        return t
+    vip = kind.queue in options.vip_queues
+    t.offered = n
+    t.vip_offered = n if vip else 0
+    t.waited, t.wait_s, t.longest_wait_s = sums.waited, sums.wait_s, sums.longest_wait_s
+    t.unserved = n if name == "unserved" else 0
+    if name in ABANDON_DISPOSITIONS:
+        t.short_abandons = sums.within_s
+        t.vip_short_abandons = sums.within_s if vip else 0
+        t.abandoned = n - sums.within_s
+    if not kind.answered:
+        return t
+    t.answered = n
+    t.answered_wait_s = sums.wait_or_zero_s
+    t.answered_within_t = sums.within_t
+    t.vip_answered_within_t = sums.within_t if vip else 0
+    t.rings = sums.rings
+    t.transferred = sums.transferred
+    t.resolved_first_time = n - sums.called_again
+    return t
 
 
 def _add_time(t: Tally, state: str, seconds: float, occupancy: bool = True) -> None:

@@ -5,10 +5,13 @@
 - ``project_dispositions``: when calls end, their disposition and facts (engine.reports.disposition) go to
   ``calls.disposition`` / ``disposition_detail``, the typed fact columns and ``call_talks``;
 - ``roll_up_agents``: each agent state change closes the agent's previous state; its seconds go to
-  ``agent_time`` per quarter hour, and a closed after-call-work span to ``call_acw`` (call, agent).
+  ``agent_time`` per quarter hour and ``agent_time_hourly`` per hour, and a closed after-call-work span to
+  ``call_acw`` (call, agent) and to the call's ``calls.acw_s`` (added, not set: the wrap-up usually ends after
+  the call row was finished, and several agents may wrap up one call).
 
 A few statements per batch whatever its size (one read of the ended calls' events, one update, one delete
-and one insert of talks; one upsert of agent time, one update of ACW). Works on SQLite and PostgreSQL.
+and one insert of talks; one upsert each of quarter-hour and hourly agent time, one of ACW, one update of
+the calls' ACW). Works on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,16 +23,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.reports.disposition import Event, Rules, derive
 from engine.reports.rollup import UNCOUNTED_STATES, call_columns, caller_gaps, split, talk_rows
 from engine.store.agent_journal_tables import agent_events
-from engine.store.report_tables import agent_time, call_acw, call_talks
+from engine.store.report_tables import agent_time, agent_time_hourly, call_acw, call_talks
 from engine.store.tables import call_events, calls
 
 CHUNK = 500
 ACW_STATE = "after_call_work"
+QUARTERS_PER_HOUR = 4
 
 
 def events_by_call(connection: Connection, call_ids: Sequence[int]) -> dict[int, list[Event]]:
@@ -117,12 +120,14 @@ def last_changes(connection: Connection, names: Iterable[str]) -> dict[str, Agen
 
 def roll_up_agents(connection: Connection, changes: Sequence[tuple[str, AgentChange]],
                    last: MutableMapping[str, AgentChange]) -> None:
-    """Add the spans these changes close to ``agent_time`` and ``call_acw``; ``last`` holds each agent's
-    state before them (agents missing are read from the database) and is left holding their state after."""
+    """Add the spans these changes close to ``agent_time``, ``agent_time_hourly``, ``call_acw`` and
+    ``calls.acw_s``; ``last`` holds each agent's state before them (agents missing are read from the
+    database) and is left holding their state after."""
     unknown = {name for name, _ in changes} - set(last)
     if unknown:
         last.update(last_changes(connection, sorted(unknown)))
     seconds: dict[tuple[int, str, str], float] = defaultdict(float)
+    hourly: dict[tuple[int, str, str], float] = defaultdict(float)
     acw: dict[tuple[str, str], float] = defaultdict(float)
     for name, change in changes:
         before = last.get(name)
@@ -131,18 +136,34 @@ def roll_up_agents(connection: Connection, changes: Sequence[tuple[str, AgentCha
         if before is not None and before.state not in UNCOUNTED_STATES:
             for slot, part in split(before.at, change.at):
                 seconds[(slot, name, before.state)] += part
+                hourly[(slot // QUARTERS_PER_HOUR, name, before.state)] += part
             if before.state == ACW_STATE and before.call_uid:
                 acw[(before.call_uid, name)] += (change.at - before.at).total_seconds()
         last[name] = change
     if seconds:
         _add_seconds(connection, agent_time, ("slot", "agent", "state"), seconds)
+        _add_seconds(connection, agent_time_hourly, ("hour", "agent", "state"), hourly)
     if acw:
         _add_seconds(connection, call_acw, ("call_uid", "agent"), acw)
+        _add_call_acw(connection, acw)
+
+
+def _add_call_acw(connection: Connection, acw: Mapping[tuple[str, str], float]) -> None:
+    """Add each call's new after-call work to ``calls.acw_s`` (a call not journaled gets none, as before)."""
+    per_call: dict[str, float] = defaultdict(float)
+    for (call_uid, _agent), value in acw.items():
+        per_call[call_uid] += value
+    connection.execute(update(calls).where(calls.c.call_uid == bindparam("uid"))
+                       .values(acw_s=func.coalesce(calls.c.acw_s, 0.0) + bindparam("seconds")),
+                       [{"uid": uid, "seconds": value} for uid, value in per_call.items()])
 
 
 def _add_seconds(connection: Connection, table: Table, keys: tuple[str, ...],
                  seconds: Mapping[tuple[Any, ...], float]) -> None:
     """Add ``seconds`` (key values -> seconds) to ``table``'s rows, creating the missing ones (one upsert)."""
+    # Imported here: the PostgreSQL dialect package costs `hotline report` ~30 ms of start-up it never uses.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     rows = [{**dict(zip(keys, key, strict=True)), "seconds": value} for key, value in seconds.items()]
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)

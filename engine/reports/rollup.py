@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 SLOT_S: Final = 900
+HOUR_S: Final = 3600
 STEPS: Final = (86400, 3600, 1800, 900, 60, 1)
 UNCOUNTED_STATES: Final = frozenset({"logged_out"})
 """States no report sums (agent_time leaves them out: nights and weekends would fill it)."""

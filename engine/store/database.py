@@ -96,25 +96,29 @@ def unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
     return DatabaseUnreachable(f"database {display_url(url)} is unreachable: {failure_reason(exc)}")
 
 
-def check_database(url: str) -> None:
-    """Connect once and check the schema is current; raise DatabaseUnreachable with one clear line."""
-    # Imported here because engine.store.migrate builds its engines with this module.
-    from engine.store.migrate import head_revision, revision_of
+def check_database(url: str, engine: Engine | None = None) -> None:
+    """Connect once and check the schema is current; raise DatabaseUnreachable with one clear line.
+
+    ``engine``: the caller's engine for ``url``, so that the check's connection is the one the command then
+    uses (PostgreSQL: one connection instead of two); by default a throwaway one."""
+    # Not engine.store.migrate: Alembic's import alone would cost every command a quarter of a second.
+    from engine.store.schema_revision import database_revision, shipped_head
 
     shown = display_url(url)
     path = sqlite_file(url)
     if path is not None and not path.exists():
         # Connecting would silently create an empty database file.
         raise DatabaseUnreachable(f"database {shown} does not exist; {UPGRADE_HINT}")
-    engine = make_engine(url)
+    checking = engine if engine is not None else make_engine(url)
     try:
-        with engine.connect() as connection:
-            revision = revision_of(connection)
+        with checking.connect() as connection:
+            revision = database_revision(connection)
     except SQLAlchemyError as exc:
         raise unreachable(url, exc) from None
     finally:
-        engine.dispose()
-    head = head_revision()
+        if engine is None:
+            checking.dispose()
+    head = shipped_head()
     if revision is None:
         raise DatabaseUnreachable(f"database {shown} has no hotline schema; {UPGRADE_HINT}")
     if revision != head:

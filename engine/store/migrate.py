@@ -7,9 +7,6 @@ application configured logging.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Final
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -18,10 +15,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.store.database import make_engine, sqlite_file, unreachable
+from engine.store.schema_revision import MIGRATIONS_DIR, VERSION_TABLE
 
-MIGRATIONS_DIR: Final = Path(__file__).resolve().parents[2] / "migrations"
-# Our own name, so the journal can share a PostgreSQL database with another Alembic-managed app.
-VERSION_TABLE: Final = "hotline_alembic_version"
+__all__ = ["MIGRATIONS_DIR", "VERSION_TABLE", "alembic_config", "current_revision", "head_revision",
+           "revision_of", "upgrade"]
 
 
 def alembic_config(url: str) -> Config:

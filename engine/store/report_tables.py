@@ -5,10 +5,12 @@ ended it, and the call's start and first queue so that per-agent sums need no jo
 ``calls.disposition`` when the call ends; ``call_acw`` the after-call work each agent
 did for a call (added as each wrap-up ends, which may be before the call ends). ``agent_time`` holds, per quarter hour
 (``slot`` = UTC epoch seconds // 900), agent and state, the seconds the agent spent in that state: the
-journal writer adds each state span as the next change closes it (engine.reports.rollup splits it). Both are
-projections of the journal and can be rebuilt from it (migration 0012 does). On SQLite ``agent_time`` is
-stored in (slot, state, agent) order and indexed by (agent, state, slot): both report sums read an index in
-the order they group by, without sorting a year of rows. Collaborators:
+journal writer adds each state span as the next change closes it (engine.reports.rollup splits it).
+``agent_time_hourly`` holds the same seconds per hour (``hour`` = UTC epoch seconds // 3600), written in the
+same upsert: a report whose intervals are whole hours (days, weeks, months, hours) reads a quarter of the
+rows. They are projections of the journal and can be rebuilt from it (migrations 0012 and 0013 do). On
+SQLite both time tables are stored in (slot or hour, state, agent) order and indexed by (agent, state, slot or
+hour): both report sums read an index in the order they group by, without sorting a year of rows. Collaborators:
 engine.store.journal (writes), engine.reports.query (reads).
 """
 
@@ -51,5 +53,17 @@ agent_time = Table(
     Column("seconds", Float, nullable=False),
     PrimaryKeyConstraint("slot", "state", "agent"),
     Index("ix_agent_time_agent", "agent", "state", "slot", "seconds"),
+    sqlite_with_rowid=False,
+)
+
+agent_time_hourly = Table(
+    "agent_time_hourly",
+    metadata,
+    Column("hour", Integer, nullable=False),
+    Column("agent", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("seconds", Float, nullable=False),
+    PrimaryKeyConstraint("hour", "state", "agent"),
+    Index("ix_agent_time_hourly_agent", "agent", "state", "hour", "seconds"),
     sqlite_with_rowid=False,
 )

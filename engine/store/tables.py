@@ -107,9 +107,15 @@ calls = Table(
     Column("hold_s", Float),
     Column("previous_gap_s", Float),
     Column("next_gap_s", Float),
+    # The call's after-call work, all agents together (migration 0013): added as each wrap-up ends, which
+    # may be after the call ended, so ACW per queue comes with the calls' GROUP BY, without a join.
+    Column("acw_s", Float),
     CheckConstraint("source IN ('controller', 'fallback', 'callback')", name="source"),
     # Repeat callers and first-call resolution look at each caller's calls in time order.
     Index("ix_calls_caller_started_at", "caller", "started_at"),
+    # Live calls and calls still to project (reports look for both): a handful, however long the journal.
+    Index("ix_calls_undisposed", "started_at", sqlite_where=text("disposition IS NULL"),
+          postgresql_where=text("disposition IS NULL")),
 )
 
 call_events = Table(

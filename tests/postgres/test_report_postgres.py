@@ -1,4 +1,4 @@
-"""The report's SQL sums on PostgreSQL equal the per-call reference (tests/report_checks); migration 0012."""
+"""The report's SQL sums on PostgreSQL equal the per-call reference (tests/report_checks); migrations 0012, 0013."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_checks import CASES, Case, check_case, check_migration_0012_fills_the_rollups, written_journal
+from tests.report_checks import CASES, Case, check_case, check_migration_fills_the_rollups, written_journal
 
 pytestmark = pytest.mark.postgres
 
@@ -25,5 +25,7 @@ def test_sql_sums_equal_the_reference(url: str, case: Case) -> None:
     check_case(url, case)
 
 
-def test_migration_0012_rebuilds_the_rollups(fresh_postgres_url: str, tmp_path: Path) -> None:
-    check_migration_0012_fills_the_rollups(written_journal(fresh_postgres_url, tmp_path))
+@pytest.mark.parametrize("down_to", ["0011", "0012"])
+def test_migrations_rebuild_the_rollups(fresh_postgres_url: str, tmp_path: Path, down_to: str) -> None:
+    """0012 rebuilds the quarter hours, call talks and ACW; 0013 the calls' ACW and the hours."""
+    check_migration_fills_the_rollups(written_journal(fresh_postgres_url, tmp_path), down_to)

@@ -1,5 +1,5 @@
 """The report's SQL sums on SQLite equal the per-call reference on the hand-built journal (tests/report_checks);
-migration 0012 rebuilds the rollups; the journal writer's statements per batch stay few."""
+migrations 0012 and 0013 rebuild the rollups; the journal writer's statements per batch stay few."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from engine.store.journal import JournalWriter
 from engine.store.migrate import upgrade
-from tests.report_checks import CASES, Case, check_case, check_migration_0012_fills_the_rollups, written_journal
+from tests.report_checks import CASES, Case, check_case, check_migration_fills_the_rollups, written_journal
 from tests.unit.test_report_kpis import JOURNAL
 
 
@@ -25,8 +25,10 @@ def test_sql_sums_equal_the_reference(url: str, case: Case) -> None:
     check_case(url, case)
 
 
-def test_migration_0012_rebuilds_the_rollups(tmp_path: Path) -> None:
-    check_migration_0012_fills_the_rollups(written_journal(f"sqlite:///{tmp_path / 'hotline.db'}", tmp_path))
+@pytest.mark.parametrize("down_to", ["0011", "0012"])
+def test_migrations_rebuild_the_rollups(tmp_path: Path, down_to: str) -> None:
+    """0012 rebuilds the quarter hours, call talks and ACW; 0013 the calls' ACW and the hours."""
+    check_migration_fills_the_rollups(written_journal(f"sqlite:///{tmp_path / 'hotline.db'}", tmp_path), down_to)
 
 
 def test_a_batch_takes_a_few_statements_whatever_its_size(tmp_path: Path) -> None:
@@ -43,5 +45,6 @@ def test_a_batch_takes_a_few_statements_whatever_its_size(tmp_path: Path) -> Non
     writer._write(JOURNAL)
     writer._engine.dispose()
     # find, insert, last seq, 3 updates, events, dispositions (read, update, delete, talks), agents (last
-    # state, time, acw, rows), BEGIN-less on SQLite: at most 16, for 12 calls and 10 agent changes.
+    # state, quarter-hour time, hourly time, acw, calls' acw, rows), BEGIN-less on SQLite: 16, for 12 calls
+    # and 10 agent changes.
     assert len(statements) <= 16, statements
