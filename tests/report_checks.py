@@ -97,7 +97,10 @@ def check_migration_fills_the_rollups(url: str, down_to: str) -> None:
     from engine.store.migrate import alembic_config
 
     before = [_from_database(url, case) for case in CASES[:2]]
+    events_before = _count_events(url)
     command.downgrade(alembic_config(url), down_to)
+    # A downgrade must never cost journal rows (SQLite batch mode once dropped them by cascade).
+    assert _count_events(url) == events_before
     upgrade(url)
     after = [_from_database(url, case) for case in CASES[:2]]
     for old, new in zip(before, after, strict=True):
@@ -105,3 +108,17 @@ def check_migration_fills_the_rollups(url: str, down_to: str) -> None:
         assert new.totals.values == old.totals.values
         assert [(r.key, r.values) for r in new.agents] == [(r.key, r.values) for r in old.agents]
         assert [(r.key, r.values) for r in new.queues] == [(r.key, r.values) for r in old.queues]
+
+
+def _count_events(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from engine.store.database import make_engine
+    from engine.store.tables import call_events
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(call_events)).scalar_one())
+    finally:
+        engine.dispose()

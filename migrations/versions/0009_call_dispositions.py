@@ -59,9 +59,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("calls") as batch:
-        batch.drop_column("disposition_detail")
-        batch.drop_column("disposition")
+    # Not batch mode (see 0013): on SQLite it would drop and copy ``calls``, deleting call_events by cascade.
+    op.drop_column("calls", "disposition_detail")
+    op.drop_column("calls", "disposition")
 
 
 # -- frozen copy of engine/reports/disposition.py (revision 0009) ------------------------------------------

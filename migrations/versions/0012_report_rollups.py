@@ -99,9 +99,10 @@ def downgrade() -> None:
     op.drop_index("ix_call_talks_call_id", table_name="call_talks")
     op.drop_table("call_talks")
     op.drop_index("ix_calls_caller_started_at", table_name="calls")
-    with op.batch_alter_table("calls") as batch:
-        for name in reversed((*(name for name, _ in FACTS), *GAPS)):
-            batch.drop_column(name)
+    # Not batch mode: on SQLite that copies and drops ``calls``, and with foreign keys on, dropping it deletes
+    # every row that references it (call_events: ON DELETE CASCADE). SQLite >= 3.35 drops plain columns in place.
+    for name in reversed((*(name for name, _ in FACTS), *GAPS)):
+        op.drop_column("calls", name)
 
 
 def _fill_facts(connection: sa.Connection, talks: sa.Table) -> None:

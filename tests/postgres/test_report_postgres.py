@@ -25,7 +25,7 @@ def test_sql_sums_equal_the_reference(url: str, case: Case) -> None:
     check_case(url, case)
 
 
-@pytest.mark.parametrize("down_to", ["0011", "0012"])
+@pytest.mark.parametrize("down_to", ["0008", "0011", "0012"])
 def test_migrations_rebuild_the_rollups(fresh_postgres_url: str, tmp_path: Path, down_to: str) -> None:
     """0012 rebuilds the quarter hours, call talks and ACW; 0013 the calls' ACW and the hours."""
     check_migration_fills_the_rollups(written_journal(fresh_postgres_url, tmp_path), down_to)
