@@ -164,8 +164,8 @@ def test_ringing_script_message_and_callback_callers_carry_on_after_a_controller
     evts = events(pbx, journaled_call(pbx, RINGING, "completed", timeout=30).id)
     resumed = after_readoption(evts)
     assert any(k == "call.resumed" and d["stage"] == "queued" for k, d in resumed), resumed
-    before = evts[:len(evts) - len(resumed)]
-    assert ("queue.offered", {"agent": "2901"}) in before, before
+    # The offer itself is proven by 2901's phone (two INVITEs, below), not by the journal: the kill comes
+    # within milliseconds of the ring, before the dead controller's writer may have committed its last entries.
     assert [d for k, d in evts if k == "queue.answered"] == [{"agent": "2901"}], evts
     assert len({d["queued_at"] for k, d in evts if k == "call.position" and d["stage"] == "queued"}) == 1
     assert prompts(resumed)[-1].startswith("farewell"), resumed
