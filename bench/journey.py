@@ -30,7 +30,7 @@ from typing import Any
 
 from bench.criterion import Thresholds
 from bench.journey_agents import AgentFloor, member_lines, provision
-from bench.journey_measure import pid_from_file
+from bench.journey_measure import password_check_cpu_s, pid_from_file
 from bench.journey_report import chart, knee, markdown, to_json
 from bench.journey_step import PATH_NAMES, JourneyStep, StepSetup, run_step
 from bench.pbx_session import BenchPbx, BenchSetupError, bench_pbx
@@ -123,7 +123,8 @@ async def sweep(pbx: BenchPbx, args: argparse.Namespace, workdir: Path, out_stem
             seconds=args.seconds, share=args.share, talk_s=args.talk,
             call_seconds=nominal_call_s(args.share, args.talk), max_call_s=120,
             thresholds=Thresholds(answer_p95_ms=args.answer_p95_ms, key_prompt_p95_ms=args.key_p95_ms,
-                                  channel_tolerance=args.channel_tolerance))
+                                  channel_tolerance=args.channel_tolerance),
+            password_check_cpu_s=password_check_cpu_s())
         steps: list[JourneyStep] = []
 
         async def measure(path: str, rate: float) -> JourneyStep:
