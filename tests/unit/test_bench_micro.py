@@ -15,6 +15,7 @@ from bench.micro import (
     Timing,
     call_floor,
     entries,
+    interleaved,
     journey,
     markdown,
     waiting_callers,
@@ -45,6 +46,15 @@ def test_a_journey_is_a_whole_call_and_the_agent_states() -> None:
     assert sum(e.call_uid.startswith(AGENT_PREFIX) for e in entries_of_call) == 2
     produced = list(entries(5, 30))
     assert len(produced) == 30 and len({e.call_uid for e in produced if not e.call_uid.startswith("agent")}) == 3
+
+
+def test_interleaved_journeys_take_turns_and_keep_each_call_in_order() -> None:
+    produced = list(interleaved(0, 2 * EVENTS_PER_CALL * 4 + 3, open_calls=4))
+    assert [e.call_uid for e in produced[:4]] == ["micro-0", "micro-1", "micro-2", "micro-3"]
+    assert [e.kind for e in produced[:4]] == ["call.started"] * 4
+    first = [e for e in produced if e.call_uid == "micro-0"]
+    assert first == [e for e in journey(0, T0) if e.call_uid == "micro-0"]
+    assert [e.call_uid for e in produced[-3:]] == ["micro-8", "micro-9", "micro-10"]
 
 
 def _run(**changes: object) -> JournalRun:
