@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
@@ -214,6 +214,49 @@ def interleaved(first_call: int, count: int, open_calls: int) -> Iterator[Journa
                 produced += 1
 
 
+@dataclass(frozen=True)
+class ApplyCost:
+    """The writer's database part alone, in this thread (no event loop, no other thread to wait for)."""
+
+    database: str
+    events: int
+    batch: int
+    cpu_us_per_event: float
+    statements_per_batch: float
+    selects_per_batch: float
+
+
+def apply_cost(database: str, url: str, spill: Path, open_calls: int, batch: int = 50,
+               events: int = 20_000) -> ApplyCost:
+    """CPU per event and statements per batch of ``JournalWriter``'s database work on interleaved journeys
+    (``open_calls`` at once) in batches of ``batch``, after a warm-up: steadier than the runs above on a
+    loaded box, since nothing else of the writer competes for the GIL."""
+    writer = JournalWriter(url, spill)
+    statements: list[str] = []
+    event.listen(writer._engine, "before_cursor_execute",
+                 lambda _c, _k, statement, *_a: statements.append(statement))
+    source = list(interleaved(10_000_000, events, open_calls))
+    batches = [source[i:i + batch] for i in range(0, len(source), batch)]
+    warm = len(batches) // 10
+    try:
+        for chunk in batches[:warm]:
+            writer._write(chunk)
+        statements.clear()
+        start = time.process_time()
+        for chunk in batches[warm:]:
+            writer._write(chunk)
+        cpu_s = time.process_time() - start
+    finally:
+        writer._engine.dispose()
+    timed = len(batches) - warm
+    counted = sum(len(chunk) for chunk in batches[warm:])
+    selects = sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+    result = ApplyCost(database, counted, batch, cpu_s / counted * 1e6, len(statements) / timed, selects / timed)
+    progress(f"journal on {database}, database work alone: {result.cpu_us_per_event:.0f} µs CPU per event, "
+             f"{result.statements_per_batch:.1f} statements ({result.selects_per_batch:.1f} SELECTs) per batch")
+    return result
+
+
 def row_count(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -367,7 +410,8 @@ def throwaway_postgres() -> Iterator[str]:
 # -- report -----------------------------------------------------------------------------------------
 
 
-def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any]) -> str:
+def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any],
+             costs: Sequence[ApplyCost] = ()) -> str:
     """The results as Markdown: the ACD table, the journal table, each against its target."""
     lines = [
         "# Hotline micro-benchmarks",
@@ -382,6 +426,8 @@ def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[
         "| scenario | callers waiting | runs | offers per run | p50 ms | p99 ms | max ms | target |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    if not acd:
+        lines[-5:] = ["", "ACD decision: not measured (`--journal-only`)."]
     for t in acd:
         lines.append(f"| {t.scenario} | {t.waiting} | {t.runs} | {t.offers_per_run:.1f} | {t.p50_ms:.3f} "
                      f"| {t.p99_ms:.3f} | {t.max_ms:.3f} | {'met' if t.meets_target else 'missed'} |")
@@ -403,14 +449,22 @@ def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[
         lines.append(f"| {r.database} | {r.mode} | {r.events:,} | {offered} | {r.events_per_s:,.0f} "
                      f"| {r.drain_s:.2f} | {r.max_backlog:,} | {r.lost} | {r.append_us:.1f} | {r.cpu_us_per_event:.0f} "
                      f"| {sustained} | {'met' if r.meets_target else 'missed'} |")
+    if costs:
+        lines += ["", "The writer's database work alone (`_write` in this thread, interleaved journeys in batches of "
+                  f"{costs[0].batch}, after a warm-up):", "",
+                  "| database | events | CPU µs per event | statements per batch | of which SELECTs |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {c.database} | {c.events:,} | {c.cpu_us_per_event:.0f} | {c.statements_per_batch:.1f} "
+                  f"| {c.selects_per_batch:.1f} |" for c in costs]
     if params.get("postgres_skipped"):
         lines += ["", f"PostgreSQL: not measured ({params['postgres_skipped']})."]
     lines.append("")
     return "\n".join(lines)
 
 
-def to_json(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any]) -> dict[str, Any]:
-    return {"params": params,
+def to_json(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any],
+            costs: Sequence[ApplyCost] = ()) -> dict[str, Any]:
+    return {"params": params, "apply_cost": [asdict(c) for c in costs],
             "acd": [asdict(t) | {"meets_target": t.meets_target} for t in acd],
             "journal": [asdict(r) | {"sustained": r.sustained, "meets_target": r.meets_target} for r in journal]}
 
@@ -436,22 +490,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _postgres_runs(args: argparse.Namespace, spill: Path) -> tuple[list[JournalRun], str | None]:
+def _journal_on(database: str, url: str, spill: Path, args: argparse.Namespace) -> tuple[list[JournalRun], ApplyCost]:
+    runs = bench_journal(database, url, spill, args.rate, args.seconds, args.burst, open_calls=args.open_calls)
+    return runs, apply_cost(database, url, spill, args.open_calls)
+
+
+def _postgres_runs(args: argparse.Namespace, spill: Path) -> tuple[list[JournalRun], list[ApplyCost], str | None]:
     if args.pg_url:
         upgrade(args.pg_url)
         if row_count(args.pg_url):
-            return [], f"{display_url(args.pg_url)} already holds journal rows; give an empty scratch database"
-        return bench_journal("PostgreSQL", args.pg_url, spill, args.rate, args.seconds, args.burst,
-                             open_calls=args.open_calls), None
+            return [], [], f"{display_url(args.pg_url)} already holds journal rows; give an empty scratch database"
+        runs, cost = _journal_on("PostgreSQL", args.pg_url, spill, args)
+        return runs, [cost], None
     if args.start_pg:
         try:
             with throwaway_postgres() as url:
                 upgrade(url)
-                return bench_journal("PostgreSQL", url, spill, args.rate, args.seconds, args.burst,
-                                     open_calls=args.open_calls), None
+                runs, cost = _journal_on("PostgreSQL", url, spill, args)
+                return runs, [cost], None
         except PostgresUnavailable as exc:
-            return [], str(exc)
-    return [], "no --pg-url or --start-pg given"
+            return [], [], str(exc)
+    return [], [], "no --pg-url or --start-pg given"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -464,10 +523,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sqlite_url = f"sqlite:///{folder / 'journal.db'}"
         upgrade(sqlite_url)
-        journal = bench_journal("SQLite", sqlite_url, folder / "spill.jsonl", args.rate, args.seconds, args.burst,
-                                open_calls=args.open_calls)
-        pg_runs, pg_skipped = _postgres_runs(args, folder / "pg-spill.jsonl")
+        journal, cost = _journal_on("SQLite", sqlite_url, folder / "spill.jsonl", args)
+        pg_runs, pg_costs, pg_skipped = _postgres_runs(args, folder / "pg-spill.jsonl")
         journal += pg_runs
+        costs = [cost, *pg_costs]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if pg_skipped:
@@ -479,11 +538,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "agents": args.agents, "queues": args.queues, "decisions": args.decisions, "rate": args.rate,
         "seconds": args.seconds, "burst": args.burst, "open_calls": args.open_calls, "postgres_skipped": pg_skipped,
     }
-    text = markdown(acd, journal, params)
+    text = markdown(acd, journal, params, costs)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / started.strftime("micro-%Y%m%d-%H%M%S")
     stem.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
-    stem.with_suffix(".json").write_text(json.dumps(to_json(acd, journal, params), indent=2) + "\n", encoding="utf-8")
+    stem.with_suffix(".json").write_text(json.dumps(to_json(acd, journal, params, costs), indent=2) + "\n",
+                                         encoding="utf-8")
     print(text)
     progress(f"wrote {stem}.md and {stem}.json")
     met = (all(t.meets_target for t in acd[:2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from itertools import count
+from pathlib import Path
 
 from acd.model import AgentState
 from acd.routing import next_assignments
@@ -13,6 +14,7 @@ from bench.micro import (
     T0,
     JournalRun,
     Timing,
+    apply_cost,
     call_floor,
     entries,
     interleaved,
@@ -21,6 +23,7 @@ from bench.micro import (
     waiting_callers,
 )
 from engine.store.journal import AGENT_PREFIX
+from engine.store.migrate import upgrade
 
 
 def test_the_floor_has_every_queue_staffed_and_a_quarter_available() -> None:
@@ -88,3 +91,11 @@ def test_markdown_says_which_target_was_missed() -> None:
     assert "| PostgreSQL | sustained | 50,000 | 5,000 | 1,460 | 24.00 |" in text and "| no | missed |" in text
     assert "| SQLite | burst | 50,000 | all at once | 5,561 |" in text and "| – | met |" in text
     assert "load average (1/5/15 min) at the start 1.00 / 0.50 / 0.20" in text
+
+
+def test_apply_cost_counts_the_writers_work_per_batch(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    upgrade(url)
+    cost = apply_cost("SQLite", url, tmp_path / "spill.jsonl", open_calls=20, batch=40, events=2400)
+    assert cost.events == 2400 - 240 and cost.cpu_us_per_event > 0
+    assert 0 < cost.selects_per_batch < cost.statements_per_batch < 16
