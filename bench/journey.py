@@ -16,26 +16,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.criterion import Thresholds
 from bench.journey_agents import AgentFloor, member_lines, provision
-from bench.journey_measure import pid_from_file
+from bench.journey_measure import password_check_cpu_s, pid_from_file
 from bench.journey_report import chart, knee, markdown, to_json
 from bench.journey_step import PATH_NAMES, JourneyStep, StepSetup, run_step
-from bench.pbx_session import BenchPbx, BenchSetupError, bench_pbx
+from bench.pbx_session import BenchPbx, BenchRun, on_bench_pbx
 from bench.run import parse_rates
-from engine.errors import HotlineError
 from engine.settings import Settings
 from engine.store.database import make_engine
 from tests.pbx.harness import hotline
@@ -99,6 +94,11 @@ def open_all_day(folder: Path) -> Path:
     return folder
 
 
+def settings_head(data_dir: Path, acw_s: float) -> str:
+    """The settings lines of a run through the shipped flow (open all day, in ``data_dir``) with ``acw_s``."""
+    return f'flows_dir = "{open_all_day(data_dir / "flows")}"\nacw_seconds = {acw_s}\n'
+
+
 def nominal_call_s(share: float, talk: float) -> float:
     """How long a call holds its channels at low load: IVR to the queue (~8 s after 0, ~20 s through the
     look-up), the ring, the talk. The channel condition allows 1.2 times the rate times this."""
@@ -123,7 +123,8 @@ async def sweep(pbx: BenchPbx, args: argparse.Namespace, workdir: Path, out_stem
             seconds=args.seconds, share=args.share, talk_s=args.talk,
             call_seconds=nominal_call_s(args.share, args.talk), max_call_s=120,
             thresholds=Thresholds(answer_p95_ms=args.answer_p95_ms, key_prompt_p95_ms=args.key_p95_ms,
-                                  channel_tolerance=args.channel_tolerance))
+                                  channel_tolerance=args.channel_tolerance),
+            password_check_cpu_s=password_check_cpu_s())
         steps: list[JourneyStep] = []
 
         async def measure(path: str, rate: float) -> JourneyStep:
@@ -179,43 +180,23 @@ def py_spy() -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if shutil.which("sipp") is None:
-        progress("SIPp is not installed: apt-get install sip-tester")
+    run = BenchRun.begin("journey", args.out, progress)
+    if run is None:
         return 3
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
-    load_before = os.getloadavg()
-    data_dir = Path(tempfile.mkdtemp(prefix="hotline-journey-"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / started.strftime("journey-%Y%m%d-%H%M%S")
-    flows = open_all_day(data_dir / "flows")
-    head = f'flows_dir = "{flows}"\nacw_seconds = {args.acw}\n'
+    data_dir, stem = run.data_dir, run.stem
 
     def load_sample(settings: Settings, config_file: Path) -> None:
         hotline(config_file, "data", "load", "--sample")
 
-    finished = False
-    try:
-        with bench_pbx(args.instance, data_dir, progress, settings_head=head, before_controller=load_sample) as pbx:
-            asterisk = pbx.control.cli("core show version").strip()
-            steps = asyncio.run(sweep(pbx, args, data_dir, stem))
-        finished = True
-    except BenchSetupError as exc:
-        progress(str(exc))
-        return 1
-    except HotlineError as exc:
-        progress(f"the PBX failed: {exc}")
-        return 3
-    finally:
-        if finished:
-            shutil.rmtree(data_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run's data in {data_dir}")
+    outcome = on_bench_pbx(run, args.instance, data_dir, progress,
+                           lambda pbx: asyncio.run(sweep(pbx, args, data_dir, stem)),
+                           settings_head=settings_head(data_dir, args.acw), before_controller=load_sample)
+    if outcome.result is None:
+        return outcome.exit_code
+    steps = outcome.result
     params: dict[str, Any] = {
         "command": " ".join(["python -m bench.journey", *(sys.argv[1:] if argv is None else argv)]),
-        "started": started.isoformat(timespec="seconds"), "duration_s": time.monotonic() - t0,
-        "cpus": os.cpu_count(), "load_average_before": list(load_before),
-        "load_average_after": list(os.getloadavg()), "asterisk": asterisk, "agents": args.agents,
+        **run.params(), "agents": args.agents,
         "answer_after_s": 0.3, "talk_s": args.talk, "acw_s": args.acw, "seconds": args.seconds,
         "share": args.share, "rates": args.rates, "full": args.full,
     }

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bench.pbx_session import sign_in_agents, until_agents
 from engine.testcall.agent import AgentEvent, SippAgent
 from tests.pbx.harness import hotline
 
@@ -56,16 +56,6 @@ def member_lines(accounts: Sequence[Account], wrapup_s: float) -> str:
     lines = [f"wrapuptime = {round(wrapup_s)}"]
     lines += [f"member => PJSIP/{a.sip_user}" for a in accounts]
     return "\n".join(lines) + "\n"
-
-
-def _status(config_file: Path) -> dict[str, Any]:
-    result = hotline(config_file, "status", "--json", check=False)
-    return dict(json.loads(result.stdout)) if result.returncode == 0 else {}
-
-
-def agents_in(config_file: Path, numbers: set[str]) -> list[dict[str, Any]]:
-    """The live status of these agents, as ``hotline status --json`` shows them."""
-    return [a for a in _status(config_file).get("agents", []) if a.get("agent") in numbers]
 
 
 class AgentFloor:
@@ -112,31 +102,15 @@ class AgentFloor:
 
     async def sign_in(self, config_file: Path, timeout_s: float = 60) -> None:
         """Wait until the controller sees every softphone registered, then sign every agent in."""
-        numbers = {a.work_number for a in self.accounts}
-        await self._until(config_file, numbers, lambda a: bool(a.get("registered")), timeout_s, "registered")
-        await asyncio.to_thread(hotline, config_file, "agent", "login", *sorted(numbers), timeout=120)
-        await self._until(config_file, numbers, lambda a: a.get("state") == "available", timeout_s, "available")
+        await sign_in_agents(config_file, {a.work_number for a in self.accounts}, timeout_s)
 
     async def wait_available(self, config_file: Path, timeout_s: float) -> bool:
         numbers = {a.work_number for a in self.accounts}
         try:
-            await self._until(config_file, numbers, lambda a: a.get("state") == "available", timeout_s, "available")
+            await until_agents(config_file, numbers, "available", lambda a: a.get("state") == "available", timeout_s)
         except TimeoutError:
             return False
         return True
-
-    @staticmethod
-    async def _until(config_file: Path, numbers: set[str], check: Any, timeout_s: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            agents = await asyncio.to_thread(agents_in, config_file, numbers)
-            if len(agents) == len(numbers) and all(check(a) for a in agents):
-                return
-            if loop.time() > deadline:
-                done = sum(1 for a in agents if check(a))
-                raise TimeoutError(f"{done} of {len(numbers)} agents {what} after {timeout_s:.0f} s")
-            await asyncio.sleep(1.0)
 
     def answered(self) -> int:
         return self.answering.calls_answered if self.answering is not None else 0

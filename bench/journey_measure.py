@@ -7,12 +7,18 @@
   ``queue.answered``), ring to answer (``queue.offered`` to ``queue.answered``), key to next prompt (an
   ``ivr.digits`` event to the start of the next ``prompt.played``, i.e. its time minus its ``ms``).
   These are the controller's own clock readings: the key's time is when the controller handled the key, so
-  the figure leaves out the key's way from SIPp to the controller.
+  the figure leaves out the key's way from SIPp to the controller. Password checks: ``password.checked``
+  events that ran the hash (not those a call ``remembered``).
+- **A password check's CPU** (``password_check_cpu_s``): the scrypt verification the controller runs, timed in
+  this process on the same box (process CPU, median of a few), so a step's controller CPU can be told with
+  and without its checks.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from engine.selfservice.passwords import hash_password, verify_password
 from engine.store.tables import call_events, calls
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,6 +68,7 @@ class JourneyFacts:
     queue_wait_s: list[float]
     ring_answer_s: list[float]
     key_prompt_ms: list[float]
+    password_checks: int = 0
 
 
 def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
@@ -75,6 +83,7 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
     rings: list[float] = []
     keys: list[float] = []
     reached = 0
+    checks = 0
     for evts in by_call.values():
         evts.sort(key=lambda e: e.at)
         entered = offered = None
@@ -91,6 +100,8 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                     waits.append((e.at - entered).total_seconds())
                 if offered is not None:
                     rings.append((e.at - offered).total_seconds())
+            elif e.kind == "password.checked" and not e.data.get("remembered"):
+                checks += 1
             elif e.kind == "ivr.digits":
                 pending_key = e.at if pending_key is None else pending_key
             elif e.kind == "prompt.played" and pending_key is not None:
@@ -100,7 +111,18 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                     pending_key = None
         reached += answered
     return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
-                        ring_answer_s=rings, key_prompt_ms=keys)
+                        ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks)
+
+
+def password_check_cpu_s(samples: int = 5) -> float:
+    """CPU seconds of one service-password check as the controller runs it (median of ``samples``)."""
+    stored = hash_password("123456")
+    costs = []
+    for _ in range(samples):
+        start = time.process_time()
+        verify_password("123456", stored)
+        costs.append(time.process_time() - start)
+    return statistics.median(costs)
 
 
 def journal_facts(engine: Engine, since: datetime, dialed: str) -> JourneyFacts:

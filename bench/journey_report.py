@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.journey_step import PATH_NAMES, JourneyStep, Spread, step_json
+from engine.selfservice.passwords import N as SCRYPT_N
 
 
 def knee(steps: Sequence[JourneyStep], path: str) -> tuple[float | None, float | None]:
@@ -36,11 +37,19 @@ def _controller_cpu(step: JourneyStep) -> str:
     return figure if step.path == "journey" else f"({figure} idle)"
 
 
+def _without_passwords(step: JourneyStep) -> str:
+    if step.path != "journey":
+        return "–"
+    return f"{_n(step.per_call_ms(step.controller_cpu_without_passwords_s), 1)} ({_n(step.password_checks)})"
+
+
 def headline(steps: Sequence[JourneyStep]) -> dict[str, Any]:
     knees = {path: knee(steps, path) for path in PATH_NAMES}
     ours, theirs = knees["journey"][0], knees["app_queue"][0]
     at_knee = next((s for s in steps if s.path == "journey" and s.rate == ours), None)
     cpu = [s.per_call_ms(s.controller_cpu_s) for s in steps if s.path == "journey"]
+    bare = [s.per_call_ms(s.controller_cpu_without_passwords_s) for s in steps if s.path == "journey"]
+    checks = next((s.password_check_cpu_s for s in steps if s.password_check_cpu_s is not None), None)
     return {
         "knees": {p: {"sustained": k[0], "first_failing": k[1]} for p, k in knees.items()},
         "ratio": None if ours is None or not theirs else round(ours / theirs, 2),
@@ -48,6 +57,9 @@ def headline(steps: Sequence[JourneyStep]) -> dict[str, Any]:
             None if at_knee is None else at_knee.per_call_ms(at_knee.controller_cpu_s),
         "controller_cpu_ms_per_call_range": [min(c for c in cpu if c is not None),
                                              max(c for c in cpu if c is not None)] if any(cpu) else None,
+        "controller_cpu_ms_per_call_without_password_checks_range":
+            [min(c for c in bare if c is not None), max(c for c in bare if c is not None)] if any(bare) else None,
+        "password_check_cpu_ms": None if checks is None else round(checks * 1000, 1),
     }
 
 
@@ -66,9 +78,9 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         "static members, MixMonitor, queue_log).",
         "",
         "| path | rate/s | done | INVITE→200 ms p50/p95/max | key→prompt ms p50/p95/max | queue wait s p50/p95/max "
-        "| ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call | ctl RSS MiB "
-        "| journal rows/s | verdict |",
-        "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---|",
+        "| ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call "
+        "| controller without password checks ms/call (checks) | ctl RSS MiB | journal rows/s | verdict |",
+        "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sorted(steps, key=lambda s: (PATH_NAMES.index(s.path), s.rate)):
         verdict = "sustained" if s.sustained else "not: " + ", ".join(s.verdict.failed)
@@ -76,7 +88,7 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         lines.append(
             f"| {s.path} | {s.rate:g} | {s.completed}/{s.planned} | {_spread(s.answer_ms, 1)} "
             f"| {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} | {_n(s.peak_channels)} "
-            f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} "
+            f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} | {_without_passwords(s)} "
             f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {verdict} |")
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
@@ -95,7 +107,11 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         f"**Controller CPU per call**: {_n(head['controller_cpu_ms_per_call_at_knee'], 1)} ms at the journey's "
         "knee (target ≤ 5 ms); range over the journey's steps: "
         + (" – ".join(f"{x:.1f}" for x in head["controller_cpu_ms_per_call_range"]) + " ms"
-           if head["controller_cpu_ms_per_call_range"] else "–") + ".",
+           if head["controller_cpu_ms_per_call_range"] else "–") + "; without the service-password checks: "
+        + (" – ".join(f"{x:.1f}" for x in head["controller_cpu_ms_per_call_without_password_checks_range"]) + " ms"
+           if head["controller_cpu_ms_per_call_without_password_checks_range"] else "–")
+        + f" (one check: {_n(head['password_check_cpu_ms'], 1)} ms of CPU, scrypt N = {SCRYPT_N:,}, timed apart on "
+        "this box and multiplied by the step's `password.checked` events).",
         "",
         "Measured: CPU = utime+stime from /proc over the step (calls still in progress at the end of the step "
         "are in it: the step ends when the last SIPp call has ended); key→prompt = the journal's `ivr.digits` "
@@ -131,6 +147,8 @@ def chart(steps: Sequence[JourneyStep], path: Path) -> None:
         cpu.plot(rates, [s.per_call_ms(s.asterisk_cpu_s) or 0 for s in mine], style, label=f"{name}: Asterisk")
         if name == "journey":
             cpu.plot(rates, [s.per_call_ms(s.controller_cpu_s) or 0 for s in mine], ":o", label="journey: controller")
+            cpu.plot(rates, [s.per_call_ms(s.controller_cpu_without_passwords_s) or 0 for s in mine], ":^",
+                     label="journey: controller without password checks")
     lat.set_xlabel("calls/s")
     lat.set_ylabel("ms")
     lat.set_yscale("symlog")

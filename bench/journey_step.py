@@ -50,6 +50,8 @@ class StepSetup:
     call_seconds: float
     max_call_s: float
     thresholds: Thresholds = Thresholds()
+    # One password check's CPU on this box (journey_measure.password_check_cpu_s); None: not measured.
+    password_check_cpu_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,20 @@ class JourneyStep:
     wall_s: float
     verdict: Verdict
     callers: list[dict[str, Any]] = field(default_factory=list)
+    # Service-password checks the step's calls ran (journey path) and one check's CPU on this box.
+    password_checks: int | None = None
+    password_check_cpu_s: float | None = None
 
     @property
     def sustained(self) -> bool:
         return self.verdict.sustained
+
+    @property
+    def controller_cpu_without_passwords_s(self) -> float | None:
+        """The controller's CPU less its password checks (count x one check's CPU, measured apart)."""
+        if self.controller_cpu_s is None or self.password_checks is None or self.password_check_cpu_s is None:
+            return None
+        return max(0.0, self.controller_cpu_s - self.password_checks * self.password_check_cpu_s)
 
     def per_call_ms(self, cpu_s: float | None) -> float | None:
         return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
@@ -187,6 +199,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         controller_rss_mib=None if rss is None else round(rss / 1024, 1),
         journal_rows_per_s=round((rows1 - rows0) / wall, 1) if wall > 0 else None, wall_s=round(wall, 1),
         verdict=judge(obs, setup.thresholds),
+        password_checks=facts.password_checks if facts else None, password_check_cpu_s=setup.password_check_cpu_s,
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 
@@ -197,4 +210,6 @@ def step_json(step: JourneyStep) -> dict[str, Any]:
                        "explain": step.verdict.explain()}
     data["asterisk_cpu_ms_per_call"] = step.per_call_ms(step.asterisk_cpu_s)
     data["controller_cpu_ms_per_call"] = step.per_call_ms(step.controller_cpu_s)
+    data["controller_cpu_ms_per_call_without_password_checks"] = step.per_call_ms(
+        step.controller_cpu_without_passwords_s)
     return data

@@ -1,7 +1,8 @@
 """Micro-benchmarks of pure code, no PBX: the ACD decision and the journal writer.
 
     python -m bench.micro [--agents 1000] [--queues 50] [--decisions 2000] [--rate 5000] [--seconds 10]
-                          [--burst 50000] [--pg-url URL | --start-pg] [--out bench/results]
+                          [--burst 50000] [--open-calls 200] [--journal-only] [--pg-url URL | --start-pg]
+                          [--out bench/results]
 
 - **ACD decision**: ``acd.routing.next_assignments`` (who gets which caller) over 1,000 agents with
   3 skills each out of 50 queues, a quarter of them available; timed per call for one caller arriving,
@@ -9,7 +10,10 @@
 - **Journal writer**: ``engine.store.journal.JournalWriter`` on a fresh database: events offered at a
   steady rate for some seconds (sustained when the backlog drains within a second of the last event and
   every event is a row: 0 lost), then a burst appended at once (the writer's throughput). The events are
-  a call's journey (start, IVR, queue, offer, answer, recording, end) plus the agent's state changes.
+  a call's journey (start, IVR, queue, offer, answer, recording, end) plus the agent's state changes,
+  one call after the other (``sustained``, ``burst``) or ``--open-calls`` calls in progress at once with
+  their events interleaved (``interleaved``: a batch then touches many calls the writer already knows, as
+  on a busy hotline). Each run also gives the process's CPU per event (appends and the writer's thread).
   Target: >= 5,000 events/s sustained with 0 lost, on SQLite and, with ``--pg-url`` (an empty scratch
   database: the benchmark fills it with made-up calls) or ``--start-pg`` (a throwaway PostgreSQL 15
   server, started the way ``tests/postgres/conftest.py`` does), on PostgreSQL.
@@ -40,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from acd.model import Agent, AgentId, AgentState, AgentStatus, CallUid, QueueName
 from acd.queues import QueueConfig
@@ -196,6 +200,68 @@ def entries(first_call: int, count: int) -> Iterator[JournalEntry]:
             produced += 1
 
 
+def interleaved(first_call: int, count: int, open_calls: int) -> Iterator[JournalEntry]:
+    """``count`` entries of journeys ``open_calls`` at a time, their events taking turns (one of each call,
+    then the next of each), in time order within each call."""
+    produced = 0
+    for group in itertools.count(first_call, open_calls):
+        journeys = [journey(call, T0 + timedelta(seconds=call)) for call in range(group, group + open_calls)]
+        for step in range(EVENTS_PER_CALL):
+            for events in journeys:
+                if produced == count:
+                    return
+                yield events[step]
+                produced += 1
+
+
+APPLY_EVENTS = 20_000
+
+
+@dataclass(frozen=True)
+class ApplyCost:
+    """The writer's database part alone, in this thread (no event loop, no other thread to wait for)."""
+
+    database: str
+    events: int
+    batch: int
+    cpu_us_per_event: float
+    statements_per_batch: float
+    selects_per_batch: float
+
+
+def apply_cost(database: str, url: str, spill: Path, open_calls: int, batch: int = 50,
+               events: int = APPLY_EVENTS, first_call: int = 0) -> ApplyCost:
+    """CPU per event and statements per batch of ``JournalWriter``'s database work on interleaved journeys
+    (``open_calls`` at once) in batches of ``batch``, after a warm-up: steadier than the runs above on a
+    loaded box, since nothing else of the writer competes for the GIL."""
+    writer = JournalWriter(url, spill)
+    statements: list[str] = []
+    event.listen(writer._engine, "before_cursor_execute",
+                 lambda _c, _k, statement, *_a: statements.append(statement))
+    # Times follow on from the journal's (call n starts at T0 + n s): a jump of days would make the agent-time
+    # rollup split every agent's state since its last change into quarter-hours, and measure that instead.
+    source = list(interleaved(first_call, events, open_calls))
+    batches = [source[i:i + batch] for i in range(0, len(source), batch)]
+    warm = len(batches) // 10
+    try:
+        for chunk in batches[:warm]:
+            writer._write(chunk)
+        statements.clear()
+        start = time.process_time()
+        for chunk in batches[warm:]:
+            writer._write(chunk)
+        cpu_s = time.process_time() - start
+    finally:
+        writer._engine.dispose()
+    timed = len(batches) - warm
+    counted = sum(len(chunk) for chunk in batches[warm:])
+    selects = sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+    result = ApplyCost(database, counted, batch, cpu_s / counted * 1e6, len(statements) / timed, selects / timed)
+    progress(f"journal on {database}, database work alone: {result.cpu_us_per_event:.0f} µs CPU per event, "
+             f"{result.statements_per_batch:.1f} statements ({result.selects_per_batch:.1f} SELECTs) per batch")
+    return result
+
+
 def row_count(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -219,6 +285,7 @@ class JournalRun:
     lost: int
     spilled: bool
     append_us: float  # event-loop time per append (the part call handling pays)
+    cpu_us_per_event: float = 0.0  # the process's CPU (appends and the writer's thread) per event
 
     @property
     def sustained(self) -> bool:
@@ -234,14 +301,15 @@ class JournalRun:
 
 
 async def _offer(url: str, spill: Path, source: Iterator[JournalEntry], count: int,
-                 rate: float | None) -> tuple[float, float, int, float]:
+                 rate: float | None) -> tuple[float, float, int, float, float]:
     """Append ``count`` entries at ``rate`` per second (None: as fast as possible); returns the time
-    spent offering, the time to drain after the last append, the highest backlog and the loop time per
-    append in µs."""
+    spent offering, the time to drain after the last append, the highest backlog, the loop time per
+    append in µs and the process CPU per event in µs."""
     writer = JournalWriter(url, spill)
     task = asyncio.create_task(writer.run())
     sent, max_backlog, append_ns = 0, 0, 0
     start = time.monotonic()
+    cpu_start = time.process_time()
     try:
         while sent < count:
             due = count if rate is None else min(count, int((time.monotonic() - start) * rate) + 1)
@@ -256,28 +324,33 @@ async def _offer(url: str, spill: Path, source: Iterator[JournalEntry], count: i
         offered = time.monotonic()
         await writer.wait_idle()
         drained = time.monotonic()
+        cpu_s = time.process_time() - cpu_start
     finally:
         await writer.close()
         await task
-    return offered - start, drained - offered, max_backlog, append_ns / max(count, 1) / 1000
+    return (offered - start, drained - offered, max_backlog, append_ns / max(count, 1) / 1000,
+            cpu_s / max(count, 1) * 1e6)
 
 
 def bench_journal(database: str, url: str, spill: Path, rate: float, seconds: float, burst: int,
-                  first_call: int = 0) -> list[JournalRun]:
+                  first_call: int = 0, open_calls: int = 200) -> list[JournalRun]:
     runs = []
-    plans: list[tuple[str, int, float | None]] = [("sustained", int(rate * seconds), rate), ("burst", burst, None)]
+    plans: list[tuple[str, int, float | None]] = [("sustained", int(rate * seconds), rate),
+                                                  ("interleaved", int(rate * seconds), rate), ("burst", burst, None)]
     for mode, count, offered_rate in plans:
         before = row_count(url)
-        source = entries(first_call, count)
-        first_call += count // EVENTS_PER_CALL + 1
-        offered_for, drain, backlog, append_us = asyncio.run(_offer(url, spill, source, count, offered_rate))
+        source = interleaved(first_call, count, open_calls) if mode == "interleaved" else entries(first_call, count)
+        first_call += count // EVENTS_PER_CALL + open_calls + 1
+        offered_for, drain, backlog, append_us, cpu_us = asyncio.run(_offer(url, spill, source, count, offered_rate))
         written = row_count(url) - before
         total_s = offered_for + drain
         run = JournalRun(database=database, mode=mode, events=count, offered_rate=offered_rate,
                          offered_for_s=offered_for, drain_s=drain, events_per_s=written / total_s,
-                         max_backlog=backlog, lost=count - written, spilled=spill.exists(), append_us=append_us)
+                         max_backlog=backlog, lost=count - written, spilled=spill.exists(), append_us=append_us,
+                         cpu_us_per_event=cpu_us)
         progress(f"journal on {database}, {mode}: {count} events, {run.events_per_s:,.0f} events/s written, "
-                 f"drained {drain:.2f} s after the last, backlog max {backlog}, {run.lost} lost")
+                 f"drained {drain:.2f} s after the last, backlog max {backlog}, {run.lost} lost, "
+                 f"{cpu_us:.0f} µs CPU per event")
         runs.append(run)
         spill.unlink(missing_ok=True)
     return runs
@@ -342,7 +415,8 @@ def throwaway_postgres() -> Iterator[str]:
 # -- report -----------------------------------------------------------------------------------------
 
 
-def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any]) -> str:
+def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any],
+             costs: Sequence[ApplyCost] = ()) -> str:
     """The results as Markdown: the ACD table, the journal table, each against its target."""
     lines = [
         "# Hotline micro-benchmarks",
@@ -357,34 +431,45 @@ def markdown(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[
         "| scenario | callers waiting | runs | offers per run | p50 ms | p99 ms | max ms | target |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    if not acd:
+        lines[-5:] = ["", "ACD decision: not measured (`--journal-only`)."]
     for t in acd:
         lines.append(f"| {t.scenario} | {t.waiting} | {t.runs} | {t.offers_per_run:.1f} | {t.p50_ms:.3f} "
                      f"| {t.p99_ms:.3f} | {t.max_ms:.3f} | {'met' if t.meets_target else 'missed'} |")
     lines += [
         "",
         f"Journal writer: `JournalWriter` on a fresh database, {EVENTS_PER_CALL} events per call (journey + agent "
-        f"states). Sustained = drained within {DRAIN_LIMIT_S:g} s of the last event, 0 lost, nothing spilled. "
+        f"states; interleaved: {params.get('open_calls', 200)} calls in progress at once). Sustained = drained "
+        f"within {DRAIN_LIMIT_S:g} s of the last event, 0 lost, nothing spilled. "
         f"Target: ≥ {JOURNAL_TARGET_EVENTS_S:,.0f} events/s sustained (for a burst: written at that rate or "
         "faster, 0 lost).",
         "",
         "| database | mode | events | offered events/s | written events/s | drain s | backlog max | lost "
-        "| loop µs per append | sustained | target |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| loop µs per append | CPU µs per event | sustained | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in journal:
         offered = "all at once" if r.offered_rate is None else f"{r.offered_rate:,.0f}"
         sustained = "–" if r.offered_rate is None else "yes" if r.sustained else "no"
         lines.append(f"| {r.database} | {r.mode} | {r.events:,} | {offered} | {r.events_per_s:,.0f} "
-                     f"| {r.drain_s:.2f} | {r.max_backlog:,} | {r.lost} | {r.append_us:.1f} "
+                     f"| {r.drain_s:.2f} | {r.max_backlog:,} | {r.lost} | {r.append_us:.1f} | {r.cpu_us_per_event:.0f} "
                      f"| {sustained} | {'met' if r.meets_target else 'missed'} |")
+    if costs:
+        lines += ["", "The writer's database work alone (`_write` in this thread, interleaved journeys in batches of "
+                  f"{costs[0].batch}, after a warm-up):", "",
+                  "| database | events | CPU µs per event | statements per batch | of which SELECTs |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {c.database} | {c.events:,} | {c.cpu_us_per_event:.0f} | {c.statements_per_batch:.1f} "
+                  f"| {c.selects_per_batch:.1f} |" for c in costs]
     if params.get("postgres_skipped"):
         lines += ["", f"PostgreSQL: not measured ({params['postgres_skipped']})."]
     lines.append("")
     return "\n".join(lines)
 
 
-def to_json(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any]) -> dict[str, Any]:
-    return {"params": params,
+def to_json(acd: Sequence[Timing], journal: Sequence[JournalRun], params: dict[str, Any],
+            costs: Sequence[ApplyCost] = ()) -> dict[str, Any]:
+    return {"params": params, "apply_cost": [asdict(c) for c in costs],
             "acd": [asdict(t) | {"meets_target": t.meets_target} for t in acd],
             "journal": [asdict(r) | {"sustained": r.sustained, "meets_target": r.meets_target} for r in journal]}
 
@@ -401,6 +486,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--pg-url", help="also on PostgreSQL: URL of an EMPTY scratch database it may fill")
     where.add_argument("--start-pg", action="store_true", help="also on a throwaway PostgreSQL 15 server")
+    parser.add_argument("--open-calls", type=int, default=200, help="calls in progress at once (interleaved run)")
+    parser.add_argument("--journal-only", action="store_true", help="skip the ACD decision benchmark")
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="where results go")
     args = parser.parse_args(argv)
     if args.agents < 1 or args.queues < 1 or args.decisions < 1 or args.rate <= 0 or args.seconds <= 0:
@@ -408,20 +495,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _postgres_runs(args: argparse.Namespace, spill: Path) -> tuple[list[JournalRun], str | None]:
+def _journal_on(database: str, url: str, spill: Path, args: argparse.Namespace) -> tuple[list[JournalRun], ApplyCost]:
+    # First, on the empty database; the runs then take calls (and times) after its own.
+    cost = apply_cost(database, url, spill, args.open_calls)
+    after = APPLY_EVENTS // EVENTS_PER_CALL + args.open_calls + 1
+    return bench_journal(database, url, spill, args.rate, args.seconds, args.burst, first_call=after,
+                         open_calls=args.open_calls), cost
+
+
+def _postgres_runs(args: argparse.Namespace, spill: Path) -> tuple[list[JournalRun], list[ApplyCost], str | None]:
     if args.pg_url:
         upgrade(args.pg_url)
         if row_count(args.pg_url):
-            return [], f"{display_url(args.pg_url)} already holds journal rows; give an empty scratch database"
-        return bench_journal("PostgreSQL", args.pg_url, spill, args.rate, args.seconds, args.burst), None
+            return [], [], f"{display_url(args.pg_url)} already holds journal rows; give an empty scratch database"
+        runs, cost = _journal_on("PostgreSQL", args.pg_url, spill, args)
+        return runs, [cost], None
     if args.start_pg:
         try:
             with throwaway_postgres() as url:
                 upgrade(url)
-                return bench_journal("PostgreSQL", url, spill, args.rate, args.seconds, args.burst), None
+                runs, cost = _journal_on("PostgreSQL", url, spill, args)
+                return runs, [cost], None
         except PostgresUnavailable as exc:
-            return [], str(exc)
-    return [], "no --pg-url or --start-pg given"
+            return [], [], str(exc)
+    return [], [], "no --pg-url or --start-pg given"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -429,14 +526,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    acd = bench_acd(args.agents, args.queues, args.decisions)
+    acd = [] if args.journal_only else bench_acd(args.agents, args.queues, args.decisions)
     folder = Path(tempfile.mkdtemp(prefix="hotline-micro-"))
     try:
         sqlite_url = f"sqlite:///{folder / 'journal.db'}"
         upgrade(sqlite_url)
-        journal = bench_journal("SQLite", sqlite_url, folder / "spill.jsonl", args.rate, args.seconds, args.burst)
-        pg_runs, pg_skipped = _postgres_runs(args, folder / "pg-spill.jsonl")
+        journal, cost = _journal_on("SQLite", sqlite_url, folder / "spill.jsonl", args)
+        pg_runs, pg_costs, pg_skipped = _postgres_runs(args, folder / "pg-spill.jsonl")
         journal += pg_runs
+        costs = [cost, *pg_costs]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if pg_skipped:
@@ -446,16 +544,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python": sys.version.split()[0], "load_average": [round(x, 2) for x in load_before],
         "command": " ".join(["python -m bench.micro", *(sys.argv[1:] if argv is None else argv)]),
         "agents": args.agents, "queues": args.queues, "decisions": args.decisions, "rate": args.rate,
-        "seconds": args.seconds, "burst": args.burst, "postgres_skipped": pg_skipped,
+        "seconds": args.seconds, "burst": args.burst, "open_calls": args.open_calls, "postgres_skipped": pg_skipped,
     }
-    text = markdown(acd, journal, params)
+    text = markdown(acd, journal, params, costs)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / started.strftime("micro-%Y%m%d-%H%M%S")
     stem.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
-    stem.with_suffix(".json").write_text(json.dumps(to_json(acd, journal, params), indent=2) + "\n", encoding="utf-8")
+    stem.with_suffix(".json").write_text(json.dumps(to_json(acd, journal, params, costs), indent=2) + "\n",
+                                         encoding="utf-8")
     print(text)
     progress(f"wrote {stem}.md and {stem}.json")
-    met = all(t.meets_target for t in acd[:2]) and all(r.meets_target for r in journal if r.mode == "sustained")
+    met = (all(t.meets_target for t in acd[:2])
+           and all(r.meets_target for r in journal if r.mode in ("sustained", "interleaved")))
     return 0 if met else 1
 
 

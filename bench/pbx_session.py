@@ -3,28 +3,41 @@
 Built from the same pieces as the PBX tests (``tests/pbx/harness.py``): settings file on free loopback
 ports, credentials, prompts, journal migration, ``PbxControl`` for Asterisk and ``Controller`` for
 ``hotline run``. Everything is torn down on the way out, also when the run fails half-way.
+
+What the three benchmarks (``bench.run``, ``bench.journey``, ``bench.soak``) share around that session lives
+here too: ``BenchRun`` (when, how long, the box's load, Asterisk's version for the report), ``on_bench_pbx``
+(the session with the benchmarks' exit codes and what becomes of the data folder) and the agents' sign-in
+(``agents_in``, ``until_agents``, ``sign_in_agents``: wait for the softphones' registrations as the
+controller sees them, then ``hotline agent login``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
-from engine.errors import PbxUnreachable
+from engine.errors import HotlineError, PbxUnreachable
 from engine.pbx.control import PbxControl
 from engine.pbx.credentials import for_settings
 from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.migrate import upgrade
-from tests.pbx.harness import Controller, settings_toml
+from tests.pbx.harness import Controller, hotline, settings_toml
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 class BenchSetupError(RuntimeError):
@@ -171,3 +184,100 @@ def _stop_controller(controller: Controller, progress: Progress) -> None:
         progress("the controller did not stop within 20 s: killing it")
         proc.kill()
         proc.wait(timeout=10)
+
+
+# -- what the benchmarks share around the session ----------------------------------------------------------
+
+
+@dataclass
+class BenchRun:
+    """One benchmark run: its data folder, its results' stem (``<out>/<stem_prefix><timestamp>``) and the facts
+    for its report (start, duration, the box's load before and after, Asterisk's version)."""
+
+    data_dir: Path
+    stem: Path
+    started: datetime
+    t0: float = field(default_factory=time.monotonic)
+    load_before: tuple[float, float, float] = field(default_factory=os.getloadavg)
+    asterisk: str = "unknown"
+
+    @classmethod
+    def begin(cls, name: str, out: Path, progress: Progress, stem_prefix: str | None = None) -> BenchRun | None:
+        """A new run (a fresh ``hotline-<name>-*`` data folder, ``out`` made), or None when SIPp is missing."""
+        if shutil.which("sipp") is None:
+            progress("SIPp is not installed: apt-get install sip-tester")
+            return None
+        started = datetime.now(UTC)
+        out.mkdir(parents=True, exist_ok=True)
+        prefix = f"{name}-" if stem_prefix is None else stem_prefix
+        stem = out / (prefix + started.strftime("%Y%m%d-%H%M%S"))
+        return cls(Path(tempfile.mkdtemp(prefix=f"hotline-{name}-")), stem, started)
+
+    def params(self) -> dict[str, Any]:
+        return {"started": self.started.isoformat(timespec="seconds"),
+                "duration_s": round(time.monotonic() - self.t0, 1), "cpus": os.cpu_count(),
+                "load_average_before": [round(x, 2) for x in self.load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()], "asterisk": self.asterisk}
+
+
+@dataclass(frozen=True)
+class SessionOutcome(Generic[T]):
+    """``exit_code`` 0 with ``result``; 1: the bench's PBX could not be set up; 3: the PBX failed."""
+
+    exit_code: int
+    result: T | None = None
+
+
+def on_bench_pbx(run: BenchRun, instance: str, data_dir: Path, progress: Progress, work: Callable[[BenchPbx], T],
+                 *, settings_head: str = "", before_controller: Callable[[Settings, Path], None] | None = None,
+                 keep_data: bool = False) -> SessionOutcome[T]:
+    """``work(pbx)`` on the bench PBX (``bench_pbx``), noting Asterisk's version in ``run``.
+
+    ``data_dir`` is removed after work that finished (unless ``keep_data``: the caller decides later) and kept,
+    with a line saying where, after a failure (the controller log and SIPp files tell what happened)."""
+    finished = False
+    try:
+        with bench_pbx(instance, data_dir, progress, settings_head, before_controller) as pbx:
+            run.asterisk = pbx.control.cli("core show version").strip()
+            result = work(pbx)
+        finished = True
+        return SessionOutcome(0, result)
+    except BenchSetupError as exc:
+        progress(str(exc))
+        return SessionOutcome(1)
+    except HotlineError as exc:
+        progress(f"the PBX failed: {exc}")
+        return SessionOutcome(3)
+    finally:
+        if not finished:
+            progress(f"kept the run's data (controller log, SIPp files) in {data_dir}")
+        elif not keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def agents_in(config_file: Path, numbers: set[str]) -> list[dict[str, Any]]:
+    """The live status of these agents, as ``hotline status --json`` shows them."""
+    result = hotline(config_file, "status", "--json", check=False)
+    status = dict(json.loads(result.stdout)) if result.returncode == 0 else {}
+    return [a for a in status.get("agents", []) if a.get("agent") in numbers]
+
+
+async def until_agents(config_file: Path, numbers: set[str], what: str, check: Callable[[dict[str, Any]], bool],
+                       timeout_s: float) -> None:
+    """Poll the live status until every agent of ``numbers`` passes ``check``; TimeoutError saying how many did."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        agents = await asyncio.to_thread(agents_in, config_file, numbers)
+        if len(agents) == len(numbers) and all(check(a) for a in agents):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{sum(1 for a in agents if check(a))} of {len(numbers)} agents {what} "
+                               f"after {timeout_s:.0f} s")
+        await asyncio.sleep(1.0)
+
+
+async def sign_in_agents(config_file: Path, numbers: set[str], timeout_s: float) -> None:
+    """Wait until the controller sees every softphone registered, then sign every agent in and wait for it."""
+    await until_agents(config_file, numbers, "registered", lambda a: bool(a.get("registered")), timeout_s)
+    await asyncio.to_thread(hotline, config_file, "agent", "login", *sorted(numbers), timeout=120)
+    await until_agents(config_file, numbers, "available", lambda a: a.get("state") == "available", timeout_s)

@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.criterion import Thresholds
-from bench.pbx_session import BenchPbx, BenchSetupError, ChannelPeak, bench_pbx, peak_rss_kib, rss_kib
+from bench.pbx_session import BenchPbx, BenchRun, ChannelPeak, on_bench_pbx, peak_rss_kib, rss_kib
 from bench.report import PATHS, Phase, StepResult, markdown, step_result, summarize, to_json
 from bench.search import bisect, bounds
 from bench.sipp_load import SIPP, run_load
-from engine.errors import HotlineError
 
 IDLE_TIMEOUT = 30.0
 
@@ -216,47 +210,29 @@ def _sipp_version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if shutil.which(SIPP) is None:
-        progress("SIPp is not installed: apt-get install sip-tester")
+    run = BenchRun.begin("bench", args.out, progress, stem_prefix="")
+    if run is None:
         return 3
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
-    load_before = os.getloadavg()
-    data_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    finished = False
-    try:
-        with bench_pbx(args.instance, data_dir, progress) as pbx:
-            asterisk = pbx.control.cli("core show version").strip()
-            load = Load(args.seconds, args.hold, args.thresholds, data_dir / "sipp")
-            steps = run_steps(pbx, args.rates, load)
-            steps += bisect_knees(pbx, steps, load, args.min_step, args.max_probes)
-            number = pbx.settings.hotline_number
-        finished = True
-    except BenchSetupError as exc:
-        progress(str(exc))
-        return 1
-    except HotlineError as exc:
-        progress(f"the PBX failed: {exc}")
-        return 3
-    finally:
-        if finished:
-            shutil.rmtree(data_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run's data (controller log, SIPp files) in {data_dir}")
+    data_dir = run.data_dir
 
+    def work(pbx: BenchPbx) -> tuple[list[StepResult], str]:
+        load = Load(args.seconds, args.hold, args.thresholds, data_dir / "sipp")
+        steps = run_steps(pbx, args.rates, load)
+        return steps + bisect_knees(pbx, steps, load, args.min_step, args.max_probes), pbx.settings.hotline_number
+
+    outcome = on_bench_pbx(run, args.instance, data_dir, progress, work)
+    if outcome.result is None:
+        return outcome.exit_code
+    steps, number = outcome.result
     params: dict[str, Any] = {
-        "started": started.isoformat(timespec="seconds"), "duration_s": round(time.monotonic() - t0, 1),
-        "rates": args.rates, "seconds": args.seconds, "hold": args.hold, "number": number,
-        "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "asterisk": asterisk, "sipp": _sipp_version(), "full": args.full,
+        **run.params(), "rates": args.rates, "seconds": args.seconds, "hold": args.hold,
+        "number": number, "sipp": _sipp_version(), "full": args.full,
         "criterion": asdict(args.thresholds),
         "search": {"min_step": args.min_step, "max_probes": args.max_probes},
     }
     summary = summarize(steps, max(args.rates))
     text = markdown(steps, summary, params)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / started.strftime("%Y%m%d-%H%M%S")
+    stem = run.stem
     stem.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     stem.with_suffix(".json").write_text(json.dumps(to_json(steps, summary, params), indent=2) + "\n",
                                          encoding="utf-8")

@@ -32,21 +32,18 @@ import asyncio
 import contextlib
 import csv
 import json
-import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from bench.journey import open_all_day
-from bench.journey_agents import Account, agents_in, provision
-from bench.pbx_session import BenchPbx, BenchSetupError, bench_pbx
+from bench.journey import settings_head
+from bench.journey_agents import Account, provision
+from bench.pbx_session import BenchPbx, BenchRun, on_bench_pbx, sign_in_agents
 from bench.soak_classify import (
     CallerPlan,
     CallerSide,
@@ -60,7 +57,6 @@ from bench.soak_classify import (
     plan_callers,
 )
 from bench.soak_report import Kill, markdown, to_json
-from engine.errors import HotlineError
 from engine.selfservice.passwords import hash_password
 from engine.settings import Settings
 from engine.store.database import make_engine
@@ -147,22 +143,7 @@ class Floor:
         await self._stack.aclose()
 
     async def sign_in(self, config_file: Path, timeout_s: float = 90) -> None:
-        numbers = {a.work_number for a in self.accounts}
-        await self._until(config_file, numbers, "registered", lambda a: bool(a.get("registered")), timeout_s)
-        await asyncio.to_thread(hotline, config_file, "agent", "login", *sorted(numbers), timeout=120)
-        await self._until(config_file, numbers, "available", lambda a: a.get("state") == "available", timeout_s)
-
-    @staticmethod
-    async def _until(config_file: Path, numbers: set[str], what: str, check: Any, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            agents = await asyncio.to_thread(agents_in, config_file, numbers)
-            if len(agents) == len(numbers) and all(check(a) for a in agents):
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{sum(1 for a in agents if check(a))} of {len(numbers)} agents {what} "
-                                   f"after {timeout_s:.0f} s")
-            await asyncio.sleep(1.0)
+        await sign_in_agents(config_file, {a.work_number for a in self.accounts}, timeout_s)
 
 
 # -- callers and kills ------------------------------------------------------------------------------------
@@ -270,7 +251,7 @@ async def soak(pbx: BenchPbx, args: argparse.Namespace, plans: list[CallerPlan],
     accounts = await asyncio.to_thread(provision, pbx.config_file, workdir / "agents", args.agents)
     async with Floor(accounts, pbx.settings.pbx.sip_port, args, workdir / "phones") as floor:
         progress(f"{len(accounts)} agents registered ({args.holding} holding); signing them in")
-        await floor.sign_in(pbx.config_file)
+        await floor.sign_in(pbx.config_file, timeout_s=90)
         progress(f"{len(plans)} callers over {args.minutes:g} min, a kill every {args.kill_every:g} s")
         kills: list[Kill] = []
         t0 = time.monotonic()
@@ -296,42 +277,31 @@ async def soak(pbx: BenchPbx, args: argparse.Namespace, plans: list[CallerPlan],
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if shutil.which("sipp") is None:
-        progress("SIPp is not installed: apt-get install sip-tester")
+    run = BenchRun.begin("soak", args.out, progress)
+    if run is None:
         return 3
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
-    load_before = os.getloadavg()
-    data_dir = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / started.strftime("soak-%Y%m%d-%H%M%S")
+    data_dir, stem = run.data_dir, run.stem
     plans = plan_callers(args.rate, args.minutes * 60, seed=args.seed)
-    flows = open_all_day(data_dir / "flows")
-    head = f'flows_dir = "{flows}"\nacw_seconds = {args.acw}\n'
+    head = settings_head(data_dir, args.acw)
     accounts = write_accounts(data_dir / "accounts.csv", plans)
 
     def load_accounts(settings: Settings, config_file: Path) -> None:
         hotline(config_file, "data", "load", "--accounts", str(accounts), timeout=120)
 
-    try:
-        with bench_pbx(args.instance, data_dir, progress, settings_head=head, before_controller=load_accounts) as pbx:
-            asterisk = pbx.control.cli("core show version").strip()
-            kills, verdicts, journal = asyncio.run(soak(pbx, args, plans, data_dir))
-    except BenchSetupError as exc:
-        progress(str(exc))
-        return 1
-    except HotlineError as exc:
-        progress(f"the PBX failed: {exc}")
-        return 3
+    # The data folder stays until the verdict: a run that lost a caller keeps it (the controller's log).
+    outcome = on_bench_pbx(run, args.instance, data_dir, progress,
+                           lambda pbx: asyncio.run(soak(pbx, args, plans, data_dir)),
+                           settings_head=head, before_controller=load_accounts, keep_data=True)
+    if outcome.result is None:
+        return outcome.exit_code
+    kills, verdicts, journal = outcome.result
     gaps = journal_gaps(journal)
     totals = count(verdicts)
     passed = totals["lost"] == 0 and not gaps
     keep = not passed
     params: dict[str, Any] = {
         "command": " ".join(["python -m bench.soak", *(sys.argv[1:] if argv is None else argv)]),
-        "started": started.isoformat(timespec="seconds"), "duration_s": round(time.monotonic() - t0, 1),
-        "cpus": os.cpu_count(), "load_average_before": list(load_before),
-        "load_average_after": list(os.getloadavg()), "asterisk": asterisk, "minutes": args.minutes,
+        **run.params(), "minutes": args.minutes,
         "kill_every_s": args.kill_every, "rate": args.rate, "agents": args.agents, "holding_agents": args.holding,
         "talk_s": args.talk, "acw_s": args.acw, "seed": args.seed,
         "data_dir": str(data_dir) if keep else None,

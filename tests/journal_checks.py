@@ -20,6 +20,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.event import listen
 
 # Registers the self-service and incident tables on the shared metadata the schema check compares.
 import engine.store.agent_tables  # noqa: F401
@@ -284,6 +285,113 @@ def check_replay_skips_what_is_written(url: str, tmp_path: Path) -> None:
         assert [s for (s,) in states] == ["available"]
 
 
+# -- the calls the writer keeps between batches (engine.store.open_calls) --------------------------------
+
+# The two look-ups the writer skips for a call it keeps: find its row, read its last seq.
+LOOK_UPS = ("calls.call_uid in", "max(call_events.seq)")
+
+
+class Batches:
+    """A running writer fed batch by batch (each committed before the next), counting its look-ups."""
+
+    def __init__(self, url: str, spill_path: Path) -> None:
+        self.writer = JournalWriter(url, spill_path)
+        self.look_ups: list[str] = []
+        listen(self.writer._engine, "before_cursor_execute", self._seen)
+        self._runner: asyncio.Task[None] | None = None
+
+    def _seen(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        text = " ".join(statement.lower().split())
+        self.look_ups.extend(name for name in LOOK_UPS if name in text)
+
+    async def __aenter__(self) -> Batches:
+        self._runner = asyncio.create_task(self.writer.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.writer.close()
+        if self._runner is not None:
+            await self._runner
+
+    async def batch(self, *entries: JournalEntry) -> list[str]:
+        """Write ``entries`` as one batch; the look-ups it made."""
+        self.look_ups.clear()
+        for item in entries:
+            self.writer.append(item)
+        await asyncio.wait_for(self.writer.wait_idle(), 60)
+        return list(self.look_ups)
+
+
+def seqs_of(url: str, uid: str) -> list[tuple[int, str]]:
+    with reading(url) as engine:
+        return [(e.seq, e.kind) for e in call_events(engine, find_call(engine, uid).id)]
+
+
+def check_kept_calls_skip_the_look_ups(url: str, tmp_path: Path) -> None:
+    """A call's later batches are written without finding its row or its last seq; its end forgets it."""
+    uid, other = "1732357800.601", "1732357800.602"
+
+    async def session() -> None:
+        async with Batches(url, tmp_path / "spill.jsonl") as batches:
+            first = await batches.batch(entry(uid, "call.started", 0, caller=CALLER, dialed="10086"))
+            assert first, "a new call is looked up"
+            assert await batches.batch(entry(uid, "call.answered", 1), entry(uid, "dtmf", 2, digit="1")) == []
+            mixed = await batches.batch(entry(uid, "dtmf", 3, digit="2"), entry(other, "call.started", 3))
+            assert mixed == [LOOK_UPS[0]], "only the new call is looked up (a new row has no seq to read)"
+            assert await batches.batch(entry(uid, "call.ended", 4, outcome="completed"), entry(other, "dtmf", 4)) == []
+            assert len(batches.writer._open_calls) == 1
+            # After its end a call is looked up again, and its sequence still continues.
+            assert await batches.batch(entry(uid, "recording.saved", 5))
+
+    asyncio.run(session())
+    assert seqs_of(url, uid) == [(1, "call.started"), (2, "call.answered"), (3, "dtmf"), (4, "dtmf"),
+                                 (5, "call.ended"), (6, "recording.saved")]
+    assert seqs_of(url, other) == [(1, "call.started"), (2, "dtmf")]
+
+
+def check_restarted_writer_continues_a_kept_call(url: str, tmp_path: Path) -> None:
+    """A controller restart (a new writer) starts from the database; an old writer that another one wrote
+    behind (a stale seq) gets its batch refused once, looks the call up again and still writes it."""
+    uid = "1732357800.701"
+    spill = tmp_path / "spill.jsonl"
+
+    async def session() -> None:
+        async with Batches(url, spill) as old:
+            await old.batch(entry(uid, "call.started", 0, caller=CALLER), entry(uid, "call.answered", 1))
+            async with Batches(url, spill) as restarted:
+                assert await restarted.batch(entry(uid, "call.readopted", 2)), "a new writer looks the call up"
+                assert await restarted.batch(entry(uid, "dtmf", 3, digit="5")) == []
+            await old.batch(entry(uid, "dtmf", 4, digit="6"))
+
+    asyncio.run(session())
+    assert seqs_of(url, uid) == [(1, "call.started"), (2, "call.answered"), (3, "call.readopted"), (4, "dtmf"),
+                                 (5, "dtmf")]
+    assert not spill.with_name(spill.name + ".rejected").exists()
+
+
+def check_spill_replay_and_kept_calls(url: str, tmp_path: Path) -> None:
+    """Spilled entries replayed by a new writer, or by a running one that keeps the call, keep the order."""
+    uid = "1732357800.801"
+    spill = tmp_path / "spill.jsonl"
+    write(url, spill, [entry(uid, "call.started", 0, caller=CALLER)])
+    spill.write_text(entry(uid, "dtmf", 1, digit="1").to_json() + "\n", encoding="utf-8")
+
+    async def session() -> None:
+        async with Batches(url, spill) as batches:
+            # The file is replayed first (looking the call up), this entry after it.
+            assert await batches.batch(entry(uid, "dtmf", 2, digit="2"))
+            assert not spill.exists()
+            assert await batches.batch(entry(uid, "dtmf", 3, digit="3")) == [], "kept from the replay's commit"
+            spill.write_text(entry(uid, "dtmf", 4, digit="4").to_json() + "\n", encoding="utf-8")
+            assert await asyncio.to_thread(batches.writer.replay_spill) == 1
+            assert await batches.batch(entry(uid, "call.ended", 5, outcome="completed")) == []
+
+    asyncio.run(session())
+    assert seqs_of(url, uid) == [(1, "call.started"), (2, "dtmf"), (3, "dtmf"), (4, "dtmf"), (5, "dtmf"),
+                                 (6, "call.ended")]
+    assert not spill.exists()
+
+
 # Every check that needs only an upgraded, empty database and a folder for the spill file.
 LIFE_CYCLE_CHECKS: tuple[Callable[[str, Path], None], ...] = (
     check_replay_skips_what_is_written,
@@ -292,6 +400,9 @@ LIFE_CYCLE_CHECKS: tuple[Callable[[str, Path], None], ...] = (
     check_readopted_call,
     check_placeholder_row,
     check_fallback_source,
+    check_kept_calls_skip_the_look_ups,
+    check_restarted_writer_continues_a_kept_call,
+    check_spill_replay_and_kept_calls,
 )
 
 

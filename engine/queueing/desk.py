@@ -5,7 +5,12 @@
 - SIP registration of the agents' endpoints (read every second, and at once after reconnects);
 - supervisors' requests from the CLI (table ``agent_requests``), answered with the result;
 - the provisioned agents list, re-read from the database so `hotline agent add` needs no restart;
-- the live snapshot for `hotline status` (a JSON file in the data folder, rewritten every second).
+- the live snapshot for `hotline status` (a JSON file in the data folder, rewritten when it changed).
+
+The one-second round is the controller's fixed cost while idle, so it does little when nothing changed: its
+three reads share one connection and one worker-thread hop, the agents are rebuilt only when their rows
+changed, and the snapshot file is only touched (its age tells readers the controller is alive) when nothing
+but the clock moved; ``read_snapshot`` brings the clock-driven figures up to date for the reader.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Coroutine, Mapping
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from acd.model import Agent, AgentId, AgentState, CallUid, QueueName
 from acd.restore import FRESH_START_REASONS, JournalRow, restored_state
@@ -39,12 +45,22 @@ from engine.queueing.service import QueueService
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.silent_call import SilentVariant
 from engine.store.agent_journal_tables import agent_events, agent_requests, call_requests
+from engine.store.agent_tables import agents
 
 log = logging.getLogger(__name__)
 IN_CALL_STATES = frozenset({AgentState.RINGING.value, AgentState.ON_CALL.value, AgentState.ON_HOLD.value})
 # Feature names as the agents' dialplan passes them (*1 .. *5).
 FEATURES: dict[str, AgentEvent] = {"sign_in": SignIn(), "sign_out": SignOut(), "pause": Pause("break"),
                                    "resume": Resume(), "end_acw": EndAfterCallWork()}
+# What the desk builds an agent's line from: when none of it changed, there is nothing to rebuild.
+ROSTER_COLUMNS = (agents.c.work_number, agents.c.name, agents.c.skills, agents.c.tier, agents.c.sip_user)
+# The snapshot's figures that move with the clock alone (read_snapshot recomputes time in state). A queue's
+# longest wait moves too, but only while callers wait, when the floor is not idle: rewritten then.
+CLOCK_FIELDS = frozenset({"at", "in_state_s"})
+
+
+AgentRequest = tuple[int, str, str, str | None]
+"""A supervisor's request about an agent (id, agent, action, reason), from ``agent_requests``."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +105,11 @@ class AgentDesk:
         # The surge plan's view (per queue: stage, who it signed in) and agent -> (queue, stage) it signed in.
         self.overflow_view: Callable[[], dict[str, Any]] = dict
         self.plan_agents: Callable[[], Mapping[str, tuple[str, str]]] = dict
+        # The agents' rows as last built into lines, and the last written snapshot without its clock fields.
+        self._roster: Sequence[object] | None = None
+        self._written: object = None
+        # Each endpoint's registration state as last handed to the queue service (emptied to hand all again).
+        self._endpoints: dict[str, str] = {}
 
     # -- events from the ARI stream ---------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -98,6 +119,7 @@ class AgentDesk:
             case StasisStart(channel=channel, args=("agent-feature", code, *rest)):
                 self._spawn(self._feature(channel.id, code, rest[0] if rest else channel.caller_number))
             case EndpointStateChange(resource=resource, state=state):
+                self._endpoints[resource] = state
                 self.service.registration(resource, state == "online")
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
@@ -124,6 +146,7 @@ class AgentDesk:
 
     async def after_connect(self) -> None:
         """Registration states may have changed while we were away: look at all of them now."""
+        self._endpoints = {}
         await self.read_registrations()
 
     async def read_registrations(self) -> None:
@@ -134,8 +157,11 @@ class AgentDesk:
         except (AriError, OSError) as exc:
             log.warning("could not read the agents' registrations: %s", exc)
             return
-        for resource, state in states.items():
+        # Only the changes: each hand-over scans the agents' lines (endpoints x agents every second).
+        changed = {resource: state for resource, state in states.items() if self._endpoints.get(resource) != state}
+        for resource, state in changed.items():
             self.service.registration(resource, state == "online")
+        self._endpoints.update(changed)
 
     # -- periodic work ----------------------------------------------------------------------------------
     def refresh_agents(self) -> None:
@@ -180,20 +206,27 @@ class AgentDesk:
         in_call = [agent for agent, rows in histories.items() if rows and rows[-1][1] in IN_CALL_STATES]
         self.service.restore({agent: restored_state(rows) for agent, rows in histories.items()}, in_call)
 
-    def pending_requests(self) -> list[tuple[int, str, str, str | None]]:
+    def pending_requests(self) -> list[AgentRequest]:
         with self.db.connect() as conn:
-            rows = conn.execute(select(agent_requests.c.id, agent_requests.c.agent, agent_requests.c.action,
-                                       agent_requests.c.reason).where(agent_requests.c.done_at.is_(None))
-                                .order_by(agent_requests.c.id)).all()
-        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+            return _agent_requests(conn)
 
     def pending_call_requests(self) -> list[CallRequest]:
         with self.db.connect() as conn:
-            rows = conn.execute(select(call_requests.c.id, call_requests.c.call_uid, call_requests.c.action,
-                                       call_requests.c.target_queue, call_requests.c.target_agent,
-                                       call_requests.c.script).where(call_requests.c.done_at.is_(None))
-                                .order_by(call_requests.c.id)).all()
-        return [CallRequest(int(r[0]), str(r[1]), str(r[2]), r[3], r[4], r[5]) for r in rows]
+            return _call_requests(conn)
+
+    def read_round(self) -> tuple[bool, list[AgentRequest], list[CallRequest]]:
+        """The round's reads, in one connection: whether the agents changed (then their lines are rebuilt),
+        the pending agent requests and the pending call requests."""
+        with self.db.connect() as conn:
+            roster = conn.execute(select(*ROSTER_COLUMNS).where(agents.c.removed_at.is_(None))
+                                  .order_by(agents.c.work_number)).all()
+            pending = _agent_requests(conn), _call_requests(conn)
+        changed = roster != self._roster
+        if changed:
+            self.refresh_agents()
+            self._roster = roster
+            self._endpoints = {}  # new lines start unregistered: hand every registration over again
+        return (changed, *pending)
 
     def apply_call_request(self, request: CallRequest) -> str:
         """Deliver a supervisor's transfer or silent-call handover to the live call; "ok" or why not."""
@@ -233,12 +266,12 @@ class AgentDesk:
     async def run(self) -> None:
         while True:
             try:
-                await asyncio.to_thread(self.refresh_agents)
+                _, requests, call_requests_ = await asyncio.to_thread(self.read_round)
                 await self.read_registrations()
-                for request_id, agent, action, reason in await asyncio.to_thread(self.pending_requests):
+                for request_id, agent, action, reason in requests:
                     refused = self.service.agent_event(AgentId(agent), request_event(action, reason))
                     await asyncio.to_thread(self.answer_request, request_id, refused or "ok")
-                for request in await asyncio.to_thread(self.pending_call_requests):
+                for request in call_requests_:
                     answer = self.apply_call_request(request)
                     await asyncio.to_thread(self.answer_call_request, request.id, answer)
                 await asyncio.to_thread(self.write_snapshot)
@@ -280,16 +313,63 @@ class AgentDesk:
         }
 
     def write_snapshot(self) -> None:
+        """Rewrite the live status file if anything but the clock moved since the last write, else touch it."""
+        snapshot = self.snapshot()
+        lasting = _without_clock(snapshot)
+        if lasting == self._written:
+            try:
+                os.utime(self.status_file)
+            except OSError:
+                pass  # gone (removed by hand?): written again below
+            else:
+                return
         tmp = self.status_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.snapshot(), ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(json.dumps(snapshot, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.status_file)
+        self._written = lasting
+
+
+def _agent_requests(conn: Connection) -> list[AgentRequest]:
+    rows = conn.execute(select(agent_requests.c.id, agent_requests.c.agent, agent_requests.c.action,
+                               agent_requests.c.reason).where(agent_requests.c.done_at.is_(None))
+                        .order_by(agent_requests.c.id)).all()
+    return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+
+def _call_requests(conn: Connection) -> list[CallRequest]:
+    rows = conn.execute(select(call_requests.c.id, call_requests.c.call_uid, call_requests.c.action,
+                               call_requests.c.target_queue, call_requests.c.target_agent,
+                               call_requests.c.script).where(call_requests.c.done_at.is_(None))
+                        .order_by(call_requests.c.id)).all()
+    return [CallRequest(int(r[0]), str(r[1]), str(r[2]), r[3], r[4], r[5]) for r in rows]
+
+
+def _without_clock(value: object) -> object:
+    """``value`` (a snapshot or part of one) without the figures that move with the clock alone."""
+    if isinstance(value, dict):
+        return {k: _without_clock(v) for k, v in value.items() if k not in CLOCK_FIELDS}
+    if isinstance(value, list):
+        return [_without_clock(v) for v in value]
+    return value
 
 
 def read_snapshot(status_file: Path, max_age_s: float = 5.0) -> dict[str, Any] | None:
-    """The controller's latest snapshot, or None when there is none or it is stale (controller stopped)."""
+    """The controller's latest snapshot, or None when there is none or it is stale (controller stopped).
+
+    The controller touches the file every second and rewrites it only when something changed, so its age
+    (modification time) says whether the controller is alive, and each agent's time in state is brought up
+    to now here, from ``since``.
+    """
     try:
+        age_s = time.time() - status_file.stat().st_mtime
         data: dict[str, Any] = json.loads(status_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        taken = datetime.fromisoformat(data["at"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    age = (datetime.now(datetime.fromisoformat(data["at"]).tzinfo) - datetime.fromisoformat(data["at"]))
-    return data if age.total_seconds() <= max_age_s else None
+    if age_s > max_age_s:
+        return None
+    now = datetime.now(taken.tzinfo or UTC)
+    for agent in data.get("agents", []):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            agent["in_state_s"] = round((now - datetime.fromisoformat(agent["since"])).total_seconds(), 1)
+    return data

@@ -108,7 +108,8 @@ class SurgePlan:
             requests = await asyncio.to_thread(self._pending_requests)
             answers = [(request_id, self.command(queue, action, stage, reason))
                        for request_id, queue, action, stage, reason in requests]
-            await asyncio.to_thread(self._save_and_answer, answers)
+            if answers or self._unsaved:  # an idle second opens no write transaction
+                await asyncio.to_thread(self._save_and_answer, answers)
             await asyncio.sleep(TICK_S)
 
     def measure(self) -> dict[QueueName, overflow.Measurement]:

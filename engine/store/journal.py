@@ -11,8 +11,9 @@ apart by a crash. ``close()`` makes a last attempt and leaves the file for the n
 Every entry becomes a ``call_events`` row (seq 1, 2, 3.. per call, in append order); a few kinds also
 update the ``calls`` projection (see ``_project``); a call's end fills its disposition and report facts and
 an agent's state change adds the span it closes to the report rollups (engine.reports.projection). A batch
-costs a fixed handful of statements, not a few per call. Collaborators: engine.store.tables (schema),
-engine.store.database (engines, failure messages), engine.masking (caller numbers in logs).
+costs a fixed handful of statements, not a few per call, and none to find a call it already wrote to
+(engine.store.open_calls). Collaborators: engine.store.tables (schema), engine.store.database (engines,
+failure messages), engine.masking (caller numbers in logs).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from engine.masking import mask_number
 from engine.reports.projection import AgentChange, link_callers, project_dispositions, roll_up_agents
 from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
+from engine.store.open_calls import OpenCalls, Position
 from engine.store.tables import SOURCES, call_events, calls
 
 # Journal entries of agents carry this prefix instead of a call's unique id.
@@ -141,6 +143,8 @@ class JournalWriter:
         self._backoff = FIRST_BACKOFF
         # Each agent's latest state as committed (read from the database the first time an agent shows up).
         self._agents_last: dict[str, AgentChange] = {}
+        # Each open call's row id and last seq as committed, so a batch need not look them up again.
+        self._open_calls = OpenCalls()
 
     @property
     def spill_path(self) -> Path:
@@ -392,11 +396,19 @@ class JournalWriter:
         if not entries:
             return
         agents_last = dict(self._agents_last)
-        with self._engine.begin() as connection:
-            if skip_written:
-                entries = _not_yet_written(connection, entries)
-            _apply(connection, entries, agents_last)
-        self._agents_last = agents_last  # only once committed: a failed batch is written again
+        try:
+            with self._engine.begin() as connection:
+                if skip_written:
+                    entries = _not_yet_written(connection, entries)
+                positions = _apply(connection, entries, agents_last, self._open_calls)
+        except Exception:
+            # Not committed, or not surely (a commit cut off), or refused because someone else appended to a
+            # call we keep (a stale seq): look every call up again rather than trust what is kept.
+            self._open_calls.clear()
+            raise
+        # Only once committed: a failed batch is written again.
+        self._agents_last = agents_last
+        self._open_calls.commit(positions)
 
     def _write_single(self, entry: JournalEntry, *, skip_written: bool = False) -> BaseException | None:
         error: BaseException | None = None
@@ -456,9 +468,10 @@ class JournalWriter:
 
 # -- projection: entries -> rows, inside one transaction ---------------------------------------
 
-# Keeps statements per batch constant (PostgreSQL pays a round trip for each): the batch's calls are found
-# in one SELECT, the missing ones inserted in one INSERT, their last seq read in one SELECT, the projection
-# updated with one executemany per kind, and all events inserted in one INSERT.
+# Keeps statements per batch constant (PostgreSQL pays a round trip for each): the calls the writer does not
+# keep (engine.store.open_calls) are found in one SELECT, the missing ones inserted in one INSERT, their last
+# seq read in one SELECT, the projection updated with one executemany per kind, and all events inserted in one
+# INSERT. A batch of calls the writer already wrote to skips the SELECTs.
 
 
 def _not_yet_written(connection: Connection, entries: Sequence[JournalEntry]) -> list[JournalEntry]:
@@ -498,34 +511,44 @@ def _utc(when: datetime) -> datetime:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _apply(connection: Connection, entries: Sequence[JournalEntry], agents_last: dict[str, AgentChange]) -> None:
+def _apply(connection: Connection, entries: Sequence[JournalEntry], agents_last: dict[str, AgentChange],
+           open_calls: OpenCalls) -> dict[str, Position | None]:
     """Append ``entries`` to call_events and update the calls projection, in order.
 
     Entries of agents (``agent:<work number>``) go to agent_events instead: they belong to no call; the
     spans they close go to the agent_time rollup (``agents_last``: each agent's state before the batch,
-    updated in place).
+    updated in place). Returns each call's position after the batch (None: it ended), for ``open_calls``
+    once the transaction is committed.
     """
+    positions: dict[str, Position | None] = {}
     call_entries = [e for e in entries if not e.call_uid.startswith(AGENT_PREFIX)]
     if call_entries:
-        _apply_calls(connection, call_entries)
+        positions = _apply_calls(connection, call_entries, open_calls)
     agent_entries = [e for e in entries if e.call_uid.startswith(AGENT_PREFIX)]
     if agent_entries:
         changes = [(e.call_uid.removeprefix(AGENT_PREFIX), _agent_change(e)) for e in agent_entries]
         roll_up_agents(connection, changes, agents_last)
         connection.execute(insert(agent_events), [_agent_row(e) for e in agent_entries])
+    return positions
 
 
-def _apply_calls(connection: Connection, entries: Sequence[JournalEntry]) -> None:
+def _apply_calls(connection: Connection, entries: Sequence[JournalEntry],
+                 open_calls: OpenCalls) -> dict[str, Position | None]:
     uids = list(dict.fromkeys(e.call_uid for e in entries))
-    ids = _find_calls(connection, uids)
+    kept = open_calls.known(uids)
+    ids = {uid: position.call_id for uid, position in kept.items()}
+    seqs = {position.call_id: position.last_seq for position in kept.values()}
+    # Only the calls the writer does not keep are looked up: new ones, and any after a restart or an end.
+    unknown = [uid for uid in uids if uid not in kept]
+    found = _find_calls(connection, unknown)
+    ids.update(found)
     first_entry: dict[str, JournalEntry] = {}
     for entry in entries:
         first_entry.setdefault(entry.call_uid, entry)
     created = [first_entry[uid] for uid in uids if uid not in ids]
-    known = [ids[uid] for uid in uids if uid in ids]
     if created:
         ids.update(_insert_calls(connection, created))
-    seqs = _last_seqs(connection, known)
+    seqs.update(_last_seqs(connection, list(found.values())))
     skip = {id(entry) for entry in created if entry.kind == CALL_STARTED}
     started: dict[int, dict[str, Any]] = {}
     answered: dict[int, dict[str, Any]] = {}
@@ -551,6 +574,12 @@ def _apply_calls(connection: Connection, entries: Sequence[JournalEntry]) -> Non
                                    hangup_cause=bindparam("cause")), list(ended.values()))
     connection.execute(insert(call_events), rows)
     project_dispositions(connection, ended)
+    positions: dict[str, Position | None] = {uid: Position(ids[uid], seqs.get(ids[uid], 0)) for uid in uids}
+    for entry in entries:
+        if entry.kind == CALL_ENDED:
+            # Its last entry as a rule: forget it (anything later is looked up again).
+            positions[entry.call_uid] = None
+    return positions
 
 
 def _agent_change(entry: JournalEntry) -> AgentChange:

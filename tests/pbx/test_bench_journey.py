@@ -40,3 +40,5 @@ def test_twenty_callers_reach_five_agents_and_the_journal_matches(pbx: Pbx, tmp_
     assert step.queue_wait_s.p50 is not None and step.ring_answer_ms.p50 is not None
     assert step.key_prompt_ms.p50 is not None and step.answer_ms.p95 is not None
     assert step.controller_cpu_s is not None and step.journal_rows_per_s
+    # Each of the 5 self-service callers typed the password once (a garbled key could add a retry).
+    assert (step.password_checks or 0) >= 5, step.password_checks

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.criterion import Check, Condition, Verdict
 from bench.journey_callers import split
-from bench.journey_measure import Event, cpu_seconds, facts
+from bench.journey_measure import Event, cpu_seconds, facts, password_check_cpu_s
 from bench.journey_report import knee, markdown
 from bench.journey_step import JourneyStep, Spread, queue_log_waits
 
@@ -27,9 +27,12 @@ def test_facts_from_a_call_that_reached_an_agent_and_one_that_did_not() -> None:
         Event(1, "queue.answered", at(4.6), {"agent": "3001"}),
         Event(2, "queue.entered", at(5.0), {}),
         Event(3, "queue.answered", at(9.0), {}),  # another call's: not counted
+        Event(2, "password.checked", at(5.5), {"ok": True}),
+        Event(2, "password.checked", at(5.6), {"ok": True, "remembered": True}),  # no hash run: not a check
     ]
     result = facts(events, [1, 2])
-    assert result.calls == 2 and result.reached_agent == 1 and result.rows == 6
+    assert result.calls == 2 and result.reached_agent == 1 and result.rows == 8
+    assert result.password_checks == 1
     assert [round(w, 3) for w in result.queue_wait_s] == [0.5]
     assert [round(r, 3) for r in result.ring_answer_s] == [0.4]
     assert [round(k) for k in result.key_prompt_ms] == [50]
@@ -55,7 +58,8 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
     return JourneyStep(path=path, rate=rate, seconds=10, planned=10, completed=10, reached_agent=None,
                        retransmissions=0, answer_ms=Spread(1, 2, 3), key_prompt_ms=none, queue_wait_s=none,
                        ring_answer_ms=none, peak_channels=4, asterisk_cpu_s=0.5, controller_cpu_s=0.05,
-                       controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict)
+                       controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict,
+                       password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -68,6 +72,13 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
                             "answer_after_s": 0.3, "talk_s": 2, "acw_s": 1, "seconds": 10, "share": 0.25})
     assert "ratio journey / app_queue: 1.50" in text
     assert "**Controller CPU per call**: 5.0 ms" in text
+    # 0.05 s less two checks of 10 ms over 10 calls
+    assert "without the service-password checks: 3.0 – 3.0 ms (one check: 10.0 ms of CPU" in text
+    assert "| 5.0 | 3.0 (2) |" in text
+
+
+def test_a_password_check_costs_milliseconds_of_cpu() -> None:
+    assert 0.001 < password_check_cpu_s(samples=1) < 2.0
 
 
 def test_cpu_seconds_of_this_process_and_of_none() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from itertools import count
+from pathlib import Path
 
 from acd.model import AgentState
 from acd.routing import next_assignments
@@ -13,13 +14,16 @@ from bench.micro import (
     T0,
     JournalRun,
     Timing,
+    apply_cost,
     call_floor,
     entries,
+    interleaved,
     journey,
     markdown,
     waiting_callers,
 )
 from engine.store.journal import AGENT_PREFIX
+from engine.store.migrate import upgrade
 
 
 def test_the_floor_has_every_queue_staffed_and_a_quarter_available() -> None:
@@ -45,6 +49,15 @@ def test_a_journey_is_a_whole_call_and_the_agent_states() -> None:
     assert sum(e.call_uid.startswith(AGENT_PREFIX) for e in entries_of_call) == 2
     produced = list(entries(5, 30))
     assert len(produced) == 30 and len({e.call_uid for e in produced if not e.call_uid.startswith("agent")}) == 3
+
+
+def test_interleaved_journeys_take_turns_and_keep_each_call_in_order() -> None:
+    produced = list(interleaved(0, 2 * EVENTS_PER_CALL * 4 + 3, open_calls=4))
+    assert [e.call_uid for e in produced[:4]] == ["micro-0", "micro-1", "micro-2", "micro-3"]
+    assert [e.kind for e in produced[:4]] == ["call.started"] * 4
+    first = [e for e in produced if e.call_uid == "micro-0"]
+    assert first == [e for e in journey(0, T0) if e.call_uid == "micro-0"]
+    assert [e.call_uid for e in produced[-3:]] == ["micro-8", "micro-9", "micro-10"]
 
 
 def _run(**changes: object) -> JournalRun:
@@ -78,3 +91,11 @@ def test_markdown_says_which_target_was_missed() -> None:
     assert "| PostgreSQL | sustained | 50,000 | 5,000 | 1,460 | 24.00 |" in text and "| no | missed |" in text
     assert "| SQLite | burst | 50,000 | all at once | 5,561 |" in text and "| – | met |" in text
     assert "load average (1/5/15 min) at the start 1.00 / 0.50 / 0.20" in text
+
+
+def test_apply_cost_counts_the_writers_work_per_batch(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    upgrade(url)
+    cost = apply_cost("SQLite", url, tmp_path / "spill.jsonl", open_calls=20, batch=40, events=2400)
+    assert cost.events == 2400 - 240 and cost.cpu_us_per_event > 0
+    assert 0 < cost.selects_per_batch < cost.statements_per_batch < 16

@@ -69,10 +69,12 @@ def test_upgrade_creates_the_folder_and_prints_nothing(tmp_path: Path, capfd: py
     assert capfd.readouterr().out == ""
 
 
-def test_sqlite_connections_use_wal_and_foreign_keys(db_url: str) -> None:
+def test_sqlite_connections_use_wal_synchronous_normal_and_foreign_keys(db_url: str) -> None:
     with reading(db_url) as engine, engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # NORMAL (1), not FULL (2): no fsync per commit; safe under WAL when the process dies (README).
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
 
 
 def test_postgresql_urls_use_psycopg_3() -> None:
@@ -354,3 +356,14 @@ def test_entries_appended_while_the_spill_is_replayed_follow_it(tmp_path: Path) 
         events = call_events(engine, find_call(engine, "u8").id)
     assert [e.at for e in events] == [at(n) for n in range(80)]
     assert [e.seq for e in events] == list(range(1, 81))
+
+
+def test_open_calls_forget_ended_calls_and_the_oldest_past_the_limit() -> None:
+    from engine.store.open_calls import OpenCalls, Position
+
+    kept = OpenCalls(limit=2)
+    kept.commit({"a": Position(1, 3), "b": Position(2, 1)})
+    kept.commit({"a": Position(1, 4), "c": Position(3, 1)})
+    assert kept.known(["a", "b", "c"]) == {"a": Position(1, 4), "c": Position(3, 1)}
+    kept.commit({"a": None})
+    assert kept.known(["a", "b", "c"]) == {"c": Position(3, 1)}

@@ -31,6 +31,9 @@ def test_control_interfaces_on_loopback_with_generated_credentials() -> None:
     write = next(line for line in files["manager.conf"].splitlines() if line.startswith("write"))
     for right in ("originate", "config", "command", "system", "all"):
         assert right not in write
+    # The controller parses every event of the classes it reads: only those it handles.
+    read = next(line for line in files["manager.conf"].splitlines() if line.startswith("read"))
+    assert read == "read = system,security"
 
 
 def test_anonymous_callers_are_confined_to_the_hotline_context() -> None:

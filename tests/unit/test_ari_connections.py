@@ -1,0 +1,47 @@
+"""The ARI client reuses one kept-alive connection for its REST calls (engine/pbx/ari.py).
+
+A new TCP connection per request would cost the controller (and Asterisk) a connect and a teardown for every
+answer, play and bridge call; Asterisk's HTTP server keeps connections alive (http.conf ``session_keep_alive``,
+15 s by default), so a sequence of calls must go over the same connection. Checked against a local aiohttp
+server standing in for Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from engine.pbx.ari import AriClient
+from engine.pbx.ari_events import ChannelId, PlaybackId
+
+
+def test_rest_calls_share_one_kept_alive_connection() -> None:
+    peers: list[object] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        if request.method == "GET":
+            return web.json_response([{"resource": "agent1001", "state": "online"}])
+        return web.Response(status=204)
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            async with AriClient(host="127.0.0.1", port=port, user="u", password="p", app="hotline") as ari:
+                for n in range(10):
+                    await ari.answer(ChannelId(f"c{n}"))
+                    await ari.play(ChannelId(f"c{n}"), "sound:hello", PlaybackId(f"p{n}"))
+                    assert await ari.endpoint_states() == {"agent1001": "online"}
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(scenario())
+    assert len(peers) == 30
+    assert len(set(peers)) == 1, f"{len(set(peers))} connections for 30 sequential requests"
