@@ -227,12 +227,12 @@ class JournalWriter:
             await asyncio.to_thread(self._engine.dispose)
 
     def replay_spill(self) -> int:
-        """Write the spill file's entries to the database in one transaction, then remove the file.
+        """Write the spill file's entries to the database, then remove the file.
 
-        Synchronous: it blocks on the database, so async code runs it in a thread (``run()`` does, before
-        anything newer, so spilled entries keep their place). Returns how many entries were written.
-        Raises DatabaseUnreachable and keeps the file when the database cannot take them. A file the
-        database refuses (bad data) is set aside as ``<name>.rejected`` and logged as an ERROR.
+        Synchronous: it blocks on the database, so async code runs it in a thread. Returns how many entries
+        the file held. Entries the database already holds are skipped; an entry it refuses (bad data) is set
+        aside in ``<name>.rejected`` and logged as an ERROR, the others written, as ``run()``'s replay does.
+        Raises DatabaseUnreachable and keeps the file when the database cannot take them.
         """
         try:
             return self._replay_spill()
@@ -243,25 +243,9 @@ class JournalWriter:
         path = self._spill_path
         if not path.exists():
             return 0
-        entries = list(self._read_spill(path))
-        try:
-            self._write(entries, skip_written=True)
-        except _ENTRY_ERRORS as exc:
-            rejected = self._rejected_path()
-            with rejected.open("a", encoding="utf-8") as out:
-                out.write(path.read_text(encoding="utf-8"))
-            path.unlink()
-            logger.error(
-                "journal database refused the spill file %s (%s); its %d entries are kept in %s",
-                path,
-                failure_reason(exc),
-                len(entries),
-                rejected,
-            )
-            return 0
+        replayed = self._replay_prefix(path.stat().st_size)
         path.unlink()
-        logger.info("replayed %d journal entries from %s", len(entries), path)
-        return len(entries)
+        return replayed
 
     # -- the background loop ---------------------------------------------------------------------
 
@@ -357,7 +341,8 @@ class JournalWriter:
         self._pending.extendleft(reversed(list(self._parse_spill(newer, path))))
         self._spilling, self._spilled = False, 0
 
-    def _replay_prefix(self, size: int) -> None:
+    def _replay_prefix(self, size: int) -> int:
+        """Write the entries of the spill file's first ``size`` bytes; returns how many there were."""
         path = self._spill_path
         with path.open("rb") as spilled:
             text = spilled.read(size).decode("utf-8")
@@ -371,6 +356,7 @@ class JournalWriter:
                 if error is not None:
                     self._reject(entry, error)
         logger.info("replayed %d journal entries from %s", len(entries), path)
+        return len(entries)
 
     async def _commit_inflight(self) -> None:
         batch = list(self._inflight)
@@ -450,10 +436,6 @@ class JournalWriter:
                 out.write(entry.to_json() + "\n")
         except OSError as exc:
             logger.error("could not write %s: %s", rejected, exc)
-
-    @staticmethod
-    def _read_spill(path: Path) -> Iterable[JournalEntry]:
-        return JournalWriter._parse_spill(path.read_text(encoding="utf-8"), path)
 
     @staticmethod
     def _parse_spill(text: str, path: Path) -> Iterable[JournalEntry]:
