@@ -190,15 +190,20 @@ class CallSupervisor:
             await self.control.hangup(channel)
 
     # -- recovery ----------------------------------------------------------------------------------------
+    def _app_args(self, channel: Channel) -> list[str] | None:
+        """The Stasis arguments of a channel in our app (None: not in our app)."""
+        parts = channel.app_data.split(",")
+        return parts[1:] if channel.app_name == "Stasis" and parts[0] == self.app else None
+
     def _ours(self, channel: Channel) -> bool:
         """A caller in our app (agents' legs and feature-code channels are not calls of their own)."""
-        parts = channel.app_data.split(",")
-        return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] in (["inbound"], [])
+        args = self._app_args(channel)
+        return args is not None and args[:1] in (["inbound"], [])
 
     def _callback_in_app(self, channel: Channel) -> bool:
         """A booked callback's customer channel in our app (answered: it entered Stasis)."""
-        parts = channel.app_data.split(",")
-        return channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] == [CALLBACK_CUSTOMER]
+        args = self._app_args(channel)
+        return args is not None and args[:1] == [CALLBACK_CUSTOMER]
 
     async def _reconcile(self) -> None:
         """Asterisk is the truth about which calls exist: adopt the callers in our app we do not serve (a
@@ -226,12 +231,12 @@ class CallSupervisor:
         self.on_readopt({CallUid(str(c.id)): p for c, p, _ in adopted if p is not None})
         # Calls the journal holds open that Asterisk no longer has and nobody here serves: their callers hung
         # up while no controller listened. Closed once, with that cause.
-        self.close_unseen(present_ids | set(self.calls) | {c.id for c, _, _ in adopted}, self._closed_here)
         owners = set(self.calls) | {c.id for c, _, _ in adopted}
+        self.close_unseen(present_ids | owners, self._closed_here)
         for channel in present:
-            parts = channel.app_data.split(",")
-            if channel.app_name == "Stasis" and parts[0] == self.app and parts[1:2] == ["agent-leg"] \
-                    and channel.id not in self.calls and ChannelId(",".join(parts[2:])) not in owners:
+            args = self._app_args(channel)
+            if args is not None and args[:1] == ["agent-leg"] \
+                    and channel.id not in self.calls and ChannelId(",".join(args[1:])) not in owners:
                 # An agent who answered for a caller that hung up while no controller listened: release them.
                 self._spawn(self._drop(channel.id), f"drop-{channel.id}")
         for channel, position, flow in adopted:
