@@ -31,7 +31,7 @@ from engine.ivr.prompts import flow_prompts
 from engine.ivr.runner import IvrServices
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
-from engine.pbx.ari_events import ChannelId
+from engine.pbx.ari_events import ACTED_ON, ChannelId
 from engine.pbx.control import PbxControl
 from engine.pbx.credentials import for_settings
 from engine.pbx.layout import PbxLayout
@@ -236,7 +236,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         }
         helpers = [asyncio.create_task(tasks.keep_running(name, job), name=name) for name, job in restartable.items()]
         writer = asyncio.create_task(tasks.critical("journal", journal.run()), name="journal")
-        calls = asyncio.create_task(tasks.critical("calls", supervisor.run(ari.events())), name="calls")
+        calls = asyncio.create_task(tasks.critical("calls", supervisor.run(ari.events(only=ACTED_ON))), name="calls")
         try:
             with contextlib.suppress(Exception):
                 await ami.connect()

@@ -16,13 +16,14 @@ the calls' ACW). Works on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, func, select, update
 
 from engine.reports.disposition import Event, Rules, derive
 from engine.reports.rollup import UNCOUNTED_STATES, call_columns, caller_gaps, split, talk_rows
@@ -47,6 +48,15 @@ def events_by_call(connection: Connection, call_ids: Sequence[int]) -> dict[int,
     return found
 
 
+# Statements built once: SQLAlchemy keeps a statement object's cache key, so the journal writer's batches
+# skip building them and working out their keys each time.
+_FILL_DISPOSITION: Final = (update(calls).where(calls.c.id == bindparam("call"))
+                            .values(disposition=bindparam("name"), disposition_detail=bindparam("detail"),
+                                    **{name: bindparam(name) for name in call_columns({})}))
+_ADD_CALL_ACW: Final = (update(calls).where(calls.c.call_uid == bindparam("uid"))
+                        .values(acw_s=func.coalesce(calls.c.acw_s, 0.0) + bindparam("seconds")))
+
+
 def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None) -> None:
     """Fill the disposition, its detail, the typed facts and the talks of these (ended) calls from their events."""
     ids = sorted(set(call_ids))
@@ -64,12 +74,7 @@ def project_dispositions(connection: Connection, call_ids: Iterable[int], rules:
         rows.append({"call": call_id, "name": disposition.name, "detail": disposition.detail,
                      **call_columns(disposition.detail)})
         talks.extend(talk_rows(call_id, started[call_id], disposition.detail))
-    facts: dict[str, Any] = {name: bindparam(name) for name in call_columns({})}
-    connection.execute(
-        update(calls).where(calls.c.id == bindparam("call"))
-        .values(disposition=bindparam("name"), disposition_detail=bindparam("detail"), **facts),
-        rows,
-    )
+    connection.execute(_FILL_DISPOSITION, rows)
     for first in range(0, len(ids), CHUNK):
         connection.execute(call_talks.delete().where(call_talks.c.call_id.in_(ids[first:first + CHUNK])))
     if talks:
@@ -153,20 +158,24 @@ def _add_call_acw(connection: Connection, acw: Mapping[tuple[str, str], float]) 
     per_call: dict[str, float] = defaultdict(float)
     for (call_uid, _agent), value in acw.items():
         per_call[call_uid] += value
-    connection.execute(update(calls).where(calls.c.call_uid == bindparam("uid"))
-                       .values(acw_s=func.coalesce(calls.c.acw_s, 0.0) + bindparam("seconds")),
-                       [{"uid": uid, "seconds": value} for uid, value in per_call.items()])
+    connection.execute(_ADD_CALL_ACW, [{"uid": uid, "seconds": value} for uid, value in per_call.items()])
 
 
 def _add_seconds(connection: Connection, table: Table, keys: tuple[str, ...],
                  seconds: Mapping[tuple[Any, ...], float]) -> None:
     """Add ``seconds`` (key values -> seconds) to ``table``'s rows, creating the missing ones (one upsert)."""
+    rows = [{**dict(zip(keys, key, strict=True)), "seconds": value} for key, value in seconds.items()]
+    connection.execute(_upsert(connection.dialect.name, table, keys), rows)
+
+
+@functools.cache
+def _upsert(dialect_name: str, table: Table, keys: tuple[str, ...]) -> Executable:
+    """The statement adding seconds to a rollup row, built once per database kind (see _ADD_CALL_ACW)."""
     # Imported here: the PostgreSQL dialect package costs `hotline report` ~30 ms of start-up it never uses.
     from sqlalchemy.dialects import postgresql, sqlite
 
-    rows = [{**dict(zip(keys, key, strict=True)), "seconds": value} for key, value in seconds.items()]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    upsert = statement.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
-                                             set_={"seconds": table.c.seconds + statement.excluded.seconds})
-    connection.execute(upsert, rows)
+    upsert: Executable = statement.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys], set_={"seconds": table.c.seconds + statement.excluded.seconds})
+    return upsert

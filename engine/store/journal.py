@@ -50,6 +50,12 @@ CALL_ANSWERED: Final = "call.answered"
 CALL_ENDED: Final = "call.ended"
 
 BATCH_SIZE: Final = 500
+# How long the writer waits, once woken by an entry, for more to join the batch. A batch's cost is mostly
+# fixed (a transaction, a worker-thread hop, a handful of statements), and a journey call's ~20 entries
+# trickle in one by one: written as they came, they took about a third of the controller's CPU. The price:
+# a controller killed outright loses up to this much more of its last entries (never a gap: a call's
+# entries are numbered as they are committed).
+LINGER_S: Final = 0.1
 CHUNK: Final = 500
 FIRST_BACKOFF: Final = 0.2
 MAX_BACKOFF: Final = 5.0
@@ -99,8 +105,31 @@ class JournalEntry:
 def _detached(entry: JournalEntry) -> JournalEntry:
     # A private JSON-ready copy: the caller may mutate its dict later, and a value json cannot encode
     # must not poison a whole batch in the worker thread.
-    data = json.loads(json.dumps(dict(entry.data), default=str))
+    try:
+        data = _plain_copy(entry.data)
+    except _NotPlain:
+        data = json.loads(json.dumps(dict(entry.data), default=str))
     return replace(entry, data=data)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of data made only of what JSON holds as is (str-keyed dicts, lists, str, int, float,
+    bool, None), else ``_NotPlain``. What nearly every entry carries: copied without the JSON round trip,
+    which was a twentieth of the controller's CPU."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        if not all(type(key) is str for key in value):
+            raise _NotPlain
+        return {key: _plain_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_plain_copy(item) for item in value]
+    raise _NotPlain
 
 
 class JournalWriter:
@@ -117,6 +146,7 @@ class JournalWriter:
         clock: Clock | None = None,
         *,
         batch_size: int = BATCH_SIZE,
+        linger_s: float = LINGER_S,
     ) -> None:
         self._url = url
         self._shown_url = display_url(url)
@@ -124,6 +154,7 @@ class JournalWriter:
         self._spill_path = spill_path
         self._clock: Clock = clock or SystemClock()
         self._batch_size = batch_size
+        self._linger_s = linger_s
         self._pending: deque[JournalEntry] = deque()
         # Taken from _pending, not yet committed; only the DB job running right now touches it.
         self._inflight: list[JournalEntry] = []
@@ -296,6 +327,8 @@ class JournalWriter:
         """One attempt to commit everything buffered; raises (keeping the entries) on failure."""
         while self._inflight or self._pending:
             if not self._inflight:
+                if 0 < len(self._pending) < self._batch_size and self._linger_s > 0 and not self._stopping.is_set():
+                    await self._first_of(asyncio.sleep(self._linger_s))
                 count = min(self._batch_size, len(self._pending))
                 self._inflight = [self._pending.popleft() for _ in range(count)]
             await self._shielded(self._commit_inflight())
@@ -489,6 +522,20 @@ def _not_yet_written(connection: Connection, entries: Sequence[JournalEntry]) ->
     return fresh
 
 
+# Built once: SQLAlchemy keeps a statement object's cache key, so executing the same object again skips
+# building the expression and working out its key (a fifth of the writer's CPU when built per batch).
+_row = calls.c
+_FILL_STARTED: Final = (update(calls).where(_row.id == bindparam("call"))
+                        .values(caller=func.coalesce(_row.caller, bindparam("caller")),
+                                dialed=func.coalesce(_row.dialed, bindparam("dialed"))))
+_MARK_ANSWERED: Final = (update(calls).where(_row.id == bindparam("call"), _row.answered_at.is_(None))
+                         .values(answered_at=bindparam("at")))
+_MARK_ENDED: Final = (update(calls).where(_row.id == bindparam("call"), _row.ended_at.is_(None))
+                      .values(ended_at=bindparam("at"), outcome=bindparam("outcome"), hangup_cause=bindparam("cause")))
+_INSERT_EVENT: Final = insert(call_events)
+_INSERT_AGENT_EVENT: Final = insert(agent_events)
+
+
 def _utc(when: datetime) -> datetime:
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
@@ -510,7 +557,7 @@ def _apply(connection: Connection, entries: Sequence[JournalEntry], agents_last:
     if agent_entries:
         changes = [(e.call_uid.removeprefix(AGENT_PREFIX), _agent_change(e)) for e in agent_entries]
         roll_up_agents(connection, changes, agents_last)
-        connection.execute(insert(agent_events), [_agent_row(e) for e in agent_entries])
+        connection.execute(_INSERT_AGENT_EVENT, [_agent_row(e) for e in agent_entries])
     return positions
 
 
@@ -542,19 +589,13 @@ def _apply_calls(connection: Connection, entries: Sequence[JournalEntry],
             _project(call_id, entry, started, answered, ended)
         seq = seqs[call_id] = seqs.get(call_id, 0) + 1
         rows.append({"call_id": call_id, "seq": seq, "at": entry.at, "kind": entry.kind, "data": entry.data})
-    row = calls.c
     if started:
-        connection.execute(update(calls).where(row.id == bindparam("call"))
-                           .values(caller=func.coalesce(row.caller, bindparam("caller")),
-                                   dialed=func.coalesce(row.dialed, bindparam("dialed"))), list(started.values()))
+        connection.execute(_FILL_STARTED, list(started.values()))
     if answered:
-        connection.execute(update(calls).where(row.id == bindparam("call"), row.answered_at.is_(None))
-                           .values(answered_at=bindparam("at")), list(answered.values()))
+        connection.execute(_MARK_ANSWERED, list(answered.values()))
     if ended:
-        connection.execute(update(calls).where(row.id == bindparam("call"), row.ended_at.is_(None))
-                           .values(ended_at=bindparam("at"), outcome=bindparam("outcome"),
-                                   hangup_cause=bindparam("cause")), list(ended.values()))
-    connection.execute(insert(call_events), rows)
+        connection.execute(_MARK_ENDED, list(ended.values()))
+    connection.execute(_INSERT_EVENT, rows)
     project_dispositions(connection, ended)
     positions: dict[str, Position | None] = {uid: Position(ids[uid], seqs.get(ids[uid], 0)) for uid in uids}
     for entry in entries:

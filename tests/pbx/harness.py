@@ -66,19 +66,24 @@ def hotline(config_file: Path, *args: str, check: bool = True, timeout: float = 
     return result
 
 
-async def _app_registered(settings: Settings) -> bool:
+async def _app_details(settings: Settings) -> dict[str, Any] | None:
     creds = for_settings(settings)
     auth = {"Authorization": aiohttp.encode_basic_auth(creds.ari_user, creds.ari_password)}
     url = f"http://127.0.0.1:{settings.pbx.ari_port}/ari/applications/{settings.stasis_app}"
     try:
         async with aiohttp.ClientSession(headers=auth) as s, s.get(url) as resp:
-            return resp.status == 200
+            return dict(await resp.json()) if resp.status == 200 else None
     except aiohttp.ClientError:
-        return False
+        return None
+
+
+def app_details(settings: Settings) -> dict[str, Any] | None:
+    """ARI's view of the controller's Stasis app (None: not registered)."""
+    return asyncio.run(_app_details(settings))
 
 
 def app_registered(settings: Settings) -> bool:
-    return asyncio.run(_app_registered(settings))
+    return app_details(settings) is not None
 
 
 class Controller:

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import threading
 
+from engine.pbx.ari_events import ACTED_ON
 from engine.testcall import CallReport
 from tests.pbx.conftest import Pbx
-from tests.pbx.harness import app_registered, hotline, wait_until
+from tests.pbx.harness import app_details, app_registered, hotline, wait_until
 from tests.pbx.test_call_journey import dial, event_kinds, journaled_call
 
 
+def allowed_events(pbx: Pbx) -> set[str]:
+    details = app_details(pbx.settings) or {}
+    return {str(allowed["type"]) for allowed in details.get("events_allowed", [])}
+
+
 def test_next_call_is_handled_after_asterisk_restarts(pbx: Pbx) -> None:
-    """`core restart now` under a connected controller: it reconnects and handles the next call."""
+    """`core restart now` under a connected controller: it reconnects and handles the next call. Its app
+    asks Asterisk for the event types it acts on alone, again after the restart (the app is new there)."""
     with pbx.controller() as controller:
+        wait_until(lambda: allowed_events(pbx) == ACTED_ON, 10, "the controller to filter its app's events")
         pbx.control.restart_now()
         pbx.control.wait_fully_booted(60)
         wait_until(lambda: app_registered(pbx.settings), 30, "the controller to re-register after restart")
         report = dial(pbx, caller_id="13600000011", keys=["0"])
         assert report.answered and report.ended_by == "hotline", report
         journaled_call(pbx, "13600000011", "completed")
+        assert allowed_events(pbx) == ACTED_ON
     assert "ARI events lost" in controller.output()
 
 
