@@ -181,7 +181,9 @@ class CallSession:
         if self.ended is not None:
             raise self.ended
         try:
-            event = await asyncio.wait_for(self.inbox.get(), within)
+            # asyncio.timeout rather than wait_for: no task wrapped round each wait (one per event).
+            async with asyncio.timeout(within):
+                event = await self.inbox.get()
         except TimeoutError:
             return None
         return self._absorb(event)

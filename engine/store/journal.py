@@ -50,12 +50,6 @@ CALL_ANSWERED: Final = "call.answered"
 CALL_ENDED: Final = "call.ended"
 
 BATCH_SIZE: Final = 500
-# How long the writer waits, once woken by an entry, for more to join the batch. A batch's cost is mostly
-# fixed (a transaction, a worker-thread hop, a handful of statements), and a journey call's ~20 entries
-# trickle in one by one: written as they came, they took about a third of the controller's CPU. The price:
-# a controller killed outright loses up to this much more of its last entries (never a gap: a call's
-# entries are numbered as they are committed).
-LINGER_S: Final = 0.1
 CHUNK: Final = 500
 FIRST_BACKOFF: Final = 0.2
 MAX_BACKOFF: Final = 5.0
@@ -146,7 +140,6 @@ class JournalWriter:
         clock: Clock | None = None,
         *,
         batch_size: int = BATCH_SIZE,
-        linger_s: float = LINGER_S,
     ) -> None:
         self._url = url
         self._shown_url = display_url(url)
@@ -154,7 +147,6 @@ class JournalWriter:
         self._spill_path = spill_path
         self._clock: Clock = clock or SystemClock()
         self._batch_size = batch_size
-        self._linger_s = linger_s
         self._pending: deque[JournalEntry] = deque()
         # Taken from _pending, not yet committed; only the DB job running right now touches it.
         self._inflight: list[JournalEntry] = []
@@ -327,8 +319,6 @@ class JournalWriter:
         """One attempt to commit everything buffered; raises (keeping the entries) on failure."""
         while self._inflight or self._pending:
             if not self._inflight:
-                if 0 < len(self._pending) < self._batch_size and self._linger_s > 0 and not self._stopping.is_set():
-                    await self._first_of(asyncio.sleep(self._linger_s))
                 count = min(self._batch_size, len(self._pending))
                 self._inflight = [self._pending.popleft() for _ in range(count)]
             await self._shielded(self._commit_inflight())

@@ -45,3 +45,48 @@ def test_rest_calls_share_one_kept_alive_connection() -> None:
     asyncio.run(scenario())
     assert len(peers) == 30
     assert len(set(peers)) == 1, f"{len(set(peers))} connections for 30 sequential requests"
+
+
+def test_each_events_connection_sets_the_apps_event_filter_first() -> None:
+    """The app's filter lives in Asterisk with the app, which a restarted Asterisk no longer has: the events
+    stream sets it on every connection, before it reports ``Connected``; a refused filter costs a warning,
+    not the stream."""
+    filters: list[object] = []
+    connections = 0
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        nonlocal connections
+        connections += 1
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.close()  # a drop: the client connects again
+        return ws
+
+    async def event_filter(request: web.Request) -> web.StreamResponse:
+        filters.append(await request.json())
+        return web.json_response({}, status=200 if len(filters) == 1 else 400)
+
+    async def scenario() -> list[str]:
+        app = web.Application()
+        app.router.add_get("/ari/events", events)
+        app.router.add_put("/ari/applications/hotline/eventFilter", event_filter)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        seen: list[str] = []
+        try:
+            async with AriClient(host="127.0.0.1", port=port, user="u", password="p", app="hotline") as ari:
+                async for event in ari.events(only={"StasisStart", "StasisEnd"}, max_backoff=0.05):
+                    seen.append(type(event).__name__)
+                    if seen.count("Connected") == 2:
+                        break
+        finally:
+            await runner.cleanup()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == ["Connected", "Disconnected", "Connected"]
+    assert connections == 2
+    assert filters == [{"allowed": [{"type": "StasisEnd"}, {"type": "StasisStart"}]}] * 2

@@ -182,37 +182,6 @@ def test_cancelled_run_still_flushes_on_close(db_url: str, tmp_path: Path) -> No
     assert [e.at for e in events] == [at(n) for n in range(50)]
 
 
-def test_entries_trickling_in_share_a_transaction(db_url: str, tmp_path: Path) -> None:
-    """A call's entries come one by one a few milliseconds apart: the writer waits its linger for more
-    before it writes, so they go in one transaction, not one each (each costs a worker-thread hop and a
-    handful of statements)."""
-    transactions: list[int] = []
-
-    async def scenario() -> None:
-        writer = JournalWriter(db_url, tmp_path / "spill.jsonl", linger_s=0.2)
-        write_batch = writer._write
-
-        def counted(entries: Sequence[JournalEntry], *, skip_written: bool = False) -> None:
-            transactions.append(len(entries))
-            write_batch(entries, skip_written=skip_written)
-
-        writer._write = counted  # type: ignore[method-assign]
-        runner = asyncio.create_task(writer.run())
-        writer.append(entry("u9", "call.started", 0))
-        for n in range(1, 10):
-            await asyncio.sleep(0.005)
-            writer.append(entry("u9", "dtmf", n, digit=str(n)))
-        await asyncio.sleep(0.01)
-        await writer.wait_idle()
-        await writer.close()
-        await runner
-
-    asyncio.run(scenario())
-    assert transactions == [10]
-    with reading(db_url) as engine:
-        assert [e.seq for e in call_events(engine, find_call(engine, "u9").id)] == list(range(1, 11))
-
-
 def test_refused_entry_is_set_aside_and_the_rest_written(
     db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
