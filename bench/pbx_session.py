@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 
 from engine.errors import HotlineError, PbxUnreachable
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import for_settings
+from engine.pbx.credentials import FILE_NAME, for_settings, read_claim
 from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.migrate import upgrade
@@ -38,6 +38,8 @@ from tests.pbx.harness import Controller, hotline, settings_toml
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
+# Every bench run's data folder is a fresh temporary folder named so.
+BENCH_FOLDER_PREFIX = "hotline-"
 
 
 class BenchSetupError(RuntimeError):
@@ -147,6 +149,7 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress, settings_head: 
         # PbxControl.start would reload someone else's instance; never touch an Asterisk we did not start.
         raise BenchSetupError(f"an Asterisk instance named {instance!r} is already running; "
                               "stop it or pass another --instance")
+    _clear_leftovers(control, progress)
     written = build_prompts(control.layout.prompt_dir)
     if written:
         progress(f"rendered {len(written)} missing prompts")
@@ -171,6 +174,24 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress, settings_head: 
                 control.stop()
                 for folder in control.layout.instance_dirs():
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _clear_leftovers(control: PbxControl, progress: Progress) -> None:
+    """Remove a stopped instance an earlier bench run left claimed (one stopped before it could clean up):
+    its claim names that run's data folder, which a failed run keeps, so the instance would be refused as
+    another hotline's. Only a claim of a bench folder (``hotline-<bench>-*`` in the temporary folder) is
+    cleared; an operator's instance passed with ``--instance`` is never touched."""
+    try:
+        claim = read_claim(control.config_dir / FILE_NAME)
+    except HotlineError:
+        return  # damaged: `hotline` itself says so when it starts
+    if claim is None:
+        return
+    owner = Path(claim.owner)
+    if owner.parent == Path(tempfile.gettempdir()) and owner.name.startswith(BENCH_FOLDER_PREFIX):
+        progress(f"removing instance leftovers of an earlier bench run (its data folder: {owner})")
+        for folder in control.layout.instance_dirs():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stop_controller(controller: Controller, progress: Progress) -> None:
@@ -211,7 +232,7 @@ class BenchRun:
         out.mkdir(parents=True, exist_ok=True)
         prefix = f"{name}-" if stem_prefix is None else stem_prefix
         stem = out / (prefix + started.strftime("%Y%m%d-%H%M%S"))
-        return cls(Path(tempfile.mkdtemp(prefix=f"hotline-{name}-")), stem, started)
+        return cls(Path(tempfile.mkdtemp(prefix=f"{BENCH_FOLDER_PREFIX}{name}-")), stem, started)
 
     def params(self) -> dict[str, Any]:
         return {"started": self.started.isoformat(timespec="seconds"),

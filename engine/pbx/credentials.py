@@ -75,7 +75,8 @@ def decide_claim(existing: InstanceClaim | None, data_dir: str, *, owner_alive: 
     return InstanceClaim(data_dir, existing.credentials)  # that checkout is gone: keep Asterisk's passwords
 
 
-def _read_claim(path: Path) -> InstanceClaim | None:
+def read_claim(path: Path) -> InstanceClaim | None:
+    """The claim of the instance whose credentials file is ``path`` (None: unclaimed)."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return InstanceClaim(str(raw["owner"]), PbxCredentials(**raw["credentials"]))
@@ -114,7 +115,7 @@ def load_or_create(folder: Path, data_dir: Path, instance: str) -> PbxCredential
     owner = str(data_dir.resolve())
     path = folder / FILE_NAME
     for _ in range(3):
-        existing = _read_claim(path)
+        existing = read_claim(path)
         claim = decide_claim(existing, owner, owner_alive=existing is not None and Path(existing.owner).is_dir(),
                              legacy=_read_legacy(data_dir), fresh=generate(), instance=instance)
         if claim == existing:
