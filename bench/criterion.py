@@ -58,7 +58,8 @@ class Observation:
 
     ``call_seconds``: how long one call holds its channels once answered (the caller's hold); None when
     unknown, which makes the channel condition not applicable. ``channels_per_call``: channels one call
-    opens on the PBX (1 for a caller the PBX answers itself). ``retransmissions``: every SIP resend seen,
+    holds on the PBX on average over ``call_seconds`` (1 for a caller the PBX answers itself; a fraction
+    for a channel held part of the call). ``retransmissions``: every SIP resend seen,
     by SIPp or by the PBX.
     """
 
@@ -71,7 +72,7 @@ class Observation:
     peak_channels: int | None
     call_seconds: float | None = None
     key_prompt_p95_ms: float | None = None
-    channels_per_call: int = 1
+    channels_per_call: float = 1
 
     @property
     def expected_channels(self) -> float | None:

@@ -141,6 +141,14 @@ def queue_log_waits(text: str, since: float) -> list[float]:
     return waits
 
 
+def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
+    """Channels one call holds on average: the caller's and the agent's (counted over the whole call, as the
+    slack for the ring and the farewell) and, on the journey path, the recorder ARI puts in the bridge while
+    they talk (a channel of its own, unlike app_queue's MixMonitor). Without it the journey was failed for
+    one channel more than the allowance at 1 call/s (58 for 57) with nothing piling up."""
+    return 2 + (talk_s / call_s if path == "journey" and call_s > 0 else 0)
+
+
 async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     """One step of ``path`` at ``rate`` calls/s for ``setup.seconds``, started with every agent free."""
     floor = setup.floor
@@ -184,7 +192,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     obs = Observation(rate=rate, planned=planned, successful=completed, failed=planned - completed,
                       retransmissions=retrans, answer_p95_ms=percentile(answers, 95), peak_channels=peak.peak,
                       call_seconds=setup.call_seconds, key_prompt_p95_ms=percentile(key_ms, 95),
-                      channels_per_call=2)
+                      channels_per_call=channels_per_call(path, setup.talk_s, setup.call_seconds))
 
     def delta(i: int) -> float | None:
         a, b = cpu0[i], cpu1[i]

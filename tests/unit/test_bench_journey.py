@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from bench.criterion import Check, Condition, Verdict
+from bench.criterion import Check, Condition, Observation, Thresholds, Verdict, judge
 from bench.journey_callers import split
 from bench.journey_measure import Event, cpu_seconds, facts, password_check_cpu_s
 from bench.journey_report import knee, markdown
-from bench.journey_step import JourneyStep, Spread, queue_log_waits
+from bench.journey_step import JourneyStep, Spread, channels_per_call, queue_log_waits
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -84,3 +84,21 @@ def test_a_password_check_costs_milliseconds_of_cpu() -> None:
 def test_cpu_seconds_of_this_process_and_of_none() -> None:
     assert (cpu_seconds(os.getpid()) or 0) > 0
     assert cpu_seconds(None) is None
+
+
+def test_the_journeys_recorder_channel_is_expected_and_a_pile_up_still_fails() -> None:
+    """The journey's calls hold a third channel while the agent talks (ARI's recorder in the bridge): the
+    1 call/s step that peaked at 58 channels (the old allowance: 57) is not failed for it; twice the
+    expected count still is."""
+    call_s, talk_s = 22.0, 10.0
+    assert channels_per_call("app_queue", talk_s, call_s) == 2
+    assert channels_per_call("journey", talk_s, call_s) == 2 + talk_s / call_s
+
+    def verdict(peak: int) -> Verdict:
+        return judge(Observation(rate=1, planned=60, successful=60, failed=0, retransmissions=0, answer_p95_ms=40,
+                                 peak_channels=peak, call_seconds=call_s, key_prompt_p95_ms=150,
+                                 channels_per_call=channels_per_call("journey", talk_s, call_s)), Thresholds())
+
+    assert verdict(58).sustained
+    assert not verdict(110).sustained
+    assert verdict(110).failed == (Condition.CHANNELS,)
