@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,9 @@ from bench.report import percentile
 from engine.pbx.control import PbxControl
 
 PATH_NAMES = ("journey", "app_queue")
+# Before a step: how long the calls of the one before may take to end, then how long the box rests.
+DRAIN_S = 90.0
+COOL_DOWN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,30 @@ def queue_log_waits(text: str, since: float) -> list[float]:
     return waits
 
 
+async def drain(control: PbxControl, within_s: float = DRAIN_S) -> None:
+    """Start a step on an idle PBX: wait for the channels of the one before to end, hang up any left after
+    ``within_s`` (a collapsed step leaves calls SIPp gave up on), then let the box cool down. Without it the
+    probes after a collapse collapsed too: the full sweep's app_queue failed 10.6-12.5 calls/s right after
+    15/s although it had sustained 10/s before."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        try:
+            count = active_channels(await asyncio.to_thread(control.cli, "core show channels count", 5))
+        except Exception:  # noqa: BLE001 - an overloaded PBX may not answer the CLI at once
+            count = None
+        if count == 0:
+            break
+        if loop.time() > deadline:
+            print(f"[journey] {count} channels still up {within_s:g} s after the step: hanging them up",
+                  file=sys.stderr, flush=True)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(control.cli, "channel request hangup all", 10)
+            break
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(COOL_DOWN_S)
+
+
 def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
     """Channels one call holds on average: the caller's and the agent's (counted over the whole call, as the
     slack for the ring and the farewell) and, on the journey path, the recorder ARI puts in the bridge while
@@ -152,6 +180,7 @@ def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
 async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     """One step of ``path`` at ``rate`` calls/s for ``setup.seconds``, started with every agent free."""
     floor = setup.floor
+    await drain(setup.control)
     await floor.wait_available(setup.config_file, 60)
     dialed = setup.hotline_number if path == "journey" else f"8{setup.hotline_number}"
     started = datetime.now(UTC) - timedelta(seconds=0.5)

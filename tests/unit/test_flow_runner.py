@@ -13,7 +13,7 @@ from engine.ivr.runner import CHINA, FORMATS, Exit, FlowRunner, IvrServices, ren
 from ivr_flows.model import TEMPLATE_FORMATS, Lookup
 from tests.unit.fakes_ivr import FakeIncidents, FakeIvrChannel, FakeSelfService, flow_from
 
-FLOW = flow_from("""\
+FLOW_TEXT = """\
     start: hours
     caller_lists: {vip: ["139*"]}
     calendar:
@@ -68,7 +68,8 @@ FLOW = flow_from("""\
       password-failed: 请您查证后再来电
       selfservice-unavailable: 暂时无法使用
       not-found: 没有查到
-    """)
+    """
+FLOW = flow_from(FLOW_TEXT)
 
 BALANCE = {("balance", "13800138000"): LookupResult("ok", {"amount_fen": 12345})}
 
@@ -240,3 +241,24 @@ def test_template_formats() -> None:
     assert render_template(lookup.say, {**values, "month": None}).startswith("本月")
     with pytest.raises(KeyError):
         render_template(lookup.say, {})
+
+
+def test_a_flow_is_checked_once_for_all_the_runners_made_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner is made per call: the flow's check (pure of the flow) runs for the first one only, and
+    again for a reloaded flow (a new object)."""
+    import engine.ivr.runner as runner_module
+
+    checked: list[object] = []
+    real_check = runner_module.check_flow
+
+    def counting(flow: object) -> object:
+        checked.append(flow)
+        return real_check(flow)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "check_flow", counting)
+    services = IvrServices(FakeSelfService(results=BALANCE), FakeIncidents())
+    loaded, reloaded = flow_from(FLOW_TEXT), flow_from(FLOW_TEXT)
+    for _ in range(3):
+        FlowRunner(loaded, services)
+    FlowRunner(reloaded, services)
+    assert [id(flow) for flow in checked] == [id(loaded), id(reloaded)]
