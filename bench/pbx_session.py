@@ -30,7 +30,8 @@ from typing import Any, Generic, TypeVar
 
 from engine.errors import HotlineError, PbxUnreachable
 from engine.pbx.control import PbxControl
-from engine.pbx.credentials import FILE_NAME, for_settings, read_claim
+from engine.pbx.credentials import FILE_NAME, PbxCredentials, for_settings, read_claim
+from engine.pbx.layout import PbxLayout
 from engine.prompts.build import build_prompts
 from engine.settings import Settings, load_settings
 from engine.store.migrate import upgrade
@@ -144,12 +145,13 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress, settings_head: 
     # settings_toml ends inside the [pbx] table, so the baseline switch can simply follow it.
     config_file.write_text(settings_head + settings_toml(data_dir, instance) + "bench_baseline = true\n")
     settings = load_settings(config_file, environ={})
-    control = PbxControl(settings, for_settings(settings))
-    if control.is_running():
+    # Only its CLI is used before the instance is known to be ours: no ARI/AMI login is needed for that.
+    if PbxControl(settings, PbxCredentials("", "", "", "")).is_running():
         # PbxControl.start would reload someone else's instance; never touch an Asterisk we did not start.
         raise BenchSetupError(f"an Asterisk instance named {instance!r} is already running; "
                               "stop it or pass another --instance")
-    _clear_leftovers(control, progress)
+    _clear_leftovers(PbxLayout.from_settings(settings), progress)
+    control = PbxControl(settings, for_settings(settings))
     written = build_prompts(control.layout.prompt_dir)
     if written:
         progress(f"rendered {len(written)} missing prompts")
@@ -176,13 +178,13 @@ def bench_pbx(instance: str, data_dir: Path, progress: Progress, settings_head: 
                     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _clear_leftovers(control: PbxControl, progress: Progress) -> None:
+def _clear_leftovers(layout: PbxLayout, progress: Progress) -> None:
     """Remove a stopped instance an earlier bench run left claimed (one stopped before it could clean up):
     its claim names that run's data folder, which a failed run keeps, so the instance would be refused as
     another hotline's. Only a claim of a bench folder (``hotline-<bench>-*`` in the temporary folder) is
     cleared; an operator's instance passed with ``--instance`` is never touched."""
     try:
-        claim = read_claim(control.config_dir / FILE_NAME)
+        claim = read_claim(layout.config_dir / FILE_NAME)
     except HotlineError:
         return  # damaged: `hotline` itself says so when it starts
     if claim is None:
@@ -190,7 +192,7 @@ def _clear_leftovers(control: PbxControl, progress: Progress) -> None:
     owner = Path(claim.owner)
     if owner.parent == Path(tempfile.gettempdir()) and owner.name.startswith(BENCH_FOLDER_PREFIX):
         progress(f"removing instance leftovers of an earlier bench run (its data folder: {owner})")
-        for folder in control.layout.instance_dirs():
+        for folder in layout.instance_dirs():
             shutil.rmtree(folder, ignore_errors=True)
 
 
