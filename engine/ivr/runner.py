@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
@@ -141,26 +140,11 @@ def render_template(template: Template, values: Mapping[str, Any]) -> str:
 
 # -- the runner ---------------------------------------------------------------------------------------------
 
-# The check of each flow object a runner was made for (a runner is made per call; a flow, once loaded, never
-# changes: a reload makes a new object). Keyed by identity with a weak reference, since a Flow holds dicts and
-# cannot be hashed; a reloaded flow's old entry goes with the old object.
-_checked: dict[int, tuple[weakref.ref[Flow], list[Problem]]] = {}
-
-
-def _problems_of(flow: Flow) -> list[Problem]:
-    known = _checked.get(id(flow))
-    if known is not None and known[0]() is flow:
-        return known[1]
-    problems = check_flow(flow)
-    key = id(flow)
-    _checked[key] = (weakref.ref(flow, lambda _gone: _checked.pop(key, None)), problems)
-    return problems
-
 
 class FlowRunner:
     def __init__(self, flow: Flow, services: IvrServices, *, max_steps: int = 300) -> None:
         # Check, then act: a flow with problems never reaches a caller.
-        problems = _problems_of(flow)
+        problems = check_flow(flow)
         if problems:
             raise FlowError(problems)
         self.flow = flow

@@ -243,10 +243,11 @@ def test_template_formats() -> None:
         render_template(lookup.say, {})
 
 
-def test_a_flow_is_checked_once_for_all_the_runners_made_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A runner is made per call: the flow's check (pure of the flow) runs for the first one only, and
-    again for a reloaded flow (a new object)."""
+def test_the_call_flow_makes_one_runner_per_flow_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner is needed per call: the call flow makes one per flow version (making one checks the whole
+    flow), and a new one for a reloaded flow (a new object)."""
     import engine.ivr.runner as runner_module
+    from engine.ivr.call_flow import RunnerPerFlow
 
     checked: list[object] = []
     real_check = runner_module.check_flow
@@ -256,9 +257,9 @@ def test_a_flow_is_checked_once_for_all_the_runners_made_for_it(monkeypatch: pyt
         return real_check(flow)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner_module, "check_flow", counting)
-    services = IvrServices(FakeSelfService(results=BALANCE), FakeIncidents())
+    runner_for = RunnerPerFlow(IvrServices(FakeSelfService(results=BALANCE), FakeIncidents()))
     loaded, reloaded = flow_from(FLOW_TEXT), flow_from(FLOW_TEXT)
-    for _ in range(3):
-        FlowRunner(loaded, services)
-    FlowRunner(reloaded, services)
+    first = runner_for(loaded)
+    assert runner_for(loaded) is first and runner_for(loaded) is first
+    assert runner_for(reloaded) is not first and runner_for(reloaded).flow is reloaded
     assert [id(flow) for flow in checked] == [id(loaded), id(reloaded)]
