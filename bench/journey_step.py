@@ -112,6 +112,15 @@ class JourneyStep:
         return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
 
 
+async def channel_count(control: PbxControl) -> int | None:
+    """Asterisk's active channels now; None when it did not answer (an overloaded PBX may not at once: a
+    missed sample is not a failure of the step)."""
+    try:
+        return active_channels(await asyncio.to_thread(control.cli, "core show channels count", 5))
+    except Exception:  # noqa: BLE001
+        return None
+
+
 class _Peak:
     def __init__(self, control: PbxControl) -> None:
         self._control = control
@@ -120,11 +129,7 @@ class _Peak:
 
     async def run(self) -> None:
         while not self._stop.is_set():
-            try:
-                out = await asyncio.to_thread(self._control.cli, "core show channels count", 5)
-                count = active_channels(out)
-            except Exception:  # noqa: BLE001 - a missed sample is not a failure of the step
-                count = None
+            count = await channel_count(self._control)
             if count is not None:
                 self.peak = count if self.peak is None else max(self.peak, count)
             with contextlib.suppress(TimeoutError):
@@ -153,10 +158,7 @@ async def drain(control: PbxControl, within_s: float = DRAIN_S) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
     while True:
-        try:
-            count = active_channels(await asyncio.to_thread(control.cli, "core show channels count", 5))
-        except Exception:  # noqa: BLE001 - an overloaded PBX may not answer the CLI at once
-            count = None
+        count = await channel_count(control)
         if count == 0:
             break
         if loop.time() > deadline:
