@@ -193,18 +193,18 @@ class AriClient:
     async def subscribe(self, event_source: str) -> None:
         await self.request("POST", f"/applications/{self.app}/subscription", {"eventSource": event_source})
 
+    # -- events ----------------------------------------------------------------------------------------
+    async def filter_events(self, allowed: Collection[str]) -> None:
+        """Have Asterisk send the app only events of these types (kept by Asterisk with the app)."""
+        await self.request("PUT", f"/applications/{self.app}/eventFilter",
+                           body={"allowed": [{"type": kind} for kind in sorted(allowed)]})
+
     async def _filter_or_warn(self, only: Collection[str]) -> None:
         try:
             await self.filter_events(only)
         except (AriError, PbxUnreachable) as exc:  # every event still comes, only dearer to read (a lost
             # connection also ends the websocket, and the next one sets the filter again)
             log.warning("could not filter the app's ARI events, reading them all: %s", exc)
-
-    # -- events ----------------------------------------------------------------------------------------
-    async def filter_events(self, allowed: Collection[str]) -> None:
-        """Have Asterisk send the app only events of these types (kept by Asterisk with the app)."""
-        await self.request("PUT", f"/applications/{self.app}/eventFilter",
-                           body={"allowed": [{"type": kind} for kind in sorted(allowed)]})
 
     async def events(self, *, max_backoff: float = 2.0, only: Collection[str] = ()) -> AsyncIterator[Event]:
         """Yield events forever, reconnecting on any drop; ``Connected`` follows each (re)connection.

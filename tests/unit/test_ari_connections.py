@@ -13,7 +13,7 @@ import asyncio
 from aiohttp import web
 
 from engine.pbx.ari import AriClient
-from engine.pbx.ari_events import ChannelId, PlaybackId
+from engine.pbx.ari_events import ACTED_ON, ChannelId, PlaybackId, UnknownEvent, parse_event
 
 
 def test_rest_calls_share_one_kept_alive_connection() -> None:
@@ -90,3 +90,13 @@ def test_each_events_connection_sets_the_apps_event_filter_first() -> None:
     assert seen == ["Connected", "Disconnected", "Connected"]
     assert connections == 2
     assert filters == [{"allowed": [{"type": "StasisEnd"}, {"type": "StasisStart"}]}] * 2
+
+
+def test_every_event_type_the_app_asks_for_is_one_the_parser_types() -> None:
+    """ACTED_ON (the app's filter) and parse_event name the same types: one asked for but parsed as unknown
+    would be read for nothing."""
+    channel = {"id": "c1", "name": "PJSIP/x", "state": "Up", "caller": {"number": "1"}, "dialplan": {}}
+    for kind in ACTED_ON:
+        event = parse_event({"type": kind, "channel": channel, "playback": {"id": "p"}, "recording": {"name": "r"},
+                             "endpoint": {"resource": "a", "state": "online"}})
+        assert not isinstance(event, UnknownEvent), kind
