@@ -39,7 +39,16 @@ from typing import Literal
 from xml.sax.saxutils import quoteattr
 
 from engine.testcall.rtp import AudioReport, RtpListener
-from engine.testcall.runner import SIPP, SippNotInstalled, free_media_port, free_port, read_log, run_sipp
+from engine.testcall.runner import (
+    BIND_ATTEMPTS,
+    SIPP,
+    SippNotInstalled,
+    bind_clash,
+    free_media_port,
+    free_port,
+    read_log,
+    run_sipp_on_free_ports,
+)
 from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
@@ -410,12 +419,23 @@ class SippAgent:
             self.port = self._contact_port  # answered by the SIPp listening there
             return
         await self._listener.start()
-        self.port = self._fixed_port or free_port(self.local_ip)
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
                                    hangup_after_ms=self._hangup_after_ms, calls=self._calls,
                                    actions=self._actions)
         (self.folder / "agent.xml").write_text(scenario, encoding="iso-8859-1")
+        for attempt in range(1, BIND_ATTEMPTS + 1):
+            stderr = await self._start_answering(sipp)
+            if stderr is None:
+                return
+            # A port taken between its probe and SIPp's bind (parallel test workers): fresh ports, unless
+            # the answering port was given to us.
+            if not bind_clash(stderr) or attempt == BIND_ATTEMPTS or self._fixed_port is not None:
+                raise RuntimeError(f"sipp (agent {self.sip_user}) exited at once: {stderr!r}")
+
+    async def _start_answering(self, sipp: str) -> str | None:
+        """Start the answering SIPp on fresh ports; its stderr if it exited at once, else None."""
+        self.port = self._fixed_port or free_port(self.local_ip)
         self._uas = await asyncio.create_subprocess_exec(
             sipp, "-sf", "agent.xml", "-i", self.local_ip, "-p", str(self.port),
             # SIPp binds a media socket even though our listener carries the audio; left to SIPp's own
@@ -430,8 +450,11 @@ class SippAgent:
         self._uas_stderr = asyncio.create_task(self._uas.stderr.read())
         # SIPp binds its port within milliseconds; registering before that would send calls nowhere.
         await asyncio.sleep(0.2)
-        if self._uas.returncode is not None:
-            raise RuntimeError(f"sipp (agent {self.sip_user}) exited at once: {await self._uas_stderr!r}")
+        if self._uas.returncode is None:
+            return None
+        stderr = (await self._uas_stderr).decode("utf-8", "replace")
+        self._uas, self._uas_stderr = None, None
+        return stderr
 
     async def stop(self) -> None:
         """Stop answering at once, without unregistering (what a crashed softphone or lost network does)."""
@@ -493,13 +516,16 @@ class SippAgent:
                                           expires_s=expires_s), encoding="iso-8859-1")
         log = self.folder / f"{name}.log"
         timeout_s = math.ceil(REGISTER_TIMEOUT_S + 2 * TRANSACTION_TIMEOUT_MS / 1000)
-        command = [sipp, "-sf", path.name, "-m", "1", "-l", "1", "-i", self.local_ip,
-                   "-p", str(free_port(self.local_ip)), "-mp", str(free_media_port(self.local_ip)),
-                   "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
-                   "-nostdin", "-trace_err", "-error_file", f"{name}-errors.log", "-trace_logs", "-log_file",
-                   log.name, "-timeout", f"{timeout_s}s", "-timeout_error", self.target]
+
+        def command() -> list[str]:
+            return [sipp, "-sf", path.name, "-m", "1", "-l", "1", "-i", self.local_ip,
+                    "-p", str(free_port(self.local_ip)), "-mp", str(free_media_port(self.local_ip)),
+                    "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
+                    "-nostdin", "-trace_err", "-error_file", f"{name}-errors.log", "-trace_logs", "-log_file",
+                    log.name, "-timeout", f"{timeout_s}s", "-timeout_error", self.target]
+
         try:
-            await run_sipp(command, self.folder, timeout_s + 5)
+            await run_sipp_on_free_ports(command, self.folder, timeout_s + 5)
         finally:
             path.unlink(missing_ok=True)
         events = parse_agent_events(read_log(log))

@@ -4,7 +4,7 @@
 caller scenario (scenario.py) into a work folder, runs ``sipp`` as a subprocess bounded both by SIPp's own
 ``-timeout`` and by our deadline, then turns the scenario's log lines into a `CallReport`. `format_report`
 renders a report for people (``hotline call dial``). Used by the product CLI and by every PBX test;
-agent.py shares the SIPp process helpers `run_sipp`, `free_port` and `read_log`.
+agent.py shares the SIPp process helpers `run_sipp_on_free_ports`, `free_port`, `bind_clash` and `read_log`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -42,6 +42,11 @@ SIPP_MARGIN_S = 15.0
 KILL_MARGIN_S = 5.0
 EndedBy = Literal["hotline", "caller", "error"]
 _UNEXPECTED_STATUS = re.compile(r"received 'SIP/2\.0 (\d{3})")
+# SIPp's words when one of its sockets (-p, -mp, -cp) is taken: "Unable to bind main socket, errno = 98".
+_BIND_CLASH = re.compile(r"Unable to bind .*errno = 98")
+# free_port only probes: between the probe and SIPp's bind another process (a parallel test worker's SIPp)
+# can take the port. SIPp then exits before sending anything, so starting it again on fresh ports is safe.
+BIND_ATTEMPTS = 4
 _SIPP_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}\t\d{2}:\d{2}:\d{2}\.\d+\t\d+\.\d+: ")
 
 
@@ -98,26 +103,29 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
             (folder / stale).unlink(missing_ok=True)
         key_pcaps = write_key_pcaps(folder, stock)
         async with RtpListener(local_ip) as listener:
-            sipp_media_port = free_media_port(local_ip)
-            scenario = caller_scenario(
-                dialed=dialed, caller_id=caller_id, keys=list(keys), max_call_ms=max_call_ms,
-                first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
-                hangup_after_ms=None if hangup_after_s is None else round(hangup_after_s * 1000),
-                media_port=listener.port, media_ip=local_ip, sipp_media_port=sipp_media_port,
-                speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps])
-            (folder / "caller.xml").write_text(scenario, encoding="iso-8859-1")
-            command = [
-                sipp, "-sf", "caller.xml", "-m", "1", "-l", "1", "-s", dialed,
-                "-i", local_ip, "-p", str(free_port(local_ip)),
-                "-mi", local_ip, "-mp", str(sipp_media_port),
-                # SIPp's UDP remote-control socket: loopback only, and not the shared default 8888.
-                "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
-                "-nostdin", "-aa",  # -aa: answer INFO/NOTIFY/OPTIONS/UPDATE with 200 mid-call
-                "-trace_err", "-error_file", "errors.log", "-trace_logs", "-log_file", "events.log",
-                "-timeout", f"{sipp_timeout_s}s", "-timeout_error",
-                f"{target_host}:{target_port}",
-            ]
-            exit_code, stderr, killed = await run_sipp(command, folder, sipp_timeout_s + KILL_MARGIN_S)
+
+            def command() -> list[str]:
+                sipp_media_port = free_media_port(local_ip)  # the scenario's SDP names it too
+                scenario = caller_scenario(
+                    dialed=dialed, caller_id=caller_id, keys=list(keys), max_call_ms=max_call_ms,
+                    first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
+                    hangup_after_ms=None if hangup_after_s is None else round(hangup_after_s * 1000),
+                    media_port=listener.port, media_ip=local_ip, sipp_media_port=sipp_media_port,
+                    speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps])
+                (folder / "caller.xml").write_text(scenario, encoding="iso-8859-1")
+                return [
+                    sipp, "-sf", "caller.xml", "-m", "1", "-l", "1", "-s", dialed,
+                    "-i", local_ip, "-p", str(free_port(local_ip)),
+                    "-mi", local_ip, "-mp", str(sipp_media_port),
+                    # SIPp's UDP remote-control socket: loopback only, and not the shared default 8888.
+                    "-ci", "127.0.0.1", "-cp", str(free_port("127.0.0.1")),
+                    "-nostdin", "-aa",  # -aa: answer INFO/NOTIFY/OPTIONS/UPDATE with 200 mid-call
+                    "-trace_err", "-error_file", "errors.log", "-trace_logs", "-log_file", "events.log",
+                    "-timeout", f"{sipp_timeout_s}s", "-timeout_error",
+                    f"{target_host}:{target_port}",
+                ]
+
+            exit_code, stderr, killed = await run_sipp_on_free_ports(command, folder, sipp_timeout_s + KILL_MARGIN_S)
         events = parse_events(read_log(folder / "events.log"))
         answered_at = next((e.at for e in events if e.event is Event.ANSWERED), None)
         return _report(events=events, errors=read_log(folder / "errors.log"), stderr=stderr, exit_code=exit_code,
@@ -227,6 +235,21 @@ async def run_sipp(command: list[str], cwd: Path, deadline_s: float) -> tuple[in
             (await stderr).decode("utf-8", "replace"), killed)
 
 
+async def run_sipp_on_free_ports(command: Callable[[], list[str]], cwd: Path,
+                                 deadline_s: float) -> tuple[int, str, bool]:
+    """`run_sipp` of `command()`, built again (fresh ports) while SIPp could not bind one of its ports."""
+    for _ in range(BIND_ATTEMPTS - 1):
+        exit_code, stderr, killed = await run_sipp(command(), cwd, deadline_s)
+        if not bind_clash(stderr):
+            return exit_code, stderr, killed
+    return await run_sipp(command(), cwd, deadline_s)
+
+
+def bind_clash(stderr: str) -> bool:
+    """SIPp stopped at start because a port it was given was taken (by then)."""
+    return _BIND_CLASH.search(stderr) is not None
+
+
 @contextlib.contextmanager
 def _work_folder(work_dir: Path | None) -> Iterator[Path]:
     if work_dir is not None:
@@ -249,7 +272,7 @@ def write_key_pcaps(folder: Path, stock: Sequence[Path]) -> list[Path]:
 
 
 def free_port(host: str) -> int:
-    """A UDP port free right now on `host` (SIPp binds it a moment later; a clash shows as a failed call)."""
+    """A UDP port free right now on `host` (SIPp binds it a moment later: see `run_sipp_on_free_ports`)."""
     with socket.socket(_family(host), socket.SOCK_DGRAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])

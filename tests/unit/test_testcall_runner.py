@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PbxUnreachable
+from engine.testcall import agent as agent_module
 from engine.testcall import runner
 from engine.testcall.rtp import RtpListener
 from engine.testcall.runner import CallReport, SippNotInstalled, format_report, place_call
@@ -338,3 +339,76 @@ async def _until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
     raise AssertionError("condition not met within 5 s")
 
+
+
+def ports_taken_first(monkeypatch: pytest.MonkeyPatch, module: object, held: int, times: int) -> list[int]:
+    """`module.free_port` hands out `held` (a port someone else holds) `times` times, then real free ports:
+    the race between a probe and SIPp's bind, made certain. Returns the ports handed out."""
+    handed: list[int] = []
+    real = runner.free_port
+
+    def racy(host: str) -> int:
+        port = held if len(handed) < times else real(host)
+        handed.append(port)
+        return port
+
+    monkeypatch.setattr(module, "free_port", racy)
+    return handed
+
+
+@needs_sipp
+def test_a_port_taken_before_sipp_binds_it_gets_a_fresh_one(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parallel test workers probe ports from the same pool: the call is placed on fresh ports instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other_worker:
+        other_worker.bind(("127.0.0.1", 0))
+        handed = ports_taken_first(monkeypatch, runner, other_worker.getsockname()[1], times=2)
+        report, _, uas_exit = call_fake_hotline(
+            tmp_path, lambda h: [INVITE_IN, answer(h.media_port), BYE_IN], hangup_after_s=0.5)
+    assert uas_exit == 0 and report.answered and report.error is None, report
+    assert len(handed) == 4  # (-p, -cp) twice: the first SIPp could not bind, the second placed the call
+
+
+def test_only_sipps_own_bind_failure_counts_as_a_clash() -> None:
+    assert runner.bind_clash("2026-11-29\t09:56:33.347740\t1795946193.347740: Unable to bind remote control "
+                             "socket to UDP port 58194, errno = 98 (Address already in use)\n")
+    assert runner.bind_clash("...: Unable to bind main socket, errno = 98 (Address already in use)")
+    assert not runner.bind_clash("...: Unable to bind main socket, errno = 13 (Permission denied)")
+    assert not runner.bind_clash("Call-rate(length)   Port   Total-time  Total-calls  Remote-host")
+
+
+@needs_sipp
+def test_an_agent_whose_port_was_taken_answers_on_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> tuple[int, int]:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other_worker:
+            other_worker.bind(("127.0.0.1", 0))
+            held = other_worker.getsockname()[1]
+            ports_taken_first(monkeypatch, agent_module, held, times=1)
+            phone = agent_module.SippAgent(sip_user="agent-7", password="x" * 16, target_port=free_port(),
+                                           register=False)
+            await phone.start()
+            try:
+                return held, phone.port
+            finally:
+                await phone.stop()
+
+    held, answering = asyncio.run(scenario())
+    assert answering != held
+    assert answering != 0
+
+
+@needs_sipp
+def test_an_agent_given_a_taken_port_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed port (the callback trunk's customer phone) is not swapped for another: the clash is reported."""
+    async def scenario() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other_process:
+            other_process.bind(("127.0.0.1", 0))
+            phone = agent_module.SippAgent(sip_user="agent-7", password="x" * 16, target_port=free_port(),
+                                           register=False, port=other_process.getsockname()[1])
+            try:
+                await phone.start()
+            finally:
+                await phone.stop()
+
+    with pytest.raises(RuntimeError, match="exited at once.*errno = 98"):
+        asyncio.run(scenario())
