@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 FALLBACK_POLL_SECONDS = 3.0
 LIVE_STATUS_FILE = "live-status.json"
 REFRESH_SECONDS = 2.0
+# The journal writer waits this long after an entry for more to commit with it (they are safe meanwhile in
+# its write-ahead file): a transaction per entry cost more than anything else the writer did.
+JOURNAL_LINGER_S = 0.2
 # How far back a starting controller looks for calls left open by its predecessor.
 UNSEEN_CALLS_WINDOW = timedelta(hours=24)
 
@@ -66,6 +69,10 @@ async def _idle() -> None:
 
 def spill_path(settings: Settings) -> Path:
     return settings.data_dir / "journal-spill.jsonl"
+
+
+def ahead_path(settings: Settings) -> Path:
+    return settings.data_dir / "journal-ahead.jsonl"
 
 
 async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter, box: FallbackMessages) -> None:
@@ -126,6 +133,8 @@ def _unseen_call_closer(supervisor: CallSupervisor, journal: JournalWriter, db: 
     running: set[asyncio.Task[None]] = set()
 
     async def close(live: set[str], closed_here: set[str]) -> None:
+        # The last run's unwritten entries first: they may close some of these calls.
+        await journal.wait_replayed()
         try:
             rows = await asyncio.to_thread(open_calls, db, clock.now() - UNSEEN_CALLS_WINDOW)
         except sqlalchemy.exc.SQLAlchemyError as exc:
@@ -186,7 +195,8 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
     async def speak(text: str) -> str:
         return await synthesize(text, settings.language, layout.prompt_dir)
 
-    journal = JournalWriter(settings.db_url, spill_path(settings))
+    journal = JournalWriter(settings.db_url, spill_path(settings), ahead_path=ahead_path(settings),
+                            linger_s=JOURNAL_LINGER_S)
     ami = AmiSession(host="127.0.0.1", port=settings.pbx.ami_port, user=creds.ami_user,
                      password=creds.ami_password)
     # Failed SIP authentications (AMI security events) ban their source for a while: a PJSIP acl.

@@ -1,7 +1,12 @@
 """The journal writer: call handling appends entries, a background task writes them to the database.
 
 Call handling must never wait on the database, so ``JournalWriter.append`` only buffers. ``run()``
-drains the buffer in batches, one transaction each, in a worker thread. When the database is away it
+drains the buffer in batches, one transaction each, in a worker thread. With a write-ahead file, each
+entry is also appended to it as it comes (one ``write`` call, kept by the kernel when the process is
+killed), so the writer may linger a moment after the first entry and commit what came meanwhile in one
+transaction (a transaction per entry was most of the writer's CPU); the next run's writer replays the file,
+skipping what was committed. Like SQLite's WAL at ``synchronous=NORMAL``, the file is not flushed to disk:
+it survives a killed process, not a power cut. When the database is away it
 logs one warning, moves the buffer to a JSON-lines spill file and appends every later entry there as it
 comes (so a controller killed during the outage loses nothing), and retries with capped exponential
 backoff by replaying the file. A replay skips entries the database already holds (same call or agent,
@@ -19,8 +24,10 @@ failure messages), engine.masking (caller numbers in logs).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import random
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -140,7 +147,12 @@ class JournalWriter:
         clock: Clock | None = None,
         *,
         batch_size: int = BATCH_SIZE,
+        ahead_path: Path | None = None,
+        linger_s: float = 0.0,
     ) -> None:
+        if linger_s > 0 and ahead_path is None:
+            raise ValueError("a journal writer may only linger with a write-ahead file: a killed controller "
+                             "would lose the entries held back")
         self._url = url
         self._shown_url = display_url(url)
         self._engine = make_engine(url)
@@ -168,6 +180,15 @@ class JournalWriter:
         self._agents_last: dict[str, AgentChange] = {}
         # Each open call's row id and last seq as committed, so a batch need not look them up again.
         self._open_calls = OpenCalls()
+        self._linger_s = linger_s
+        self._replayed = asyncio.Event()
+        self._ahead_path = ahead_path
+        self._ahead_fd: int | None = None
+        self._ahead_failed = False
+        if ahead_path is not None:
+            # An earlier run's entries join the spill file, which run() replays first.
+            self._take_over_ahead(ahead_path)
+            self._ahead_fd = os.open(ahead_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     @property
     def spill_path(self) -> Path:
@@ -192,6 +213,7 @@ class JournalWriter:
                 self._idle.clear()
                 return
             self._pending.append(detached)
+            self._write_ahead([detached])
             self._idle.clear()
             self._wakeup.set()
         except Exception:
@@ -200,6 +222,11 @@ class JournalWriter:
     async def wait_idle(self) -> None:
         """Return once everything appended so far is committed (needs ``run()`` to be running)."""
         await self._idle.wait()
+
+    async def wait_replayed(self) -> None:
+        """Return once what an earlier run left unwritten (spill and write-ahead files) is in the database:
+        before that, the database may show a call open that the earlier run saw end."""
+        await self._replayed.wait()
 
     async def run(self) -> None:
         """Replay a spill file left by an earlier run, then write entries as they come until closed."""
@@ -213,9 +240,14 @@ class JournalWriter:
                 self._wakeup.clear()
                 if not await self._retrying(self._catch_up):
                     return
+                self._replayed.set()
                 if not self.pending:
+                    self._clear_ahead()
                     self._idle.set()
                 await self._first_of(self._wakeup.wait())
+                if self._linger_s and len(self._pending) < self._batch_size:
+                    # Entries that come meanwhile share the transaction (they are in the write-ahead file).
+                    await self._first_of(self._clock.sleep(self._linger_s))
         finally:
             self._running = False
             self._run_done.set()
@@ -232,6 +264,7 @@ class JournalWriter:
         try:
             # Older spilled entries first (run() may have stopped before replaying them), then the buffer.
             await self._catch_up()
+            self._clear_ahead()
         except Exception as exc:
             leftover = [*self._inflight, *self._pending]
             self._inflight.clear()
@@ -243,8 +276,10 @@ class JournalWriter:
                 len(leftover) + self._spilled,
                 self._spill_path,
             )
-            await asyncio.to_thread(self._spill, leftover)
+            if await asyncio.to_thread(self._spill, leftover):
+                self._clear_ahead()  # all it held is committed or in the spill file now
         finally:
+            self._close_ahead()
             self._closed = True
             self._idle.set()
             await asyncio.to_thread(self._engine.dispose)
@@ -342,7 +377,8 @@ class JournalWriter:
         held = [*self._inflight, *self._pending]
         self._inflight.clear()
         self._pending.clear()
-        self._spill(held)
+        if self._spill(held):
+            self._clear_ahead()  # what it held is committed or spilled; appends go to the spill file now
         self._spilled += len(held)
         self._spilling = True
 
@@ -359,9 +395,12 @@ class JournalWriter:
             return
         size = path.stat().st_size
         await asyncio.to_thread(self._replay_prefix, size)
-        newer = path.read_bytes()[size:].decode("utf-8")
+        newer = list(self._parse_spill(path.read_bytes()[size:].decode("utf-8"), path))
+        # Back to the buffer, so into the write-ahead file before they leave the spill file (a crash between
+        # the two leaves them in both: the next run's take-over keeps one).
+        self._write_ahead(newer)
         path.unlink()
-        self._pending.extendleft(reversed(list(self._parse_spill(newer, path))))
+        self._pending.extendleft(reversed(newer))
         self._spilling, self._spilled = False, 0
 
     def _replay_prefix(self, size: int) -> int:
@@ -431,15 +470,74 @@ class JournalWriter:
                 return None
         return error
 
-    def _spill(self, entries: Sequence[JournalEntry]) -> None:
-        if not entries:
+    # -- the write-ahead file (event loop's thread) -----------------------------------------------
+
+    def _write_ahead(self, entries: Sequence[JournalEntry]) -> None:
+        if self._ahead_fd is None or not entries:
             return
+        try:
+            os.write(self._ahead_fd, "".join(entry.to_json() + "\n" for entry in entries).encode("utf-8"))
+        except OSError as exc:
+            if not self._ahead_failed:
+                # The entries are still buffered and written; only a crash before that would lose them.
+                logger.error("could not write ahead to %s (%s); a crash now would lose the unwritten entries",
+                             self._ahead_path, exc)
+            self._ahead_failed = True
+            return
+        self._ahead_failed = False
+
+    def _clear_ahead(self) -> None:
+        """Empty the write-ahead file: everything it holds is committed (or in the spill file)."""
+        if self._ahead_fd is None:
+            return
+        try:
+            os.ftruncate(self._ahead_fd, 0)
+        except OSError as exc:
+            logger.warning("could not empty %s (%s); the next start replays it, skipping what is written",
+                           self._ahead_path, exc)
+
+    def _close_ahead(self) -> None:
+        if self._ahead_fd is None:
+            return
+        os.close(self._ahead_fd)
+        self._ahead_fd = None
+        assert self._ahead_path is not None
+        with contextlib.suppress(FileNotFoundError):
+            if self._ahead_path.stat().st_size == 0:
+                self._ahead_path.unlink()
+
+    def _take_over_ahead(self, ahead: Path) -> None:
+        """Move an earlier run's write-ahead file into the spill file; lines the spill file already has
+        (written to both just before a crash) are kept once."""
+        try:
+            text = ahead.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            logger.info("journal: %d entries of the last run may not be written yet; replaying them from %s",
+                        len(lines), self._spill_path)
+            if not self._spill_path.exists():
+                self._spill_path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(ahead, self._spill_path)
+                return
+            held = set(self._spill_path.read_text(encoding="utf-8").splitlines())
+            with self._spill_path.open("a", encoding="utf-8") as out:
+                out.writelines(line + "\n" for line in lines if line not in held)
+        ahead.unlink()
+
+    def _spill(self, entries: Sequence[JournalEntry]) -> bool:
+        """Append ``entries`` to the spill file; False (logged) when they could not be."""
+        if not entries:
+            return True
         try:
             self._spill_path.parent.mkdir(parents=True, exist_ok=True)
             with self._spill_path.open("a", encoding="utf-8") as out:
                 out.writelines(entry.to_json() + "\n" for entry in entries)
         except OSError as exc:
             logger.error("could not spill %d journal entries to %s: %s", len(entries), self._spill_path, exc)
+            return False
+        return True
 
     def _rejected_path(self) -> Path:
         return self._spill_path.with_name(self._spill_path.name + ".rejected")
