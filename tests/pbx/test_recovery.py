@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from engine.pbx.ari import REST_RESPONSE
 from engine.pbx.ari_events import ACTED_ON
 from engine.testcall import CallReport
 from tests.pbx.conftest import Pbx
@@ -16,19 +17,26 @@ def allowed_events(pbx: Pbx) -> set[str]:
     return {str(allowed["type"]) for allowed in details.get("events_allowed", [])}
 
 
+# The event types the controller acts on, and the answers to its REST requests over the events websocket.
+WANTED = {*ACTED_ON, REST_RESPONSE}
+
+
 def test_next_call_is_handled_after_asterisk_restarts(pbx: Pbx) -> None:
     """`core restart now` under a connected controller: it reconnects and handles the next call. Its app
-    asks Asterisk for the event types it acts on alone, again after the restart (the app is new there)."""
+    asks Asterisk for the event types it acts on alone, again after the restart (the app is new there), and
+    sends its REST requests over the events websocket, again on the new connection."""
     with pbx.controller() as controller:
-        wait_until(lambda: allowed_events(pbx) == ACTED_ON, 10, "the controller to filter its app's events")
+        wait_until(lambda: allowed_events(pbx) == WANTED, 10, "the controller to filter its app's events")
         pbx.control.restart_now()
         pbx.control.wait_fully_booted(60)
         wait_until(lambda: app_registered(pbx.settings), 30, "the controller to re-register after restart")
         report = dial(pbx, caller_id="13600000011", keys=["0"])
         assert report.answered and report.ended_by == "hotline", report
         journaled_call(pbx, "13600000011", "completed")
-        assert allowed_events(pbx) == ACTED_ON
-    assert "ARI events lost" in controller.output()
+        assert allowed_events(pbx) == WANTED
+    output = controller.output()
+    assert "ARI events lost" in output
+    assert output.count("ARI REST requests go over the events websocket") == 2, output
 
 
 def test_crashed_controller_calls_are_readopted(pbx: Pbx) -> None:
