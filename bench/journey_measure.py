@@ -20,7 +20,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ class JourneyFacts:
     ring_answer_s: list[float]
     key_prompt_ms: list[float]
     password_checks: int = 0
+    # The keys among key_prompt_ms that ended a service password: their prompt waited for its check.
+    password_key_prompt_ms: list[float] = field(default_factory=list)
 
 
 def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
@@ -84,10 +86,12 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
     keys: list[float] = []
     reached = 0
     checks = 0
+    password_keys: list[float] = []
     for evts in by_call.values():
         evts.sort(key=lambda e: e.at)
         entered = offered = None
         pending_key: datetime | None = None
+        checked = False  # a password check between the pending key and its prompt
         answered = False
         for e in evts:
             if e.kind == "queue.entered" and entered is None:
@@ -102,16 +106,20 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                     rings.append((e.at - offered).total_seconds())
             elif e.kind == "password.checked" and not e.data.get("remembered"):
                 checks += 1
+                checked = pending_key is not None
             elif e.kind == "ivr.digits":
                 pending_key = e.at if pending_key is None else pending_key
             elif e.kind == "prompt.played" and pending_key is not None:
                 started = e.at - timedelta(milliseconds=float(e.data.get("ms", 0)))
                 if started >= pending_key:
                     keys.append((started - pending_key).total_seconds() * 1000)
-                    pending_key = None
+                    if checked:
+                        password_keys.append(keys[-1])
+                    pending_key, checked = None, False
         reached += answered
     return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
-                        ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks)
+                        ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks,
+                        password_key_prompt_ms=password_keys)
 
 
 def password_check_cpu_s(samples: int = 5) -> float:

@@ -90,6 +90,12 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
             f"| {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} | {_n(s.peak_channels)} "
             f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} | {_without_passwords(s)} "
             f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {verdict} |")
+    split = [s for s in sorted(steps, key=lambda s: s.rate) if s.path == "journey"]
+    if split:
+        lines += ["", "key→prompt ms p50/p95/max split in two (the criterion takes all keys): the keys that end a "
+                  "service password, whose prompt waits for the password check, and the other keys:", ""]
+        lines += [f"- journey at {s.rate:g}/s: after a password {_spread(s.key_prompt_after_password_ms)}; "
+                  f"other keys {_spread(s.key_prompt_other_ms)}" for s in split]
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
     k = head["knees"]

@@ -96,6 +96,9 @@ class JourneyStep:
     # Service-password checks the step's calls ran (journey path) and one check's CPU on this box.
     password_checks: int | None = None
     password_check_cpu_s: float | None = None
+    # key→prompt split: keys that ended a service password (their prompt waits for its check) and the others.
+    key_prompt_after_password_ms: Spread = Spread(None, None, None)
+    key_prompt_other_ms: Spread = Spread(None, None, None)
 
     @property
     def sustained(self) -> bool:
@@ -110,6 +113,14 @@ class JourneyStep:
 
     def per_call_ms(self, cpu_s: float | None) -> float | None:
         return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
+
+
+def _without(values: list[float], some: list[float]) -> list[float]:
+    """``values`` less one occurrence of each of ``some`` (a sub-list of it)."""
+    left = list(values)
+    for value in some:
+        left.remove(value)
+    return left
 
 
 async def channel_count(control: PbxControl) -> int | None:
@@ -239,6 +250,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         journal_rows_per_s=round((rows1 - rows0) / wall, 1) if wall > 0 else None, wall_s=round(wall, 1),
         verdict=judge(obs, setup.thresholds),
         password_checks=facts.password_checks if facts else None, password_check_cpu_s=setup.password_check_cpu_s,
+        key_prompt_after_password_ms=Spread.of(facts.password_key_prompt_ms if facts else []),
+        key_prompt_other_ms=Spread.of(_without(key_ms, facts.password_key_prompt_ms if facts else [])),
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 

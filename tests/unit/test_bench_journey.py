@@ -36,6 +36,21 @@ def test_facts_from_a_call_that_reached_an_agent_and_one_that_did_not() -> None:
     assert [round(w, 3) for w in result.queue_wait_s] == [0.5]
     assert [round(r, 3) for r in result.ring_answer_s] == [0.4]
     assert [round(k) for k in result.key_prompt_ms] == [50]
+    assert result.password_key_prompt_ms == []
+
+
+def test_keys_that_end_a_password_are_told_apart() -> None:
+    """Their prompt waits for the password check: the report shows them apart from the menu keys."""
+    events = [
+        Event(1, "ivr.digits", at(2.0), {"digits": "1"}),
+        Event(1, "prompt.played", at(3.01), {"prompt": "ask-password", "ms": 1000}),  # 10 ms after the key
+        Event(1, "ivr.digits", at(6.0), {"digits": "123456"}),
+        Event(1, "password.checked", at(6.07), {"ok": True}),
+        Event(1, "prompt.played", at(8.09), {"prompt": "balance", "ms": 2000}),  # 90 ms after the key
+    ]
+    result = facts(events, [1])
+    assert [round(k) for k in result.key_prompt_ms] == [10, 90]
+    assert [round(k) for k in result.password_key_prompt_ms] == [90]
 
 
 def test_queue_log_connect_hold_times_after_the_step_start() -> None:
