@@ -338,8 +338,9 @@ class AriClient:
                 return
             inbox.put_nowait(parse_event(raw))
         except (ValueError, TypeError, KeyError, AttributeError):
-            # One unreadable message must not cost the connection (and every call's events with it).
-            log.exception("skipping an unreadable ARI message: %.200s", text)
+            # One unreadable message must not cost the connection (and every call's events with it). Its text
+            # is not logged: it may hold a caller's number.
+            log.exception("skipping an unreadable ARI message (%d characters)", len(text))
 
     def _fail_answers(self, reason: str) -> None:
         for answer in self._answers.values():

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 
 from engine.errors import PbxUnreachable
@@ -227,3 +229,23 @@ def test_a_request_in_flight_when_the_websocket_drops_fails_as_unreachable() -> 
         return "no events"
 
     assert asyncio.run(scenario()) == "the ARI websocket closed before Asterisk answered"
+
+
+def test_an_unreadable_message_is_skipped_and_the_stream_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """Its text is not logged: it may hold a caller's number."""
+    async def scenario() -> list[str]:
+        async with FakeAsterisk(answers_over_websocket=True) as pbx, \
+                AriClient(host="127.0.0.1", port=pbx.port, user="u", password="p", app="hotline") as ari:
+            seen: list[str] = []
+            async for event in ari.events(only={"StasisStart"}):
+                seen.append(type(event).__name__)
+                if isinstance(event, StasisStart):
+                    break
+                await pbx.sockets[-1].send_str('{"type": "StasisStart", "channel": {"caller": "13800138000"')
+                await pbx.start_stasis("c2")
+            return seen
+
+    with caplog.at_level(logging.ERROR, "engine.pbx.ari"):
+        assert asyncio.run(scenario()) == ["Connected", "StasisStart"]
+    assert "skipping an unreadable ARI message" in caplog.text
+    assert "13800138000" not in caplog.text
