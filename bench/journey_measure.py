@@ -45,6 +45,21 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5), after pid and comm
 
 
+def box_ticks(stat: str | None = None) -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole box so far, from the ``cpu`` line of /proc/stat (``stat``: its
+    text, read when not given); idle and iowait are the not-busy ticks."""
+    text = Path("/proc/stat").read_text() if stat is None else stat
+    ticks = [int(field) for field in text.splitlines()[0].split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return sum(ticks) - idle, sum(ticks)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the box's CPU time that was busy between two `box_ticks` readings (0..1)."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
 def pid_from_file(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from bench.criterion import Observation, Thresholds, Verdict, judge
 from bench.journey_agents import AgentFloor
 from bench.journey_callers import CallerRun, collect, start_callers
-from bench.journey_measure import JourneyFacts, cpu_seconds, journal_facts, journal_rows
+from bench.journey_measure import JourneyFacts, box_ticks, busy_share, cpu_seconds, journal_facts, journal_rows
 from bench.pbx_session import active_channels, rss_kib
 from bench.report import percentile
 from engine.pbx.control import PbxControl
@@ -33,6 +33,9 @@ PATH_NAMES = ("journey", "app_queue")
 # Before a step: how long the calls of the one before may take to end, then how long the box rests.
 DRAIN_S = 90.0
 COOL_DOWN_S = 5.0
+# A step starts once the box is this quiet (share of both cores busy over a second), or after SETTLE_S.
+QUIET_SHARE = 0.25
+SETTLE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class StepSetup:
     thresholds: Thresholds = Thresholds()
     # One password check's CPU on this box (journey_measure.password_check_cpu_s); None: not measured.
     password_check_cpu_s: float | None = None
+    # How long a step waits for a quiet box before it starts (`settle`); 0: not at all.
+    settle_s: float = SETTLE_S
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,7 @@ def queue_log_waits(text: str, since: float) -> list[float]:
     return waits
 
 
-async def drain(control: PbxControl, within_s: float = DRAIN_S) -> None:
+async def drain(control: PbxControl, within_s: float = DRAIN_S, settle_s: float = SETTLE_S) -> None:
     """Start a step on an idle PBX: wait for the channels of the one before to end, hang up any left after
     ``within_s`` (a collapsed step leaves calls SIPp gave up on), then let the box cool down. Without it the
     probes after a collapse collapsed too: the full sweep's app_queue failed 10.6-12.5 calls/s right after
@@ -180,6 +185,26 @@ async def drain(control: PbxControl, within_s: float = DRAIN_S) -> None:
             break
         await asyncio.sleep(1.0)
     await asyncio.sleep(COOL_DOWN_S)
+    await settle(within_s=settle_s)
+
+
+async def settle(quiet: float = QUIET_SHARE, within_s: float = SETTLE_S) -> None:
+    """Wait until the box's CPU is mostly idle: after a collapse the agents' SIPp (and Asterisk) can work off
+    retransmissions for a while with no channel left, and the probes that ran then cost more per call than
+    higher rates before the collapse (the 10:45 full sweep's 2.8 and 3.5 calls/s after app_queue's 20)."""
+    if within_s <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    share = 1.0
+    while loop.time() < deadline:
+        before = box_ticks()
+        await asyncio.sleep(1.0)
+        share = busy_share(before, box_ticks())
+        if share < quiet:
+            return
+    print(f"[journey] the box is still {share:.0%} busy {within_s:g} s after the step; starting anyway",
+          file=sys.stderr, flush=True)
 
 
 def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
@@ -193,7 +218,7 @@ def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
 async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     """One step of ``path`` at ``rate`` calls/s for ``setup.seconds``, started with every agent free."""
     floor = setup.floor
-    await drain(setup.control)
+    await drain(setup.control, settle_s=setup.settle_s)
     await floor.wait_available(setup.config_file, 60)
     dialed = setup.hotline_number if path == "journey" else f"8{setup.hotline_number}"
     started = datetime.now(UTC) - timedelta(seconds=0.5)

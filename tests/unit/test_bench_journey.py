@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.criterion import Check, Condition, Observation, Thresholds, Verdict, judge
 from bench.journey_callers import split
-from bench.journey_measure import Event, cpu_seconds, facts, password_check_cpu_s
+from bench.journey_measure import Event, box_ticks, busy_share, cpu_seconds, facts, password_check_cpu_s
 from bench.journey_report import knee, markdown
 from bench.journey_step import JourneyStep, Spread, channels_per_call, queue_log_waits
 
@@ -117,3 +117,12 @@ def test_the_journeys_recorder_channel_is_expected_and_a_pile_up_still_fails() -
     assert verdict(58).sustained
     assert not verdict(110).sustained
     assert verdict(110).failed == (Condition.CHANNELS,)
+
+
+def test_the_box_busy_share_comes_from_proc_stat_ticks() -> None:
+    """user nice system idle iowait irq softirq steal: idle and iowait are not busy."""
+    before = box_ticks("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    after = box_ticks("cpu  130 0 60 950 60 0 0 0 0 0\n")
+    assert before == (150, 1000) and after == (190, 1200)
+    assert busy_share(before, after) == 0.2
+    assert busy_share(after, after) == 0.0
