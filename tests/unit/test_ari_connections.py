@@ -22,6 +22,11 @@ from engine.pbx.ari import AriClient, AriNotFound
 from engine.pbx.ari_events import ACTED_ON, ChannelId, PlaybackId, StasisStart, UnknownEvent, parse_event
 
 
+def client(port: int) -> AriClient:
+    """Our ARI client for the stand-in Asterisk listening on ``port``."""
+    return AriClient(host="127.0.0.1", port=port, user="u", password="p", app="hotline")
+
+
 def test_rest_calls_share_one_kept_alive_connection() -> None:
     peers: list[object] = []
 
@@ -40,7 +45,7 @@ def test_rest_calls_share_one_kept_alive_connection() -> None:
         await site.start()
         port = runner.addresses[0][1]
         try:
-            async with AriClient(host="127.0.0.1", port=port, user="u", password="p", app="hotline") as ari:
+            async with client(port) as ari:
                 for n in range(10):
                     await ari.answer(ChannelId(f"c{n}"))
                     await ari.play(ChannelId(f"c{n}"), "sound:hello", PlaybackId(f"p{n}"))
@@ -83,7 +88,7 @@ def test_each_events_connection_sets_the_apps_event_filter_first() -> None:
         port = runner.addresses[0][1]
         seen: list[str] = []
         try:
-            async with AriClient(host="127.0.0.1", port=port, user="u", password="p", app="hotline") as ari:
+            async with client(port) as ari:
                 async for event in ari.events(only={"StasisStart", "StasisEnd"}, max_backoff=0.05):
                     seen.append(type(event).__name__)
                     if seen.count("Connected") == 2:
@@ -174,8 +179,7 @@ def test_requests_travel_over_the_events_websocket_once_asterisk_answers_there()
     """Also the re-sync the owner makes on ``Connected`` while the stream waits for it to take the next event,
     and a request from a call's handling of an event: the websocket's reader answers them meanwhile."""
     async def scenario() -> tuple[FakeAsterisk, list[str]]:
-        async with FakeAsterisk(answers_over_websocket=True) as pbx, \
-                AriClient(host="127.0.0.1", port=pbx.port, user="u", password="p", app="hotline") as ari:
+        async with FakeAsterisk(answers_over_websocket=True) as pbx, client(pbx.port) as ari:
             seen: list[str] = []
             async for event in ari.events(only={"StasisStart"}):
                 seen.append(type(event).__name__)
@@ -199,8 +203,7 @@ def test_requests_travel_over_the_events_websocket_once_asterisk_answers_there()
 
 def test_an_asterisk_that_does_not_answer_over_the_websocket_keeps_http() -> None:
     async def scenario() -> FakeAsterisk:
-        async with FakeAsterisk(answers_over_websocket=False) as pbx, \
-                AriClient(host="127.0.0.1", port=pbx.port, user="u", password="p", app="hotline") as ari:
+        async with FakeAsterisk(answers_over_websocket=False) as pbx, client(pbx.port) as ari:
             async for _ in ari.events(only={"StasisStart"}):
                 await ari.answer(ChannelId("c1"))
                 break
@@ -214,8 +217,7 @@ def test_an_asterisk_that_does_not_answer_over_the_websocket_keeps_http() -> Non
 def test_a_request_in_flight_when_the_websocket_drops_fails_as_unreachable() -> None:
     """Like an HTTP request cut off: the caller cannot know whether Asterisk did it, and is told so at once."""
     async def scenario() -> str:
-        async with FakeAsterisk(answers_over_websocket=True) as pbx, \
-                AriClient(host="127.0.0.1", port=pbx.port, user="u", password="p", app="hotline") as ari:
+        async with FakeAsterisk(answers_over_websocket=True) as pbx, client(pbx.port) as ari:
             async for _ in ari.events(only={"StasisStart"}):
                 pbx.answers_over_websocket = False  # the next request is never answered...
                 request = asyncio.create_task(ari.answer(ChannelId("c1")))
@@ -234,8 +236,7 @@ def test_a_request_in_flight_when_the_websocket_drops_fails_as_unreachable() -> 
 def test_an_unreadable_message_is_skipped_and_the_stream_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     """Its text is not logged: it may hold a caller's number."""
     async def scenario() -> list[str]:
-        async with FakeAsterisk(answers_over_websocket=True) as pbx, \
-                AriClient(host="127.0.0.1", port=pbx.port, user="u", password="p", app="hotline") as ari:
+        async with FakeAsterisk(answers_over_websocket=True) as pbx, client(pbx.port) as ari:
             seen: list[str] = []
             async for event in ari.events(only={"StasisStart"}):
                 seen.append(type(event).__name__)
