@@ -84,8 +84,9 @@ class JourneyFacts:
     ring_answer_s: list[float]
     key_prompt_ms: list[float]
     password_checks: int = 0
-    # The keys among key_prompt_ms that ended a service password: their prompt waited for its check.
+    # key_prompt_ms in two: the keys that ended a service password (their prompt waited for its check), the others.
     password_key_prompt_ms: list[float] = field(default_factory=list)
+    other_key_prompt_ms: list[float] = field(default_factory=list)
 
 
 def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
@@ -102,6 +103,7 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
     reached = 0
     checks = 0
     password_keys: list[float] = []
+    other_keys: list[float] = []
     for evts in by_call.values():
         evts.sort(key=lambda e: e.at)
         entered = offered = None
@@ -128,13 +130,12 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                 started = e.at - timedelta(milliseconds=float(e.data.get("ms", 0)))
                 if started >= pending_key:
                     keys.append((started - pending_key).total_seconds() * 1000)
-                    if checked:
-                        password_keys.append(keys[-1])
+                    (password_keys if checked else other_keys).append(keys[-1])
                     pending_key, checked = None, False
         reached += answered
     return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
                         ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks,
-                        password_key_prompt_ms=password_keys)
+                        password_key_prompt_ms=password_keys, other_key_prompt_ms=other_keys)
 
 
 def password_check_cpu_s(samples: int = 5) -> float:

@@ -120,14 +120,6 @@ class JourneyStep:
         return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
 
 
-def _without(values: list[float], some: list[float]) -> list[float]:
-    """``values`` less one occurrence of each of ``some`` (a sub-list of it)."""
-    left = list(values)
-    for value in some:
-        left.remove(value)
-    return left
-
-
 async def channel_count(control: PbxControl) -> int | None:
     """Asterisk's active channels now; None when it did not answer (an overloaded PBX may not at once: a
     missed sample is not a failure of the step)."""
@@ -276,7 +268,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         verdict=judge(obs, setup.thresholds),
         password_checks=facts.password_checks if facts else None, password_check_cpu_s=setup.password_check_cpu_s,
         key_prompt_after_password_ms=Spread.of(facts.password_key_prompt_ms if facts else []),
-        key_prompt_other_ms=Spread.of(_without(key_ms, facts.password_key_prompt_ms if facts else [])),
+        key_prompt_other_ms=Spread.of(facts.other_key_prompt_ms if facts else []),
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 

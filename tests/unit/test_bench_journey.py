@@ -37,6 +37,7 @@ def test_facts_from_a_call_that_reached_an_agent_and_one_that_did_not() -> None:
     assert [round(r, 3) for r in result.ring_answer_s] == [0.4]
     assert [round(k) for k in result.key_prompt_ms] == [50]
     assert result.password_key_prompt_ms == []
+    assert [round(k) for k in result.other_key_prompt_ms] == [50]
 
 
 def test_keys_that_end_a_password_are_told_apart() -> None:
@@ -51,6 +52,7 @@ def test_keys_that_end_a_password_are_told_apart() -> None:
     result = facts(events, [1])
     assert [round(k) for k in result.key_prompt_ms] == [10, 90]
     assert [round(k) for k in result.password_key_prompt_ms] == [90]
+    assert [round(k) for k in result.other_key_prompt_ms] == [10]
 
 
 def test_queue_log_connect_hold_times_after_the_step_start() -> None:
