@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.journey_step import PATH_NAMES, JourneyStep, Spread, step_json
-from engine.selfservice.passwords import N as SCRYPT_N
+from engine.selfservice.passwords import SCHEME as PASSWORD_SCHEME
 
 
 def knee(steps: Sequence[JourneyStep], path: str) -> tuple[float | None, float | None]:
@@ -116,7 +116,7 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
            if head["controller_cpu_ms_per_call_range"] else "–") + "; without the service-password checks: "
         + (" – ".join(f"{x:.1f}" for x in head["controller_cpu_ms_per_call_without_password_checks_range"]) + " ms"
            if head["controller_cpu_ms_per_call_without_password_checks_range"] else "–")
-        + f" (one check: {_n(head['password_check_cpu_ms'], 1)} ms of CPU, scrypt N = {SCRYPT_N:,}, timed apart on "
+        + f" (one check: {_n(head['password_check_cpu_ms'], 1)} ms of CPU, {PASSWORD_SCHEME}, timed apart on "
         "this box and multiplied by the step's `password.checked` events).",
         "",
         "Measured: CPU = utime+stime from /proc over the step (calls still in progress at the end of the step "

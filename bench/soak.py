@@ -57,7 +57,6 @@ from bench.soak_classify import (
     plan_callers,
 )
 from bench.soak_report import Kill, markdown, to_json
-from engine.selfservice.passwords import hash_password
 from engine.settings import Settings
 from engine.store.database import make_engine
 from engine.store.tables import call_events, calls
@@ -106,14 +105,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 # -- set-up ---------------------------------------------------------------------------------------------
 def write_accounts(path: Path, plans: Sequence[CallerPlan]) -> Path:
-    """A self-service account (password 123456) for every self-service caller's number; hashed once."""
-    digest = hash_password(PASSWORD)
+    """A self-service account (password 123456) for every self-service caller's number (hashed on load)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["number", "password_hash", "balance_yuan", "bill_yuan"])
+        writer.writerow(["number", "password", "balance_yuan", "bill_yuan"])
         for plan in plans:
             if plan.kind == "self-service":
-                writer.writerow([plan.number, digest, "42.00", "18.00"])
+                writer.writerow([plan.number, PASSWORD, "42.00", "18.00"])
     return path
 
 

@@ -46,6 +46,7 @@ from engine.scripts.leave_message import MessageBox
 from engine.security.sip_bans import BanBook, SipGuard
 from engine.selfservice.db_source import DbSelfService
 from engine.selfservice.http_source import HttpSelfService
+from engine.selfservice.password_key import load_or_create
 from engine.settings import Settings
 from engine.store.database import check_database, make_engine, sqlite_file
 from engine.store.journal import JournalEntry, JournalWriter
@@ -116,7 +117,7 @@ async def _keep_current(library: FlowLibrary, board: IncidentBoard, journal_db: 
 def _self_service(settings: Settings, journal_db: sqlalchemy.Engine) -> SelfService:
     if settings.self_service_url:
         return HttpSelfService(settings.self_service_url, settings.self_service_timeout)
-    return DbSelfService(journal_db, settings.self_service_timeout)
+    return DbSelfService(journal_db, load_or_create(settings.password_key_path), settings.self_service_timeout)
 
 
 async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None = None) -> None:

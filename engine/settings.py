@@ -29,7 +29,7 @@ from engine.errors import SettingsError
 CONFIG_ENV = "HOTLINE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("hotline.toml")
 SYSTEM_CONFIG_FILE = Path("/etc/hotline/hotline.toml")
-_FILE_RELATIVE = ("data_dir", "flows_dir", "queues_file")
+_FILE_RELATIVE = ("data_dir", "flows_dir", "queues_file", "password_key_file")
 DEFAULT_PBX_ROOT = Path("/var/lib/hotline/pbx-root")
 
 
@@ -176,6 +176,9 @@ class Settings(BaseModel):
     # Self-service look-ups: the journal database (default) or an HTTP service of the operator's.
     self_service_url: str | None = None
     self_service_timeout: float = Field(default=2.0, gt=0, le=30)
+    # The secret the service-password hashes are made with (engine.selfservice.password_key): kept out of the
+    # database on purpose; default: password-key in data_dir.
+    password_key_file: Path | None = None
     # The surge plan's alerts (seats needed) go to this command, text on stdin (e.g. a script paging the duty
     # manager); empty: alerts are journaled and shown only.
     overflow_alert_command: list[str] = Field(default_factory=list)
@@ -217,6 +220,10 @@ class Settings(BaseModel):
     @property
     def queues_path(self) -> Path:
         return self.queues_file or Path(__file__).resolve().parents[1] / "acd" / "queues.yaml"
+
+    @property
+    def password_key_path(self) -> Path:
+        return self.password_key_file or self.data_dir / "password-key"
 
     @property
     def db_url(self) -> str:

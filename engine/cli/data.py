@@ -17,6 +17,7 @@ from engine.selfservice.loading import (
     sample_data,
     stored_accounts,
 )
+from engine.selfservice.password_key import load_or_create
 from engine.selfservice.records import Account, BroadbandOrder
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -52,12 +53,13 @@ def data_load(obj: CliContext, sample: bool, accounts_file: Path | None, orders_
     records: list[AccountRecord] = []
     orders: list[BroadbandOrder] = []
     # Every file is checked before the database is touched.
+    key = load_or_create(obj.settings.password_key_path)
     if sample:
-        sample_records, sample_orders = sample_data(date.today())
+        sample_records, sample_orders = sample_data(date.today(), key)
         records += sample_records
         orders += sample_orders
     if accounts_file is not None:
-        records += read_accounts_csv(accounts_file)
+        records += read_accounts_csv(accounts_file, key)
     if orders_file is not None:
         orders += read_orders_csv(orders_file)
     with open_journal(obj.settings) as engine:

@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from engine.call_session import CallEnded
@@ -26,6 +25,7 @@ from engine.ivr.ports import Choices, Incident, LookupResult, Say
 from engine.ivr.runner import Exit, FlowRunner, IvrServices
 from engine.prompts.catalog import BY_NAME
 from engine.selfservice.loading import sample_data
+from engine.selfservice.password_key import PasswordKey
 from engine.selfservice.passwords import verify_password
 from engine.selfservice.records import NOT_FOUND, ORDER_KIND, account_values, check_kind, order_values
 from ivr_flows.model import DTMF_KEYS, Flow
@@ -235,12 +235,6 @@ async def simulate(flow: Flow, services: IvrServices, caller: str, dialed: str, 
 # -- stand-ins for the database-backed services -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _samples(today: date) -> tuple[Any, Any]:
-    # Hashing the sample passwords takes a moment: once per day of simulated time is enough.
-    return sample_data(today)
-
-
 class SampleSelfService:
     """The demo accounts and orders of ``engine.selfservice.loading.sample_data`` in memory.
 
@@ -250,7 +244,8 @@ class SampleSelfService:
     """
 
     def __init__(self, today: date) -> None:
-        records, orders = _samples(today)
+        self._key = PasswordKey.generate()  # the samples live and die with this object
+        records, orders = sample_data(today, self._key)
         self._accounts = {r.account.number: r for r in records}
         self._orders = {o.order_no: o for o in orders}
         self._orders |= {"".join(c for c in o.order_no if c.isdigit()): o for o in orders}
@@ -261,7 +256,7 @@ class SampleSelfService:
             # Same work and answer as a wrong password: the reply must not reveal which numbers exist.
             hmac.compare_digest(password, "000000")
             return False
-        return verify_password(password, record.password_hash)
+        return verify_password(password, record.password_hash, self._key)
 
     async def lookup(self, kind: str, key: str) -> LookupResult:
         check_kind(kind)

@@ -6,22 +6,33 @@ worker thread (SQLAlchemy is synchronous) under a deadline: a caller waiting in 
 ``LookupResult("unavailable")`` / ``None``; the first failure of an outage is logged once as a WARNING
 (caller numbers masked) and the recovery at INFO. Collaborators: engine.selfservice.records (values),
 engine.selfservice.passwords (hash check), engine.selfservice.outage (logging).
+
+An account still holding an old scrypt hash gets a keyed one at its first right check (the clear password is
+only known then); a failed rewrite is logged and the check still counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.ivr.ports import LookupResult
 from engine.masking import mask_number
 from engine.selfservice.outage import OutageLog
-from engine.selfservice.passwords import is_valid_password, verify_password
+from engine.selfservice.password_key import PasswordKey
+from engine.selfservice.passwords import (
+    hash_key_id,
+    hash_password,
+    is_legacy_hash,
+    is_valid_password,
+    verify_password,
+)
 from engine.selfservice.records import (
     NOT_FOUND,
     ORDER_KIND,
@@ -46,8 +57,10 @@ class _Unavailable(Exception):
 class DbSelfService:
     """See the module docstring. ``engine`` is owned by the caller (the composition root disposes it)."""
 
-    def __init__(self, engine: Engine, timeout_s: float = 2.0) -> None:
+    def __init__(self, engine: Engine, key: PasswordKey, timeout_s: float = 2.0) -> None:
         self._engine = engine
+        self._key = key
+        self._foreign_keys: set[str] = set()
         self._timeout_s = timeout_s
         self._outage = OutageLog(logger, "self-service database")
 
@@ -61,8 +74,39 @@ class DbSelfService:
             return None
         if stored is None:
             return False
-        # scrypt costs tens of ms of CPU: keep it off the event loop.
-        return await asyncio.to_thread(verify_password, password, stored)
+        if is_legacy_hash(stored):
+            # scrypt costs tens of ms of CPU: keep it off the event loop.
+            right = await asyncio.to_thread(verify_password, password, stored, self._key)
+            if right:
+                await self._rewrite_keyed(number, password, stored)
+            return right
+        key_id = hash_key_id(stored)
+        if key_id is not None and key_id != self._key.key_id:
+            self._foreign_key(number, key_id)
+            return False
+        return verify_password(password, stored, self._key)
+
+    async def _rewrite_keyed(self, number: str, password: str, old: str) -> None:
+        new = hash_password(password, self._key)
+
+        def rewrite(number: str) -> None:
+            with self._engine.begin() as connection:
+                connection.execute(update(accounts).where(accounts.c.number == number,
+                                                          accounts.c.password_hash == old)
+                                   .values(password_hash=new))
+
+        # A failure is logged by _run; the old hash still works and the next right check tries again.
+        with contextlib.suppress(_Unavailable):
+            await self._run(rewrite, number, f"password hash rewrite for {mask_number(number)}")
+
+    def _foreign_key(self, number: str, key_id: str) -> None:
+        if key_id in self._foreign_keys:
+            return
+        self._foreign_keys.add(key_id)
+        logger.error("the service password of %s (and maybe others) was hashed with password key %s, this site's "
+                     "key is %s: callers are told their password is wrong until that key file is restored "
+                     "(password_key_file) or the accounts are loaded again", mask_number(number), key_id,
+                     self._key.key_id)
 
     async def lookup(self, kind: str, key: str) -> LookupResult:
         check_kind(kind)

@@ -7,7 +7,8 @@ accounts.csv
     number         required  digits, the subscriber's phone number (the key: an existing row is updated)
     holder         optional  name shown to agents, up to 64 characters
     password       one of    the 6-digit service password, hashed on load (never stored in clear)
-    password_hash  these two a hash written by engine.selfservice.passwords (moving data between systems)
+    password_hash  these two a hash written by engine.selfservice.passwords (moving data between systems:
+                             a keyed hash only loads where the same password key is)
     balance_yuan   required  e.g. 123.45; negative = in arrears
     bill_yuan      required  the current bill, e.g. 88.00
     bill_month     optional  the bill's month, YYYY-MM
@@ -39,7 +40,8 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from engine.errors import DomainError
-from engine.selfservice.passwords import hash_password, is_password_hash, is_valid_password
+from engine.selfservice.password_key import PasswordKey
+from engine.selfservice.passwords import hash_key_id, hash_password, is_password_hash, is_valid_password
 from engine.selfservice.records import Account, BroadbandOrder
 from engine.store.self_service_tables import ORDER_KINDS, ORDER_STATUSES, accounts, broadband_orders
 
@@ -82,7 +84,7 @@ class _RowError(ValueError):
 
 # --- sample data -------------------------------------------------------------------------------------------
 
-def sample_data(today: date) -> tuple[list[AccountRecord], list[BroadbandOrder]]:
+def sample_data(today: date, key: PasswordKey) -> tuple[list[AccountRecord], list[BroadbandOrder]]:
     """A handful of accounts and orders for demos and tests; dates are relative to ``today``.
 
     13800138000 / 123456 is the documented demo caller: balance 123.45 yuan, bill 88.00 for this month,
@@ -92,7 +94,7 @@ def sample_data(today: date) -> tuple[list[AccountRecord], list[BroadbandOrder]]
 
     def account(number: str, holder: str, password: str, balance: int, bill: int,
                 used: int | None, total: int | None) -> AccountRecord:
-        return AccountRecord(Account(number, holder, balance, bill, month, used, total), hash_password(password))
+        return AccountRecord(Account(number, holder, balance, bill, month, used, total), hash_password(password, key))
 
     records = [
         account("13800138000", "张三", "123456", 12345, 8800, 3584, 10240),
@@ -111,8 +113,9 @@ def sample_data(today: date) -> tuple[list[AccountRecord], list[BroadbandOrder]]
 
 # --- CSV files ---------------------------------------------------------------------------------------------
 
-def read_accounts_csv(path: Path) -> list[AccountRecord]:
-    return _read(path, ACCOUNT_COLUMNS, ("number", "balance_yuan", "bill_yuan"), "number", _account_row)
+def read_accounts_csv(path: Path, key: PasswordKey) -> list[AccountRecord]:
+    return _read(path, ACCOUNT_COLUMNS, ("number", "balance_yuan", "bill_yuan"), "number",
+                 lambda row: _account_row(row, key))
 
 
 def read_orders_csv(path: Path) -> list[BroadbandOrder]:
@@ -162,7 +165,7 @@ def _rows(path: Path, known: Sequence[str], required: Sequence[str]) -> Iterator
         raise DataFileError(f"{path}: not a valid CSV file: {exc}") from None
 
 
-def _account_row(row: dict[str, str]) -> AccountRecord:
+def _account_row(row: dict[str, str], key: PasswordKey) -> AccountRecord:
     number = _match(row, "number", _NUMBER, "digits only")
     holder = row.get("holder") or None
     if holder is not None and len(holder) > 64:
@@ -173,10 +176,14 @@ def _account_row(row: dict[str, str]) -> AccountRecord:
     if password:
         if not is_valid_password(password):
             raise _RowError("password must be exactly 6 digits")
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, key)
     elif stored:
         if not is_password_hash(stored) or len(stored) > 200:
             raise _RowError("password_hash is not a hash written by hotline")
+        key_id = hash_key_id(stored)
+        if key_id not in (None, key.key_id):
+            raise _RowError(f"password_hash was made with password key {key_id}, this site's is {key.key_id}: "
+                            "use that site's key file (password_key_file) or give the clear password")
         password_hash = stored
     else:
         raise _RowError("password (6 digits) or password_hash is required")

@@ -29,7 +29,7 @@ accounts = Table(
     # The subscriber's phone number: the key callers type or their caller id.
     Column("number", String(32), primary_key=True),
     Column("holder", String(64)),
-    # scrypt, see engine.selfservice.passwords; the clear password is never stored.
+    # Keyed HMAC (older rows: scrypt), see engine.selfservice.passwords; the clear password is never stored.
     Column("password_hash", String(200), nullable=False),
     # Money in fen (1/100 yuan) so no float ever touches a balance; negative = in arrears.
     Column("balance_fen", BigInteger, nullable=False),

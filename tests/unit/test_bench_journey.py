@@ -94,8 +94,8 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "| 5.0 | 3.0 (2) |" in text
 
 
-def test_a_password_check_costs_milliseconds_of_cpu() -> None:
-    assert 0.001 < password_check_cpu_s(samples=1) < 2.0
+def test_a_password_check_is_timed_in_cpu_seconds() -> None:
+    assert 0 < password_check_cpu_s(samples=1) < 0.01  # a keyed HMAC: microseconds, not scrypt's tens of ms
 
 
 def test_cpu_seconds_of_this_process_and_of_none() -> None:

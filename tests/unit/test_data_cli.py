@@ -9,10 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli.main import cli
+from engine.selfservice.password_key import PasswordKey, load_or_create
 from engine.selfservice.passwords import hash_password
 
 ACCOUNTS_HEADER = "number,holder,password,balance_yuan,bill_yuan,bill_month,data_used_mb,data_total_mb\n"
 ORDERS_HEADER = "order_no,number,kind,status,eta\n"
+OTHER_SITE = PasswordKey(bytes(range(32)))  # fixed: test ids must be the same in every xdist worker
 
 
 class Env:
@@ -74,8 +76,9 @@ def test_csv_load_upserts_by_key(env: Env) -> None:
     assert by_number["135****0005"]["balance_fen"] == -50
     assert by_number["135****0005"]["data_total_mb"] is None
 
+    site_key = load_or_create(Path(env.env["HOTLINE_DATA_DIR"]) / "password-key")
     again = env.file("b.csv", "number,balance_yuan,bill_yuan,password_hash\n"
-                     f"13500000005,10,20,{hash_password('111111')}\n")
+                     f"13500000005,10,20,{hash_password('111111', site_key)}\n")
     assert env.run("data", "load", "--accounts", again) == (
         0, "accounts: 0 added, 1 updated; broadband orders: 0 added, 0 updated\n")
     assert {r["number"]: r["balance_fen"] for r in env.accounts()}["135****0005"] == 1000
@@ -96,6 +99,9 @@ def test_csv_load_upserts_by_key(env: Env) -> None:
          "a.csv:3: duplicate number (first on line 2)"),
         (ACCOUNTS_HEADER + "13800138000,,123456,1,1,,,,extra\n", "a.csv:2: more values than columns"),
         ("number,balance,bill_yuan,password\n", "a.csv:1: unknown column 'balance'"),
+        ("number,balance_yuan,bill_yuan,password_hash\n"
+         f"13800138000,1,1,{hash_password('123456', OTHER_SITE)}\n",
+         f"a.csv:2: password_hash was made with password key {OTHER_SITE.key_id}, this site's is "),
         ("number,bill_yuan,password\n", "a.csv:1: missing column 'balance_yuan'"),
     ],
 )
