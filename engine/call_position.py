@@ -14,7 +14,7 @@ position: the IVR passes only the variables it may keep.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -65,15 +65,17 @@ class CallPosition:
 
     def to_text(self) -> str:
         """Compact JSON without the unset facts (a channel variable is best kept short)."""
-        data: dict[str, Any] = {}
-        for key, value in asdict(self).items():
-            if value is None or value == {} or (key == "priority" and value == 0):
-                continue
-            data[key] = value.isoformat() if isinstance(value, datetime) else value
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(self.journal_data(), ensure_ascii=False, separators=(",", ":"))
 
     def journal_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.to_text())
+        """The set facts as plain JSON values (times as ISO text)."""
+        data: dict[str, Any] = {}
+        # Field by field rather than dataclasses.asdict, whose deep copy showed in the controller's profile.
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value is None or value == {} or (name == "priority" and value == 0):
+                continue
+            data[name] = value.isoformat() if isinstance(value, datetime) else dict(value) if name == "vars" else value
         return data
 
     @classmethod
@@ -118,6 +120,9 @@ class CallPosition:
             "script": ("queue",), "message": (), "closing": ()}
         missing = [name for name in needed[self.stage] if getattr(self, name) is None]
         return f"{self.stage} position without {', '.join(missing)}" if missing else None
+
+
+_FIELDS = tuple(f.name for f in fields(CallPosition))
 
 
 def _text(raw: dict[str, Any], key: str) -> str | None:

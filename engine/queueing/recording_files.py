@@ -22,19 +22,50 @@ WAV_HEADER_BYTES = 44
 BYTES_PER_SECOND = 16000  # 8 kHz, 16-bit mono wav
 
 
+SETTLE_POLL_S = 0.1
+
+
 def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
-    """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256)."""
+    """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256). Blocking: for
+    code already in a worker thread; the call logic uses ``settled``."""
     last = -1
     for _ in range(waits):
-        size = path.stat().st_size if path.exists() else -1
+        size = _size(path)
         if size > WAV_HEADER_BYTES and size == last:
             break
         last = size
-        time.sleep(0.1)
-    if not path.exists():
+        time.sleep(SETTLE_POLL_S)
+    return _lock_down_and_measure(path)
+
+
+async def settled(path: Path, waits: int = 20) -> tuple[float, str] | None:
+    """``settle_recording`` that waits on the event loop. A worker thread sleeping through the wait (up to
+    ``waits`` x 0.1 s per recording) held one of the default pool's few threads, which the self-service
+    look-ups, password checks and journal commits share: a backlog of settling recordings made callers' look-ups
+    miss their deadline. Only reading and hashing the file go to a thread."""
+    last = -1
+    for _ in range(waits):
+        size = _size(path)
+        if size > WAV_HEADER_BYTES and size == last:
+            break
+        last = size
+        await asyncio.sleep(SETTLE_POLL_S)
+    return await asyncio.to_thread(_lock_down_and_measure, path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
+def _lock_down_and_measure(path: Path) -> tuple[float, str] | None:
+    try:
+        path.chmod(0o600)  # recordings are personal data: never world-readable
+        data = path.read_bytes()
+    except FileNotFoundError:
         return None
-    path.chmod(0o600)  # recordings are personal data: never world-readable
-    data = path.read_bytes()
     seconds = max(0, len(data) - WAV_HEADER_BYTES) / BYTES_PER_SECOND
     return round(seconds, 2), hashlib.sha256(data).hexdigest()
 
@@ -48,8 +79,7 @@ class RecordingFiles:
         """Journal the recording ``name`` of the call: saved (file, seconds, sha256) or missing; and cut short
         when it covers much less than ``talk_s``, the conversation it should hold (a disk that filled up)."""
         path = self.folder / f"{name}.wav"
-        # Settling waits up to 2 s and reads the whole file: off the event loop.
-        facts = await asyncio.to_thread(settle_recording, path, self.settle_waits)
+        facts = await settled(path, self.settle_waits)
         if facts is None:
             call.note("recording.missing", {"name": name, "agent": agent})
             return

@@ -18,7 +18,7 @@ from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import RecordingFinished
-from engine.queueing.recording_files import settle_recording
+from engine.queueing.recording_files import settled
 from engine.store.message_tables import messages
 
 
@@ -61,18 +61,17 @@ class MessageBox:
                     break
         except CallEnded as exc:
             ended = exc
-        message_id = await asyncio.to_thread(self._save, call, name, queue, self.clock.now())
+        path = self.recordings_dir / f"{name}.wav"
+        facts = await settled(path)
+        message_id = None if facts is None else await asyncio.to_thread(self._save, call, path, facts, queue,
+                                                                        self.clock.now())
         if message_id is not None:
             call.note("message.saved", {"message": message_id})
         if ended is not None:
             raise ended
         return message_id
 
-    def _save(self, call: CallSession, name: str, queue: str, now: datetime) -> int | None:
-        path = self.recordings_dir / f"{name}.wav"
-        facts = settle_recording(path)
-        if facts is None:
-            return None
+    def _save(self, call: CallSession, path: Path, facts: tuple[float, str], queue: str, now: datetime) -> int:
         seconds, checksum = facts
         with self.db.begin() as conn:
             result = conn.execute(insert(messages).values(

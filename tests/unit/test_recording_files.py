@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from engine.queueing.recording_files import RecordingFiles, settle_recording
+from engine.queueing.recording_files import RecordingFiles, settle_recording, settled
 from tests.unit.fakes import FakeClock, FakeControl, ListJournal
 from tests.unit.fakes_queue import caller
 
@@ -41,3 +42,24 @@ def test_the_journal_gets_the_facts_or_the_missing_file(tmp_path: Path) -> None:
     assert (saved.kind, saved.data["file"], saved.data["agent"], saved.data["seconds"]) == (
         "recording.saved", str(tmp_path / "c1-1001-ab.wav"), "1001", 0.5)
     assert (missing.kind, missing.data) == ("recording.missing", {"name": "c1-1001-gone", "agent": "1001"})
+
+
+def test_settling_waits_on_the_event_loop_not_in_a_worker_thread(tmp_path: Path) -> None:
+    """A recording still being closed must not hold a worker thread while it is waited for: the look-ups and
+    password checks of callers in the IVR share those threads (here: a pool of one)."""
+    async def scenario() -> tuple[float, tuple[float, str] | None]:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        waiting = asyncio.create_task(settled(tmp_path / "not-yet.wav", waits=10))  # about 1 s
+        await asyncio.sleep(0.05)
+        started = loop.time()
+        assert await asyncio.to_thread(lambda: 42) == 42
+        took = loop.time() - started
+        data = wav(tmp_path / "not-yet.wav", 0.25)
+        facts = await waiting
+        assert facts == (0.25, hashlib.sha256(data).hexdigest())
+        return took, facts
+
+    took, _ = asyncio.run(scenario())
+    assert took < 0.5
+    assert stat.S_IMODE((tmp_path / "not-yet.wav").stat().st_mode) == 0o600
