@@ -51,6 +51,9 @@ class AgentRoster:
         self.on_staffing_change = on_staffing_change
         self.lines: dict[AgentId, AgentLine] = {}
         self.statuses: dict[AgentId, AgentStatus] = {}
+        # Agents in a timed state (after-call work): the distributor asks for the next deadline on every change,
+        # and a pass over every agent each time showed in the controller's profile with 200 agents.
+        self._timed: set[AgentId] = set()
         # Agents the journal last saw on a call: not offered a call until the calls Asterisk still holds
         # have been re-adopted (``readopt_agents``), since they may still be talking to one of them.
         self.awaiting_readoption: set[AgentId] = set()
@@ -63,6 +66,7 @@ class AgentRoster:
         for gone in set(self.statuses) - set(lines):
             if self.statuses[gone].call is None:
                 del self.statuses[gone]
+                self._timed.discard(gone)
         changed = set(lines) != set(self.lines)
         self.lines = dict(lines)
         if changed:
@@ -84,6 +88,7 @@ class AgentRoster:
             # Reconciliation, not an event of the agent's: built directly, journaled as "restored".
             self.statuses[agent_id] = replace(status, state=restored, since=now, reason=reason if paused else None,
                                               idle_since=None if paused else now)
+            self._track(agent_id)
             self._journal_agent(agent_id, AgentState.LOGGED_OUT, restored, "restored", None, now)
         self.awaiting_readoption = {a for a in in_call if a in self.statuses}
         self.on_change()
@@ -104,6 +109,7 @@ class AgentRoster:
                                            pending_sign_out=status.state == AgentState.LOGGED_OUT,
                                            pending_pause=status.reason if status.state == AgentState.PAUSED else None,
                                            reason=None)
+            self._track(agent)
             self._journal_agent(agent, status.state, state, "readopted", uid, now)
         self.awaiting_readoption.clear()
         self.on_change()
@@ -118,6 +124,7 @@ class AgentRoster:
             return result.rejected
         before = status
         self.statuses[agent] = result.status
+        self._track(agent)
         for change in result.changes:
             self._journal_agent(agent, change.from_state, change.to_state, change.reason, result.status.call,
                                 change.at)
@@ -137,15 +144,22 @@ class AgentRoster:
     # -- timers -------------------------------------------------------------------------------------------
     def next_deadline(self) -> datetime | None:
         """When the earliest timed state (after-call work, ...) of any agent runs out; None: none pending."""
-        deadlines = [d for s in self.statuses.values() if (d := next_deadline(s, self.policy)) is not None]
+        deadlines = [d for a in self._timed if (d := next_deadline(self.statuses[a], self.policy)) is not None]
         return min(deadlines) if deadlines else None
 
     def expire_due(self) -> None:
         """End every timed state whose deadline has passed (a Tick for each such agent)."""
-        for agent_id, status in list(self.statuses.items()):
-            deadline = next_deadline(status, self.policy)
-            if deadline is not None and deadline <= self.clock.now():
+        now = self.clock.now()
+        for agent_id in sorted(self._timed):
+            deadline = next_deadline(self.statuses[agent_id], self.policy)
+            if deadline is not None and deadline <= now:
                 self.agent_event(agent_id, Tick())
+
+    def _track(self, agent: AgentId) -> None:
+        if next_deadline(self.statuses[agent], self.policy) is None:
+            self._timed.discard(agent)
+        else:
+            self._timed.add(agent)
 
     # -- softphones and queues ----------------------------------------------------------------------------
     def registration(self, sip_user: str, online: bool) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from acd.model import AgentId, AgentState, CallUid
 from acd.state import CallFinished, OfferAnswered
+from engine.call_position import CallPosition
 from engine.queueing.distributor import Distributor
 from engine.queueing.transfer import QueueWake
 from engine.queueing.waiting_line import WaitingLine
@@ -101,6 +102,35 @@ def test_after_call_work_that_ran_out_frees_the_agent_for_the_next_caller() -> N
         roster.expire_due()
         distributor.assign()
         assert second.result() == AgentId("1001")
+        assert roster.next_deadline() is None
+
+    asyncio.run(scenario())
+
+
+def test_after_call_work_ended_by_a_readopted_call_leaves_no_deadline() -> None:
+    """The roster keeps the agents in a timed state apart (the distributor asks on every change); a state set
+    by re-adoption, not by an agent event, must take the agent out of that set too."""
+    async def scenario() -> None:
+        clock, journal, control = FakeClock(), ListJournal(), FakeControl()
+        roster = roster_of(journal, clock, line("1001"), line("1002"))
+        waiting = WaitingLine()
+        distributor = Distributor(roster, waiting, QUEUES, clock)
+        for uid in ("c1", "c2"):
+            waiting.join(caller(uid, control, journal, clock), GENERAL.name, 0, clock.now())
+        distributor.assign()
+        for agent, uid in (("1001", "c1"), ("1002", "c2")):
+            for event in (OfferAnswered(CallUid(uid)), CallFinished(CallUid(uid))):
+                assert roster.agent_event(AgentId(agent), event) is None
+        assert roster.next_deadline() == clock.now() + timedelta(seconds=60)
+
+        roster.readopt_agents({CallUid("c9"): CallPosition("talking", queue=GENERAL.name, agent="1001", leg="l",
+                                                          bridge="b", recording="r")})
+        assert roster.statuses[AgentId("1001")].state == AgentState.ON_CALL
+        assert roster.next_deadline() == clock.now() + timedelta(seconds=60)  # 1002 still wraps up
+        clock.current += timedelta(minutes=5)
+        roster.expire_due()
+        assert roster.statuses[AgentId("1002")].state == AgentState.AVAILABLE
+        assert roster.statuses[AgentId("1001")].state == AgentState.ON_CALL  # no Tick for the re-adopted call
         assert roster.next_deadline() is None
 
     asyncio.run(scenario())
