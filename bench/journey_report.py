@@ -27,6 +27,10 @@ def _n(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _micro(ms: float | None) -> float | None:
+    return None if ms is None else ms * 1000
+
+
 def _spread(s: Spread, digits: int = 0) -> str:
     return f"{_n(s.p50, digits)} / {_n(s.p95, digits)} / {_n(s.max, digits)}"
 
@@ -59,7 +63,7 @@ def headline(steps: Sequence[JourneyStep]) -> dict[str, Any]:
                                              max(c for c in cpu if c is not None)] if any(cpu) else None,
         "controller_cpu_ms_per_call_without_password_checks_range":
             [min(c for c in bare if c is not None), max(c for c in bare if c is not None)] if any(bare) else None,
-        "password_check_cpu_ms": None if checks is None else round(checks * 1000, 1),
+        "password_check_cpu_ms": None if checks is None else round(checks * 1000, 4),
     }
 
 
@@ -116,7 +120,7 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
            if head["controller_cpu_ms_per_call_range"] else "–") + "; without the service-password checks: "
         + (" – ".join(f"{x:.1f}" for x in head["controller_cpu_ms_per_call_without_password_checks_range"]) + " ms"
            if head["controller_cpu_ms_per_call_without_password_checks_range"] else "–")
-        + f" (one check: {_n(head['password_check_cpu_ms'], 1)} ms of CPU, {PASSWORD_SCHEME}, timed apart on "
+        + f" (one check: {_n(_micro(head['password_check_cpu_ms']), 1)} µs of CPU, {PASSWORD_SCHEME}, timed apart on "
         "this box and multiplied by the step's `password.checked` events).",
         "",
         "Measured: CPU = utime+stime from /proc over the step (calls still in progress at the end of the step "

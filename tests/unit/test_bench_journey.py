@@ -90,7 +90,7 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "ratio journey / app_queue: 1.50" in text
     assert "**Controller CPU per call**: 5.0 ms" in text
     # 0.05 s less two checks of 10 ms over 10 calls
-    assert "without the service-password checks: 3.0 – 3.0 ms (one check: 10.0 ms of CPU" in text
+    assert "without the service-password checks: 3.0 – 3.0 ms (one check: 10,000.0 µs of CPU" in text
     assert "| 5.0 | 3.0 (2) |" in text
 
 
