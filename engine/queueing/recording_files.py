@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine import recording_space
@@ -28,12 +29,7 @@ SETTLE_POLL_S = 0.1
 def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
     """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256). Blocking: for
     code already in a worker thread; the call logic uses ``settled``."""
-    last = -1
-    for _ in range(waits):
-        size = _size(path)
-        if size > WAV_HEADER_BYTES and size == last:
-            break
-        last = size
+    for _ in _until_closed(path, waits):
         time.sleep(SETTLE_POLL_S)
     return _lock_down_and_measure(path)
 
@@ -43,14 +39,20 @@ async def settled(path: Path, waits: int = 20) -> tuple[float, str] | None:
     ``waits`` x 0.1 s per recording) held one of the default pool's few threads, which the self-service
     look-ups, password checks and journal commits share: a backlog of settling recordings made callers' look-ups
     miss their deadline. Only reading and hashing the file go to a thread."""
+    for _ in _until_closed(path, waits):
+        await asyncio.sleep(SETTLE_POLL_S)
+    return await asyncio.to_thread(_lock_down_and_measure, path)
+
+
+def _until_closed(path: Path, waits: int) -> Iterator[None]:
+    """Yields each time the caller should wait a poll: until the file's size stops changing, ``waits`` at most."""
     last = -1
     for _ in range(waits):
         size = _size(path)
         if size > WAV_HEADER_BYTES and size == last:
-            break
+            return
         last = size
-        await asyncio.sleep(SETTLE_POLL_S)
-    return await asyncio.to_thread(_lock_down_and_measure, path)
+        yield
 
 
 def _size(path: Path) -> int:
