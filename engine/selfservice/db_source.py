@@ -27,7 +27,7 @@ from engine.masking import mask_number
 from engine.selfservice.outage import OutageLog
 from engine.selfservice.password_key import PasswordKey
 from engine.selfservice.passwords import (
-    hash_key_id,
+    foreign_key_id,
     hash_password,
     is_legacy_hash,
     is_valid_password,
@@ -80,9 +80,9 @@ class DbSelfService:
             if right:
                 await self._rewrite_keyed(number, password, stored)
             return right
-        key_id = hash_key_id(stored)
-        if key_id is not None and key_id != self._key.key_id:
-            self._foreign_key(number, key_id)
+        other = foreign_key_id(stored, self._key)
+        if other is not None:
+            self._foreign_key(number, other)
             return False
         return verify_password(password, stored, self._key)
 

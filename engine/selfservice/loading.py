@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from engine.errors import DomainError
 from engine.selfservice.password_key import PasswordKey
-from engine.selfservice.passwords import hash_key_id, hash_password, is_password_hash, is_valid_password
+from engine.selfservice.passwords import foreign_key_id, hash_password, is_password_hash, is_valid_password
 from engine.selfservice.records import Account, BroadbandOrder
 from engine.store.self_service_tables import ORDER_KINDS, ORDER_STATUSES, accounts, broadband_orders
 
@@ -180,9 +180,9 @@ def _account_row(row: dict[str, str], key: PasswordKey) -> AccountRecord:
     elif stored:
         if not is_password_hash(stored) or len(stored) > 200:
             raise _RowError("password_hash is not a hash written by hotline")
-        key_id = hash_key_id(stored)
-        if key_id not in (None, key.key_id):
-            raise _RowError(f"password_hash was made with password key {key_id}, this site's is {key.key_id}: "
+        other = foreign_key_id(stored, key)
+        if other is not None:
+            raise _RowError(f"password_hash was made with password key {other}, this site's is {key.key_id}: "
                             "use that site's key file (password_key_file) or give the clear password")
         password_hash = stored
     else:

@@ -80,6 +80,13 @@ def hash_key_id(password_hash: str) -> str | None:
     return parts[1] if is_password_hash(password_hash) and parts[0] == SCHEME else None
 
 
+def foreign_key_id(password_hash: str, key: PasswordKey) -> str | None:
+    """The id of the other key a keyed hash was made with; None when it was made with ``key``, is an old scrypt
+    hash or is malformed (those are refused or checked on their own terms)."""
+    key_id = hash_key_id(password_hash)
+    return None if key_id is None or key_id == key.key_id else key_id
+
+
 def is_legacy_hash(password_hash: str) -> bool:
     """An old scrypt hash: slow to check, and searchable by whoever takes the table alone."""
     return password_hash.startswith(LEGACY_SCHEME + "$")

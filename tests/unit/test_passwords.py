@@ -7,6 +7,7 @@ import pytest
 
 from engine.selfservice.password_key import PasswordKey
 from engine.selfservice.passwords import (
+    foreign_key_id,
     hash_key_id,
     hash_password,
     is_legacy_hash,
@@ -40,6 +41,9 @@ def test_the_table_alone_is_not_enough_another_key_never_matches() -> None:
     # Even with the key id forged to ours, the MAC was made with the other secret.
     forged = hash_password("123456", other).replace(other.key_id, KEY.key_id)
     assert not verify_password("123456", forged, KEY)
+    assert foreign_key_id(hash_password("123456", other), KEY) == other.key_id
+    assert foreign_key_id(hash_password("123456", KEY), KEY) is None
+    assert foreign_key_id(LEGACY_123456, KEY) is None
 
 
 def test_the_key_never_shows_in_its_repr() -> None:
