@@ -124,7 +124,8 @@ async def sweep(pbx: BenchPbx, args: argparse.Namespace, workdir: Path, out_stem
             call_seconds=nominal_call_s(args.share, args.talk), max_call_s=120,
             thresholds=Thresholds(answer_p95_ms=args.answer_p95_ms, key_prompt_p95_ms=args.key_p95_ms,
                                   channel_tolerance=args.channel_tolerance),
-            password_check_cpu_s=password_check_cpu_s())
+            password_check_cpu_s=password_check_cpu_s(),
+            baseline_recordings=layout.inside(layout.dirs.spool / "monitor" / "hotline-bench"))
         steps: list[JourneyStep] = []
 
         async def measure(path: str, rate: float) -> JourneyStep:
@@ -132,7 +133,7 @@ async def sweep(pbx: BenchPbx, args: argparse.Namespace, workdir: Path, out_stem
             step = await run_step(setup, path, rate)
             progress(f"{path}: {rate:g}/s: {step.completed}/{step.planned} done, p95 INVITE->200 "
                      f"{step.answer_ms.p95}, controller CPU {step.per_call_ms(step.controller_cpu_s)} ms/call: "
-                     f"{step.verdict.explain()}")
+                     f"{step.verdict.explain()}; recorded {step.recorded} of {step.connected} connected")
             steps.append(step)
             return step
 

@@ -88,6 +88,7 @@ class JourneyFacts:
     # key_prompt_ms in two: the keys that ended a service password (their prompt waited for its check), the others.
     password_key_prompt_ms: list[float] = field(default_factory=list)
     other_key_prompt_ms: list[float] = field(default_factory=list)
+    recorded: int = 0
 
 
 def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
@@ -102,6 +103,7 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
     rings: list[float] = []
     keys: list[float] = []
     reached = 0
+    recorded = 0
     checks = 0
     password_keys: list[float] = []
     other_keys: list[float] = []
@@ -134,9 +136,10 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                     (password_keys if checked else other_keys).append(keys[-1])
                     pending_key, checked = None, False
         reached += answered
+        recorded += any(e.kind == "recording.saved" for e in evts)
     return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
                         ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks,
-                        password_key_prompt_ms=password_keys, other_key_prompt_ms=other_keys)
+                        password_key_prompt_ms=password_keys, other_key_prompt_ms=other_keys, recorded=recorded)
 
 
 def password_check_cpu_s(samples: int = 5, batch: int = 200) -> float:
@@ -162,6 +165,13 @@ def journal_facts(engine: Engine, since: datetime, dialed: str) -> JourneyFacts:
         rows = conn.execute(select(call_events.c.call_id, call_events.c.kind, call_events.c.at, call_events.c.data)
                             .where(call_events.c.call_id.in_(ids))).all()
     return facts((Event(r[0], r[1], r[2], dict(r[3] or {})) for r in rows), ids)
+
+
+def recordings_since(folder: Path, since: float) -> int:
+    """Recordings (``*.wav``) in ``folder`` last written at ``since`` (epoch seconds) or later; 0 without it."""
+    if not folder.is_dir():
+        return 0
+    return sum(1 for f in folder.glob("*.wav") if f.stat().st_mtime >= since)
 
 
 def journal_rows(engine: Engine) -> int:

@@ -5,7 +5,8 @@ Paths: ``journey`` (the hotline number: controller IVR, queue, agent, recording,
 starts when every agent is available again, runs both caller kinds (``journey_callers``), polls the channel
 count, then reads CPU seconds of Asterisk and the controller, the controller's RSS, journal rows and the
 journal's figures (``journey_measure``), the agents' ring->answer (their SIPp logs) and, for app_queue,
-the queue wait from queue_log. ``completed`` = calls the PBX hung up after the agent did.
+the queue wait from queue_log and the conversations MixMonitor recorded. ``completed`` = calls the PBX hung
+up after the agent did.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from sqlalchemy import Engine
 from bench.criterion import Observation, Thresholds, Verdict, judge
 from bench.journey_agents import AgentFloor
 from bench.journey_callers import CallerRun, collect, start_callers
-from bench.journey_measure import JourneyFacts, box_ticks, busy_share, cpu_seconds, journal_facts, journal_rows
+from bench.journey_measure import (
+    JourneyFacts,
+    box_ticks,
+    busy_share,
+    cpu_seconds,
+    journal_facts,
+    journal_rows,
+    recordings_since,
+)
 from bench.pbx_session import active_channels, rss_kib
 from bench.report import percentile
 from engine.pbx.control import PbxControl
@@ -61,6 +70,8 @@ class StepSetup:
     password_check_cpu_s: float | None = None
     # How long a step waits for a quiet box before it starts (`settle`); 0: not at all.
     settle_s: float = SETTLE_S
+    # Where app_queue's MixMonitor writes the baseline's recordings (counted per step); None: not counted.
+    baseline_recordings: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,10 @@ class JourneyStep:
     # key→prompt split: keys that ended a service password (their prompt waits for its check) and the others.
     key_prompt_after_password_ms: Spread = Spread(None, None, None)
     key_prompt_other_ms: Spread = Spread(None, None, None)
+    # Conversations recorded: journey, calls with `recording.saved`; app_queue, MixMonitor files. None: not counted.
+    recorded: int | None = None
+    # Calls connected to an agent: journey, `queue.answered`; app_queue, queue_log CONNECT lines.
+    connected: int | None = None
 
     @property
     def sustained(self) -> bool:
@@ -234,12 +249,17 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
     rows1 = journal_rows(setup.journal)
     facts: JourneyFacts | None = None
+    recorded: int | None
     if path == "journey":
         facts = journal_facts(setup.journal, started, dialed)
         waits = facts.queue_wait_s
+        recorded, connected = facts.recorded, facts.reached_agent
     else:
         text = setup.queue_log.read_text(errors="replace") if setup.queue_log.exists() else ""
         waits = queue_log_waits(text, epoch - 1)
+        connected = len(waits)
+        recorded = (None if setup.baseline_recordings is None
+                    else recordings_since(setup.baseline_recordings, epoch - 1))
     planned = sum(r.planned for r in runs)
     completed = sum(r.ended_by_pbx for r in runs)
     answers = [t for r in runs for t in r.answer_ms]
@@ -269,6 +289,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         password_checks=facts.password_checks if facts else None, password_check_cpu_s=setup.password_check_cpu_s,
         key_prompt_after_password_ms=Spread.of(facts.password_key_prompt_ms if facts else []),
         key_prompt_other_ms=Spread.of(facts.other_key_prompt_ms if facts else []),
+        recorded=recorded, connected=connected,
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 

@@ -2,7 +2,8 @@
 
 Correctness of the harness, not speed: every caller (agent path and self-service look-up with the sample
 account's password) reaches an agent and is hung up by the PBX after the agent's talk time, the journal
-holds one call per caller, each with its queue.answered, and the step's figures are filled in.
+holds one call per caller, each with its queue.answered and its saved recording, and the step's figures are
+filled in.
 """
 
 from __future__ import annotations
@@ -41,5 +42,6 @@ def test_twenty_callers_reach_five_agents_and_the_journal_matches(pbx: Pbx, tmp_
     assert step.queue_wait_s.p50 is not None and step.ring_answer_ms.p50 is not None
     assert step.key_prompt_ms.p50 is not None and step.answer_ms.p95 is not None
     assert step.controller_cpu_s is not None and step.journal_rows_per_s
+    assert step.recorded == step.connected == 20, (step.recorded, step.connected)  # every conversation recorded
     # Each of the 5 self-service callers typed the password once (a garbled key could add a retry).
     assert (step.password_checks or 0) >= 5, step.password_checks

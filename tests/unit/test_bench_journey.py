@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench.criterion import Check, Condition, Observation, Thresholds, Verdict, judge
 from bench.journey_callers import split
-from bench.journey_measure import Event, box_ticks, busy_share, cpu_seconds, facts, password_check_cpu_s
+from bench.journey_measure import (
+    Event,
+    box_ticks,
+    busy_share,
+    cpu_seconds,
+    facts,
+    password_check_cpu_s,
+    recordings_since,
+)
 from bench.journey_report import knee, markdown
 from bench.journey_step import JourneyStep, Spread, channels_per_call, queue_log_waits
 
@@ -55,6 +64,27 @@ def test_keys_that_end_a_password_are_told_apart() -> None:
     assert [round(k) for k in result.other_key_prompt_ms] == [10]
 
 
+def test_calls_with_a_saved_recording_are_counted_once() -> None:
+    events = [
+        Event(1, "recording.started", at(5.0), {}),
+        Event(1, "recording.saved", at(15.0), {}),
+        Event(1, "recording.saved", at(16.0), {}),  # a second conversation (a transfer): still one call
+        Event(2, "recording.started", at(6.0), {}),  # never saved
+    ]
+    assert facts(events, [1, 2]).recorded == 1
+
+
+def test_baseline_recordings_written_in_the_step_are_counted(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.wav", tmp_path / "new.wav"
+    old.write_bytes(b"x")
+    new.write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("not a recording")
+    os.utime(old, (1000, 1000))
+    os.utime(new, (2000, 2000))
+    assert recordings_since(tmp_path, since=1500) == 1
+    assert recordings_since(tmp_path / "absent", since=0) == 0
+
+
 def test_queue_log_connect_hold_times_after_the_step_start() -> None:
     text = "\n".join([
         "1000|1.1|hotline-bench|PJSIP/agent-3001|CONNECT|3|1.2|0",
@@ -76,7 +106,8 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        retransmissions=0, answer_ms=Spread(1, 2, 3), key_prompt_ms=none, queue_wait_s=none,
                        ring_answer_ms=none, peak_channels=4, asterisk_cpu_s=0.5, controller_cpu_s=0.05,
                        controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict,
-                       password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01)
+                       password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01,
+                       recorded=9 if path == "app_queue" else None, connected=10)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -92,6 +123,7 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     # 0.05 s less two checks of 10 ms over 10 calls
     assert "without the service-password checks: 3.0 – 3.0 ms (one check: 10,000.0 µs of CPU" in text
     assert "| 5.0 | 3.0 (2) |" in text
+    assert "| app_queue | 1 | 10/10 | 9/10 |" in text and "| journey | 1 | 10/10 | – |" in text
 
 
 def test_a_password_check_is_timed_in_cpu_seconds() -> None:

@@ -58,6 +58,16 @@ def test_benchmark_baseline_only_when_asked() -> None:
     assert "exten => 710086,1,Answer()" in render(pbx_bench_baseline="true")["hotline-dialplan.conf"]
 
 
+def test_benchmark_baseline_records_through_a_context_that_exists() -> None:
+    """Queue's gosub argument is a context name (app_queue runs its s,1): the b() option's context^exten^priority
+    form there named a context that does not exist, and the baseline recorded nothing, unnoticed."""
+    dialplan = render(pbx_bench_baseline="true")["hotline-dialplan.conf"]
+    queue = next(line for line in dialplan.splitlines() if "Queue(hotline-bench," in line)
+    gosub = queue.split("Queue(", 1)[1].rstrip(")").split(",")[6]
+    assert f"[{gosub}]" in dialplan
+    assert "MixMonitor(" in dialplan.split(f"[{gosub}]", 1)[1].split("\n[", 1)[0]
+
+
 def test_external_pbx_keeps_its_own_directories_and_modules() -> None:
     files = render(pbx_mode="external")
     assert "asterisk.conf" not in files and "modules.conf" not in files
