@@ -216,9 +216,10 @@ async def settle(quiet: float = QUIET_SHARE, within_s: float = SETTLE_S) -> None
 
 def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
     """Channels one call holds on average: the caller's and the agent's (counted over the whole call, as the
-    slack for the ring and the farewell) and, on the journey path, the recorder ARI puts in the bridge while
-    they talk (a channel of its own, unlike app_queue's MixMonitor). Without it the journey was failed for
-    one channel more than the allowance at 1 call/s (58 for 57) with nothing piling up."""
+    slack for the ring and the farewell) and, on the journey path, the snoop channel that records the agent's
+    leg while they talk (a channel of its own, unlike app_queue's MixMonitor; ARI's bridge recorder before it
+    was one too). Without it the journey was failed for one channel more than the allowance at 1 call/s
+    (58 for 57) with nothing piling up."""
     return 2 + (talk_s / call_s if path == "journey" and call_s > 0 else 0)
 
 

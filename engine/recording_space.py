@@ -1,6 +1,6 @@
 """Whether the recordings' disk can take a conversation, and whether a finished recording covers it.
 
-Asterisk keeps a bridge recording "running" when its disk is full and simply writes nothing more, so
+Asterisk keeps a recording "running" when its disk is full and simply writes nothing more, so
 neither ARI nor the file says the recording was cut: the file's length against the conversation's does.
 """
 

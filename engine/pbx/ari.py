@@ -212,8 +212,16 @@ class AriClient:
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         await self.request("DELETE", f"/bridges/{bridge}")
 
-    async def record_bridge(self, bridge: BridgeId, name: str) -> None:
-        await self.request("POST", f"/bridges/{bridge}/record",
+    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
+        """A channel of our app hearing ``channel`` both ways (an audio hook on it, nothing whispered); it
+        enters the app (StasisStart) on its own thread, after this answer."""
+        await self.request("POST", f"/channels/{channel}/snoop",
+                           {"spy": "both", "whisper": "none", "app": self.app, "appArgs": app_args,
+                            "snoopId": snoop_id})
+
+    async def record_conversation(self, channel: ChannelId, name: str) -> None:
+        """Record ``channel`` (a snoop) until it ends: no beep, no key or silence ends it, never overwritten."""
+        await self.request("POST", f"/channels/{channel}/record",
                            {"name": name, "format": "wav", "ifExists": "fail", "beep": "false",
                             "terminateOn": "none"})
 

@@ -2,7 +2,8 @@
 
 ``CallControl`` is what any call's logic does to its own channel. The queue's pieces need a little more,
 each as small a Protocol as it can be: music on hold on a channel (``MusicControl``), ringing an agent's
-softphone (``AgentLineControl``) and the mixing bridges of conversations (``BridgeControl``);
+softphone (``AgentLineControl``), the bridges of conversations (``BridgeControl``) and their recordings
+(``RecordingControl``);
 ``QueueControl`` is all of them, what the queue service as a whole drives. ``AriClient`` satisfies every
 one structurally (no inheritance), so mypy checks it wherever it is passed as one.
 """
@@ -56,7 +57,7 @@ class AgentLineControl(CallControl, Protocol):
 
 
 class BridgeControl(Protocol):
-    """The mixing bridge a conversation lives in: its members, its recording, its filler music."""
+    """The bridge a conversation lives in: its members and its filler music."""
 
     async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId: ...
 
@@ -66,12 +67,20 @@ class BridgeControl(Protocol):
 
     async def destroy_bridge(self, bridge: BridgeId) -> None: ...
 
-    async def record_bridge(self, bridge: BridgeId, name: str) -> None: ...
-
     async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None: ...
 
     async def stop_bridge_moh(self, bridge: BridgeId) -> None: ...
 
 
-class QueueControl(MusicControl, AgentLineControl, BridgeControl, Protocol):
+class RecordingControl(Protocol):
+    """A conversation's recording: a snoop channel on one leg (an audio hook), recorded once in our app."""
+
+    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
+        """A channel of our app hearing ``channel`` both ways; it enters the app (StasisStart) on its own."""
+        ...
+
+    async def record_conversation(self, channel: ChannelId, name: str) -> None: ...
+
+
+class QueueControl(MusicControl, AgentLineControl, BridgeControl, RecordingControl, Protocol):
     """Everything the queue service drives on the PBX: waiting music, agent legs, conversations' bridges."""

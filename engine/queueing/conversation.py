@@ -1,6 +1,7 @@
 """One conversation between a caller and an agent: the bridge, the recording, and what the agent does.
 
-The caller and the agent's leg share a mixing bridge that is recorded from answer to hangup. During the
+The caller and the agent's leg share a bridge; the agent's leg is recorded both ways from answer to hangup
+(``conversation_recording``: a snoop, so the bridge stays a two-party one). During the
 call the agent can put the caller on hold (the softphone's hold button, or ``*7``), hand a silent caller
 to the silent-call script (``*81``..``*83``) or send the caller on (``*9<number>#``); a supervisor's
 transfer arrives through the call's inbox. On hold the caller leaves the bridge and hears the hold
@@ -38,6 +39,7 @@ from engine.pbx.ari_events import (
 )
 from engine.pbx.ports import QueueControl
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
+from engine.queueing.conversation_recording import ConversationRecording
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
 from engine.scripts.silent_call import SilentVariant
@@ -89,8 +91,7 @@ class Conversation:
         self.resumed = resumed is not None
         # Why a recording may not start now (a full disk), None when it may.
         self.may_record = may_record
-        # A resumed conversation's recording was started by the controller before.
-        self.recorded = self.resumed
+        self.recording_of = ConversationRecording(ari, call, leg, self.recording, {"agent": agent})
         self.progress = HoldProgress()
         self.hold_prompt: PlaybackId | None = None
         self.agent_gone = False
@@ -115,7 +116,7 @@ class Conversation:
                 with contextlib.suppress(AriError):
                     await self.ari.stop_moh(self.call.channel.id)
                 await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id, self.leg]))
-                await self._start_recording()
+                await self.recording_of.start(self.may_record())
                 if self.config.auto_silent_after_s > 0:
                     await self.call.act(self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)",
                                                               TALK_DETECT))
@@ -133,24 +134,10 @@ class Conversation:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(self.bridge)
 
-    async def _start_recording(self) -> None:
-        assert self.bridge is not None
-        refused = self.may_record()
-        if refused is not None:
-            log.warning("conversation not recorded: %s", refused)
-            self.call.note("recording.failed", {"name": self.recording, "agent": self.agent, "why": refused})
-            return
-        try:
-            await self.ari.record_bridge(self.bridge, self.recording)
-        except AriError as exc:
-            if self.call.ended is not None:
-                raise
-            # Disk full, spool unwritable: the conversation goes on unrecorded and the journal says so.
-            log.warning("conversation not recorded: %s", exc)
-            self.call.note("recording.failed", {"name": self.recording, "agent": self.agent, "why": str(exc)[:200]})
-            return
-        self.recorded = True
-        self.call.note("recording.started", {"name": self.recording, "agent": self.agent})
+    @property
+    def recorded(self) -> bool:
+        """A recording to journal at the end: asked for here, or (resumed) by the controller before."""
+        return self.resumed or self.recording_of.expected
 
     async def _mark(self) -> None:
         """Write down this conversation (who, which bridge and recording, held or not) for a restart."""
@@ -173,6 +160,8 @@ class Conversation:
             elif self.config.auto_silent_after_s > 0 and not self.caller_spoke:
                 wake = max(0.0, self.config.auto_silent_after_s - (now - answered).total_seconds())
             event = self.deferred.pop(0) if self.deferred else await self.call.next_event(within=wake)
+            if await self.recording_of.take(event):
+                continue
             if event is None:
                 if self.held_since is not None:
                     if await self._hold_step(step):
@@ -290,7 +279,8 @@ class Conversation:
 
     async def _keep_recording_fed(self, on: bool) -> None:
         """Silence into the bridge while the caller is out on hold: a softphone on hold sends no audio, and a
-        bridge recording with no audio for 2 s ends (the rest of the conversation would go unrecorded)."""
+        recording only grows with audio heard (with none the hold would be missing from the file, and ARI's
+        former bridge recording even ended after 2 s of it)."""
         if self.bridge is None:
             return
         with contextlib.suppress(AriError):

@@ -2,7 +2,7 @@
 
 The site is an endpoint ``hotline-site-<name>`` rendered from the settings' ``overflow_sites`` (dialled only
 by the controller, through ARI, like the callback trunk). The site's leg is rung with the caller's number;
-once it answers, caller and site share a mixing bridge that is recorded like any conversation, until
+once it answers, caller and site share a bridge and the site's leg is recorded like an agent's, until
 either side hangs up. A site that does not answer, or cannot be dialled, gives the caller back (False) to
 the queue's usual offer (message, callback).
 """
@@ -24,6 +24,7 @@ from engine.pbx.ari_events import (
     ChannelId,
     StasisEnd,
 )
+from engine.queueing.conversation_recording import ConversationRecording
 from engine.settings import OverflowSite
 
 log = logging.getLogger(__name__)
@@ -65,23 +66,23 @@ class SiteLine:
         with contextlib.suppress(AriError):
             await self.ari.stop_moh(call.channel.id)
         await call.act(self.ari.add_to_bridge(bridge, [call.channel.id, leg]))
-        try:
-            await self.ari.record_bridge(bridge, recording)
-            call.note("recording.started", {"name": recording, "site": site})
-        except AriError as exc:
-            call.note("recording.failed", {"name": recording, "site": site, "why": str(exc)[:200]})
+        recorder = ConversationRecording(self.ari, call, leg, recording, {"site": site})
+        await recorder.start()
         call.served = True
         await call.mark(CallPosition("site", queue=queue, queued_at=call.queued_at, agent=f"site:{site}", leg=leg,
                                      bridge=bridge, recording=recording))
-        await self.talk(call, leg, bridge, recording, site)
+        await self.talk(call, leg, bridge, recording, site, recorder=recorder)
         return True
 
     async def talk(self, call: CallSession, leg: ChannelId, bridge: BridgeId, recording: str, site: str,
-                   leg_present: bool = True) -> None:
-        """Until the site hangs up (the caller hanging up ends the call's task); then tidy up."""
+                   leg_present: bool = True, recorder: ConversationRecording | None = None) -> None:
+        """Until the site hangs up (the caller hanging up ends the call's task); then tidy up. ``recorder``:
+        the recording this controller started (a resumed call's goes on in Asterisk)."""
         try:
             while leg_present:
                 event = await call.next_event()
+                if recorder is not None and await recorder.take(event):
+                    continue
                 if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) \
                         and event.channel.id == leg:
                     call.note("overflow.site_hung_up", {"site": site})

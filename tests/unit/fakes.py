@@ -82,12 +82,14 @@ async def greeting_flow(call: CallSession) -> None:
 class FakeQueueControl(FakeControl):
     """``QueueControl`` for the queue's pieces: music, agent legs and bridges recorded as commands.
 
-    ``on_originate`` is told each leg rung (a test answers it by putting StasisStart in the call's inbox);
+    ``on_originate`` is told each leg rung (a test answers it by putting StasisStart in the call's inbox), and
+    ``on_snoop`` each recorder asked for (its StasisStart: the conversation records it);
     ``refuse_originate`` makes ringing fail the way ARI does (an AriError)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.on_originate: Callable[[ChannelId], None] = lambda _leg: None
+        self.on_snoop: Callable[[ChannelId], None] = lambda _snoop: None
         self.refuse_originate: AriError | None = None
         self._bridges = 0
 
@@ -118,8 +120,12 @@ class FakeQueueControl(FakeControl):
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         self.commands.append(("destroy_bridge", bridge))
 
-    async def record_bridge(self, bridge: BridgeId, name: str) -> None:
-        self.commands.append(("record_bridge", bridge, name))
+    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
+        self.commands.append(("snoop", channel, snoop_id, app_args))
+        self.on_snoop(snoop_id)
+
+    async def record_conversation(self, channel: ChannelId, name: str) -> None:
+        self.commands.append(("record_conversation", channel, name))
 
     async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None:
         self.commands.append(("start_bridge_moh", bridge, moh_class))

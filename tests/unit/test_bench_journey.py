@@ -136,7 +136,7 @@ def test_cpu_seconds_of_this_process_and_of_none() -> None:
 
 
 def test_the_journeys_recorder_channel_is_expected_and_a_pile_up_still_fails() -> None:
-    """The journey's calls hold a third channel while the agent talks (ARI's recorder in the bridge): the
+    """The journey's calls hold a third channel while the agent talks (the snoop that records): the
     1 call/s step that peaked at 58 channels (the old allowance: 57) is not failed for it; twice the
     expected count still is."""
     call_s, talk_s = 22.0, 10.0

@@ -11,7 +11,7 @@ from typing import cast
 from acd.model import AgentId, AgentState
 from acd.state import SignIn
 from engine.call_session import CallSession
-from engine.pbx.ari import AriClient
+from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelHangupRequest,
@@ -84,7 +84,65 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
         assert service.waiting == {} and service.conversations == {}
         assert ("start_moh", "c1", "default") in control.commands
         assert [c[0] for c in control.commands if "bridge" in c[0]] == [
-            "create_bridge", "add_to_bridge", "record_bridge", "destroy_bridge"]
+            "create_bridge", "add_to_bridge", "destroy_bridge"]
+        assert ("snoop", "agent1-c1", "rec-agent1-c1", "recorder,c1") in control.commands
+
+    asyncio.run(scenario())
+
+
+def test_the_agents_leg_is_recorded_once_its_snoop_is_in_the_app(tmp_path: Path) -> None:
+    """The recorder is a snoop on the agent's leg: recorded when its StasisStart arrives, not before (ARI
+    refuses to record a channel not yet in the app); the bridge holds the two parties only."""
+    async def scenario() -> None:
+        clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
+        service = service_with(control, journal, clock, tmp_path, "1001")
+        call = caller("c1", control, journal, clock)
+        control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
+
+        def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
+            assert not any(c[0] == "record_conversation" for c in control.commands)
+            call.inbox.put_nowait(answered(snoop))
+            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
+
+        control.on_snoop = snoop_enters_then_agent_hangs_up
+        distributor = asyncio.create_task(service.run())
+        try:
+            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
+        finally:
+            distributor.cancel()
+        started = next(e for e in journal.entries if e.kind == "recording.started")
+        assert ("record_conversation", "rec-agent1-c1", started.data["name"]) in control.commands
+        kinds = journal.kinds("c1")
+        assert kinds.index("recording.started") > kinds.index("queue.answered")
+        assert kinds[-1] == "recording.missing"  # the fake PBX writes no file
+
+    asyncio.run(scenario())
+
+
+def test_a_recording_asterisk_refuses_is_journaled_failed_and_not_missing(tmp_path: Path) -> None:
+    class RefusingControl(FakeQueueControl):
+        async def record_conversation(self, channel: ChannelId, name: str) -> None:
+            raise AriError(500, "POST", f"/channels/{channel}/record", "Internal Server Error")
+
+    async def scenario() -> None:
+        clock, journal, control = FakeClock(), ListJournal(), RefusingControl()
+        service = service_with(control, journal, clock, tmp_path, "1001")
+        call = caller("c1", control, journal, clock)
+        control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
+
+        def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
+            call.inbox.put_nowait(answered(snoop))
+            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
+
+        control.on_snoop = snoop_enters_then_agent_hangs_up
+        distributor = asyncio.create_task(service.run())
+        try:
+            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
+        finally:
+            distributor.cancel()
+        kinds = journal.kinds("c1")
+        assert "recording.failed" in kinds and "recording.started" not in kinds
+        assert "recording.missing" not in kinds and "recording.saved" not in kinds
 
     asyncio.run(scenario())
 
