@@ -52,7 +52,9 @@ def test_a_booked_callback_rings_the_agent_then_the_customer_and_bridges_them(pb
         creds = add_agent(pbx, "2301")
 
         async def serve() -> tuple[int, int]:
-            async with customer(pbx, answer_after_s=1.0, hangup_after_s=4.0) as phone_, \
+            # The customer stays 9 s: the agent's "callback being connected" prompt (~5 s) plays out first, and the
+            # conversation, with its recording, starts after it.
+            async with customer(pbx, answer_after_s=1.0, hangup_after_s=9.0) as phone_, \
                     phone(pbx, creds) as agent:
                 await sign_in(pbx, "2301")
                 await phone_.wait_for(AgentEvent.LOCAL_BYE, timeout_s=40)
