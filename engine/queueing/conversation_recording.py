@@ -2,8 +2,8 @@
 
 Why not ARI's bridge recording: it puts a recorder channel in the bridge, which turns the two-party bridge
 into a mixing one (a mixing thread, and both parties' audio translated to and from linear for the whole talk).
-In the journey benchmark, paired runs: 176 against 227 ms of Asterisk CPU per call with the snoop. A snoop listens to one
-leg both ways and leaves the bridge a plain two-party one.
+In the journey benchmark, paired runs: 176 against 227 ms of Asterisk CPU per call with the snoop. A snoop
+listens to one leg both ways and leaves the bridge a plain two-party one.
 
 The snoop is a channel of our app (Stasis arguments ``recorder,<call uid>``) that Asterisk starts on its own
 thread: it can be recorded only once it is in the app, so ``start`` asks for it and ``take`` records it when
