@@ -90,33 +90,36 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
     asyncio.run(scenario())
 
 
+async def serve_a_recorded_call(control: FakeQueueControl, journal: ListJournal, folder: Path) -> None:
+    """Agent 1001 answers caller c1, the snoop on the agent's leg enters the app, then the agent hangs up."""
+    clock = FakeClock()
+    service = service_with(control, journal, clock, folder, "1001")
+    call = caller("c1", control, journal, clock)
+    control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
+
+    def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
+        # ARI refuses to record a channel not yet in the app: nothing is recorded before its StasisStart.
+        assert not any(c[0] == "record_conversation" for c in control.commands)
+        call.inbox.put_nowait(answered(snoop))
+        call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
+
+    control.on_snoop = snoop_enters_then_agent_hangs_up
+    distributor = asyncio.create_task(service.run())
+    try:
+        assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
+    finally:
+        distributor.cancel()
+
+
 def test_the_agents_leg_is_recorded_once_its_snoop_is_in_the_app(tmp_path: Path) -> None:
-    """The recorder is a snoop on the agent's leg: recorded when its StasisStart arrives, not before (ARI
-    refuses to record a channel not yet in the app); the bridge holds the two parties only."""
-    async def scenario() -> None:
-        clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
-        service = service_with(control, journal, clock, tmp_path, "1001")
-        call = caller("c1", control, journal, clock)
-        control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
-
-        def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
-            assert not any(c[0] == "record_conversation" for c in control.commands)
-            call.inbox.put_nowait(answered(snoop))
-            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
-
-        control.on_snoop = snoop_enters_then_agent_hangs_up
-        distributor = asyncio.create_task(service.run())
-        try:
-            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
-        finally:
-            distributor.cancel()
-        started = next(e for e in journal.entries if e.kind == "recording.started")
-        assert ("record_conversation", "rec-agent1-c1", started.data["name"]) in control.commands
-        kinds = journal.kinds("c1")
-        assert kinds.index("recording.started") > kinds.index("queue.answered")
-        assert kinds[-1] == "recording.missing"  # the fake PBX writes no file
-
-    asyncio.run(scenario())
+    """The recorder is a snoop on the agent's leg, recorded when its StasisStart arrives."""
+    journal, control = ListJournal(), FakeQueueControl()
+    asyncio.run(serve_a_recorded_call(control, journal, tmp_path))
+    started = next(e for e in journal.entries if e.kind == "recording.started")
+    assert ("record_conversation", "rec-agent1-c1", started.data["name"]) in control.commands
+    kinds = journal.kinds("c1")
+    assert kinds.index("recording.started") > kinds.index("queue.answered")
+    assert kinds[-1] == "recording.missing"  # the fake PBX writes no file
 
 
 def test_a_recording_asterisk_refuses_is_journaled_failed_and_not_missing(tmp_path: Path) -> None:
@@ -124,27 +127,11 @@ def test_a_recording_asterisk_refuses_is_journaled_failed_and_not_missing(tmp_pa
         async def record_conversation(self, channel: ChannelId, name: str) -> None:
             raise AriError(500, "POST", f"/channels/{channel}/record", "Internal Server Error")
 
-    async def scenario() -> None:
-        clock, journal, control = FakeClock(), ListJournal(), RefusingControl()
-        service = service_with(control, journal, clock, tmp_path, "1001")
-        call = caller("c1", control, journal, clock)
-        control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
-
-        def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
-            call.inbox.put_nowait(answered(snoop))
-            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
-
-        control.on_snoop = snoop_enters_then_agent_hangs_up
-        distributor = asyncio.create_task(service.run())
-        try:
-            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
-        finally:
-            distributor.cancel()
-        kinds = journal.kinds("c1")
-        assert "recording.failed" in kinds and "recording.started" not in kinds
-        assert "recording.missing" not in kinds and "recording.saved" not in kinds
-
-    asyncio.run(scenario())
+    journal = ListJournal()
+    asyncio.run(serve_a_recorded_call(RefusingControl(), journal, tmp_path))
+    kinds = journal.kinds("c1")
+    assert "recording.failed" in kinds and "recording.started" not in kinds
+    assert "recording.missing" not in kinds and "recording.saved" not in kinds
 
 
 def test_an_agent_who_does_not_answer_is_charged_a_miss_and_the_next_agent_gets_the_caller(tmp_path: Path) -> None:
