@@ -323,6 +323,8 @@ class Conversation:
             event = await self.call.next_event(within=30)
             if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
                 return
+            if await self.recording_of.take(event):
+                continue  # the recorder's arrival, whichever wait it falls in
             if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == self.leg:
                 self.agent_gone = True
                 self.call.note("call.agent_hung_up", {"agent": self.agent})
