@@ -61,6 +61,15 @@ def service_with(control: FakeQueueControl, journal: ListJournal, clock: FakeClo
     return service
 
 
+async def served(service: QueueService, call: CallSession) -> bool:
+    """``service.serve`` of the caller in the general queue, with the distributor running to answer it."""
+    distributor = asyncio.create_task(service.run())
+    try:
+        return await asyncio.wait_for(service.serve(call, "general", 0), 5)
+    finally:
+        distributor.cancel()
+
+
 def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_path: Path) -> None:
     async def scenario() -> None:
         clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
@@ -72,11 +81,7 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
             call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg))))
 
         control.on_originate = agent_answers_then_hangs_up
-        distributor = asyncio.create_task(service.run())
-        try:
-            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
-        finally:
-            distributor.cancel()
+        assert await served(service, call) is True
         kinds = journal.kinds("c1")
         assert [k for k in kinds if k.startswith("queue.")] == ["queue.entered", "queue.offered", "queue.answered"]
         assert kinds[-1] == "recording.missing"  # the fake PBX writes no file
@@ -104,11 +109,7 @@ async def serve_a_recorded_call(control: FakeQueueControl, journal: ListJournal,
         call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
 
     control.on_snoop = snoop_enters_then_agent_hangs_up
-    distributor = asyncio.create_task(service.run())
-    try:
-        assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
-    finally:
-        distributor.cancel()
+    assert await served(service, call) is True
 
 
 def test_the_agents_leg_is_recorded_once_its_snoop_is_in_the_app(tmp_path: Path) -> None:
@@ -150,11 +151,7 @@ def test_an_agent_who_does_not_answer_is_charged_a_miss_and_the_next_agent_gets_
                 call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg))))
 
         control.on_originate = first_misses
-        distributor = asyncio.create_task(service.run())
-        try:
-            assert await asyncio.wait_for(service.serve(call, "general", 0), 5) is True
-        finally:
-            distributor.cancel()
+        assert await served(service, call) is True
         assert len(rung) == 2 and rung[0] != rung[1]
         missed = AgentId(rung[0].removeprefix("PJSIP/sip"))
         assert service.statuses[missed].state == AgentState.AVAILABLE
