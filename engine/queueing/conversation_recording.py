@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from engine.call_session import CallSession
 from engine.pbx.ari import AriError
-from engine.pbx.ari_events import ChannelId, Event, StasisStart
+from engine.pbx.ari_events import ChannelId, StasisStart
 from engine.pbx.ports import RecordingControl
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class ConversationRecording:
             return
         self.expected = True
 
-    async def take(self, event: Event | object) -> bool:
+    async def take(self, event: object) -> bool:
         """Record the snoop once it is in our app; True when ``event`` was its arrival (nothing else to do)."""
         if not (isinstance(event, StasisStart) and event.channel.id == self.snoop):
             return False
