@@ -35,6 +35,7 @@ from engine.pbx.ari_events import ACTED_ON, ChannelId
 from engine.pbx.control import PbxControl
 from engine.pbx.credentials import for_settings
 from engine.pbx.layout import PbxLayout
+from engine.position_book import PositionBook
 from engine.prompts.build import build_prompts
 from engine.prompts.catalog import PROMPTS
 from engine.prompts.tts import synthesize
@@ -74,6 +75,10 @@ def spill_path(settings: Settings) -> Path:
 
 def ahead_path(settings: Settings) -> Path:
     return settings.data_dir / "journal-ahead.jsonl"
+
+
+def positions_path(settings: Settings) -> Path:
+    return settings.data_dir / "call-positions"
 
 
 async def _poll_fallback_calls(reader: FallbackCdrReader, journal: JournalWriter, box: FallbackMessages) -> None:
@@ -228,8 +233,9 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             acd.readopt_agents(positions)
             dialer.readopted()
 
+        positions = PositionBook(positions_path(settings))
         supervisor = CallSupervisor(ari, journal, chosen_flow, clock, settings.stasis_app, side_events=desk.on_event,
-                                    on_readopt=readopted)
+                                    on_readopt=readopted, positions=positions)
         supervisor.resume_callback = dialer.resumed_flow
         desk.find_call = lambda uid: supervisor.calls.get(ChannelId(uid))
         supervisor.close_unseen = _unseen_call_closer(supervisor, journal, journal_db, clock)
@@ -262,6 +268,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             for task in (*helpers, calls):
                 task.cancel()
             await asyncio.gather(*helpers, calls, return_exceptions=True)
+            positions.close()
             try:
                 reader.ingest(journal, fallback_box)
             except (OSError, sqlalchemy.exc.SQLAlchemyError) as exc:  # the next controller takes them in

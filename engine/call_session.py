@@ -16,10 +16,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from engine.call_position import CHANNEL_VARIABLE, CallPosition
+from engine.call_position import CallPosition
 from engine.clock import Clock
-from engine.errors import PbxUnreachable
-from engine.pbx.ari import AriError, AriNotFound
+from engine.pbx.ari import AriNotFound
 from engine.pbx.ari_events import (
     Channel,
     ChannelDestroyed,
@@ -34,13 +33,12 @@ from engine.pbx.ari_events import (
     StasisStart,
 )
 from engine.pbx.ports import CallControl
+from engine.position_book import PositionBook
 from engine.store.journal import JournalEntry
 from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# How long a step waits for its position to reach the channel before going on without (see ``mark``).
-POSITION_WAIT_S = 1.0
 
 # Q.850 causes worth a name in the journal; others are kept as numbers.
 CAUSES = {16: "normal_clearing", 17: "user_busy", 18: "no_user_response", 19: "no_answer", 21: "call_rejected",
@@ -61,7 +59,7 @@ class CallEnded(Exception):
 
 class CallSession:
     def __init__(self, channel: Channel, control: CallControl, journal: Journal, clock: Clock,
-                 started_at: datetime, readopted: bool = False) -> None:
+                 started_at: datetime, readopted: bool = False, positions: PositionBook | None = None) -> None:
         self.channel = channel
         self.uid = str(channel.id)
         self.control = control
@@ -92,9 +90,7 @@ class CallSession:
         # crash, where the previous controller last saw them: the call flow resumes from there.
         self.position: CallPosition | None = None
         self.resume_from: CallPosition | None = None
-        self._position_due = asyncio.Event()
-        self._position_written = asyncio.Event()
-        self._position_writer: asyncio.Task[None] | None = None
+        self.positions = positions if positions is not None else PositionBook(None)
         # Queues (and sites) per-call overflow moved this caller away from: never back there (no loops).
         self.overflowed_from: set[str] = set()
         # Agents' channels of this call found in Asterisk when it was re-adopted (ringing or talking).
@@ -109,52 +105,20 @@ class CallSession:
     def note(self, kind: str, data: Mapping[str, Any] | None = None, at: datetime | None = None) -> None:
         self.journal.append(JournalEntry(call_uid=self.uid, kind=kind, at=at or self.clock.now(), data=data or {}))
 
-    async def mark(self, position: CallPosition) -> None:
-        """Write down where the caller is: journal (the record) and channel variable (read on re-adoption).
-
-        The journal entry is taken at once. The channel variable is written by the call's own writer
-        task (latest position only), and waited for here before the step it describes begins; but
-        Asterisk runs a channel's ARI commands in order and a command waits while a prompt plays (a
-        resumed call may still be hearing the previous controller's), so after ``POSITION_WAIT_S`` the
-        call goes on and the writer finishes later."""
+    def mark(self, position: CallPosition) -> None:
+        """Write down where the caller is: in the journal (the record reports read) and in the position book
+        (read on re-adoption), before the step it describes begins."""
         if position.node is None and position.stage != "ivr" and self.flow_node is not None:
             position = replace(position, node=self.flow_node)
         if position == self.position:
             return
         self.position = position
         self.note("call.position", position.journal_data())
-        self._position_written.clear()
-        self._position_due.set()
-        if self._position_writer is None:
-            self._position_writer = asyncio.get_running_loop().create_task(self._write_positions(),
-                                                                           name=f"position-{self.uid}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._position_written.wait(), POSITION_WAIT_S)
+        self.positions.write(self.uid, position)
 
-    async def _write_positions(self) -> None:
-        while True:
-            await self._position_due.wait()
-            self._position_due.clear()
-            assert self.position is not None
-            writing = self.position
-            try:
-                await self.control.set_variable(self.channel.id, CHANNEL_VARIABLE, writing.to_text())
-                if writing == self.position:
-                    self._position_written.set()
-            except AriNotFound:
-                self._position_written.set()
-                return  # the caller is gone
-            except (AriError, OSError, TimeoutError, PbxUnreachable) as exc:
-                log.warning("could not write the call position (will retry): %s", exc)
-                self._position_due.set()
-                await asyncio.sleep(0.5)
-
-    async def close(self) -> None:
-        """The call is over: stop the position writer."""
-        if self._position_writer is not None:
-            self._position_writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._position_writer
+    def close(self) -> None:
+        """The call is over here (ended, or handed to the dialplan): nothing to resume."""
+        self.positions.forget(self.uid)
 
     # -- events ------------------------------------------------------------------------------------------
     def _absorb(self, event: Event) -> Event:

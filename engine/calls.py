@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from datetime import datetime
 
 from acd.model import CallUid
-from engine.call_position import CHANNEL_VARIABLE, BadPosition, CallPosition
+from engine.call_position import BadPosition, CallPosition
 from engine.call_session import CallEnded, CallSession
 from engine.clock import Clock
 from engine.logging_setup import current_call
@@ -36,6 +36,7 @@ from engine.pbx.ari_events import (
     channel_of,
 )
 from engine.pbx.ports import CallControl
+from engine.position_book import PositionBook
 from engine.store.ports import Journal
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ CALLBACK_CUSTOMER = "callback-customer"
 class CallSupervisor:
     def __init__(self, control: CallControl, journal: Journal, flow: CallFlow, clock: Clock, app: str,
                  side_events: Callable[[Event], None] = lambda _event: None,
-                 on_readopt: Callable[[Mapping[CallUid, CallPosition]], None] = lambda _positions: None) -> None:
+                 on_readopt: Callable[[Mapping[CallUid, CallPosition]], None] = lambda _positions: None,
+                 positions: PositionBook | None = None) -> None:
         self.control = control
         self.journal = journal
         self.flow = flow
@@ -70,6 +72,8 @@ class CallSupervisor:
         # not one of ours to resume); the composition root supplies the callback dialer's.
         self.resume_callback: Callable[[Channel], CallFlow | None] = lambda _channel: None
         self._closed_here: collections.deque[str] = collections.deque(maxlen=10_000)
+        # Where each live caller is (written by their calls), read back for callers re-adopted after a crash.
+        self.positions = positions if positions is not None else PositionBook(None)
 
     async def run(self, events: AsyncIterator[Event]) -> None:
         """Consume events until cancelled; then hand live calls over and wait for their tasks."""
@@ -127,10 +131,11 @@ class CallSupervisor:
     def _start_call(self, channel: Channel, at: datetime, readopted: bool, flow: CallFlow | None = None,
                     source: str = "controller", resume_from: CallPosition | None = None,
                     stale_legs: set[ChannelId] | None = None) -> None:
-        call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted)
+        call = CallSession(channel, self.control, self.journal, self.clock, started_at=at, readopted=readopted,
+                           positions=self.positions)
         call.source = source
         call.resume_from = resume_from
-        call.position = resume_from  # already written on the channel
+        call.position = resume_from  # already in the position book
         call.stale_legs = stale_legs or set()
         call.on_new_leg = self._new_leg
         self.calls[channel.id] = call
@@ -174,7 +179,7 @@ class CallSupervisor:
             outcome, cause = "error", type(exc).__name__
             await call.hangup("normal")
         finally:
-            await call.close()
+            call.close()
             self.calls.pop(call.channel.id, None)
             self._not_yet_seen.discard(call.channel.id)
             for leg in call.legs:
@@ -210,7 +215,7 @@ class CallSupervisor:
         restarted controller), resuming each where its position says, and end the calls it no longer has.
 
         Only calls known before the channel list was asked for can be missing from it: a caller arriving
-        while the positions are read is not in the list, yet very much there."""
+        while the list is fetched is not in it, yet very much there."""
         known_before = set(self.calls)
         try:
             present = await self.control.channels()
@@ -223,15 +228,16 @@ class CallSupervisor:
             if channel.id in self.calls:
                 continue
             if self._ours(channel):
-                adopted.append((channel, await self._position_of(channel), None))
+                adopted.append((channel, self._position_of(channel), None))
             elif self._callback_in_app(channel) and (resumed := self.resume_callback(channel)) is not None:
                 # A callback's customer talking with the agent when the last controller died: the dialer takes
                 # the conversation up (and the booking stays being dialled, not booked again).
-                adopted.append((channel, await self._position_of(channel), resumed))
+                adopted.append((channel, self._position_of(channel), resumed))
         self.on_readopt({CallUid(str(c.id)): p for c, p, _ in adopted if p is not None})
         # Calls the journal holds open that Asterisk no longer has and nobody here serves: their callers hung
         # up while no controller listened. Closed once, with that cause.
         owners = set(self.calls) | {c.id for c, _, _ in adopted}
+        self.positions.retain({str(owner) for owner in owners})
         self.close_unseen(present_ids | owners, self._closed_here)
         for channel in present:
             args = self._app_args(channel)
@@ -255,13 +261,9 @@ class CallSupervisor:
                 if key != call.channel.id:
                     self.calls.pop(key, None)
 
-    async def _position_of(self, channel: Channel) -> CallPosition | None:
+    def _position_of(self, channel: Channel) -> CallPosition | None:
         """Where the previous controller last saw this caller (None: nowhere written, start over)."""
-        try:
-            text = await self.control.get_variable(channel.id, CHANNEL_VARIABLE)
-        except (AriError, OSError) as exc:
-            log.warning("could not read the position of call %s: %s", channel.id, exc)
-            return None
+        text = self.positions.read(channel.id)
         if text is None:
             return None
         try:

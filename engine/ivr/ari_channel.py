@@ -55,7 +55,7 @@ class AriIvrChannel:
 
     async def reached(self, node: str, kept: Mapping[str, str]) -> None:
         # A caller offered choices after waiting keeps their place if a restart says the offer again.
-        await self.call.mark(CallPosition("ivr", node=node, vars=dict(kept), queued_at=self.call.queued_at,
+        self.call.mark(CallPosition("ivr", node=node, vars=dict(kept), queued_at=self.call.queued_at,
                                           priority=self.call.queue_priority if self.call.queued_at else 0))
 
     def clear_type_ahead(self) -> None:
@@ -124,7 +124,7 @@ class AriIvrChannel:
         assert self.messages is not None  # choices() offers no message without a message box
         # Written before the prompt: after a restart the caller is asked for the message again, not
         # offered the choices again.
-        await self.call.mark(CallPosition("message", node=node, queue=queue))
+        self.call.mark(CallPosition("message", node=node, queue=queue))
         await self.say([Say(prompt=prompt)], barge_in=False)
         self.clear_type_ahead()
         await self.messages.record(self.call, queue)

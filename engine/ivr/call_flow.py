@@ -58,7 +58,7 @@ def ivr_call_flow(library: FlowLibrary, services: IvrServices, hotline_number: s
             await resume_call(call, resume, channel, flow)
         if call.served and call.outcome is None and call.ended is None:
             # The agent hung up first: close the call the way the manual's closing lines do.
-            await call.mark(CallPosition("closing"))
+            call.mark(CallPosition("closing"))
             local = call.clock.now().astimezone(services.tz)
             holiday = (services.calendar or FlowCalendar(flow.calendar)).is_holiday(local.date())
             await channel.say([Say(prompt=farewell_prompt(local, holiday))], barge_in=False)

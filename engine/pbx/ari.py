@@ -195,16 +195,6 @@ class AriClient:
         """Set a channel variable or dialplan function, e.g. ``TALK_DETECT(set)``."""
         await self.request("POST", f"/channels/{channel}/variable", {"variable": name, "value": value})
 
-    async def get_variable(self, channel: ChannelId, name: str) -> str | None:
-        try:
-            result = await self.request("GET", f"/channels/{channel}/variable", {"variable": name})
-        except AriNotFound as exc:
-            if "variable" in str(exc).lower():
-                return None  # Asterisk's answer for a variable never set on a live channel
-            raise
-        value = None if result is None else result.get("value")
-        return str(value) if value else None
-
     async def bridges(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.request("GET", "/bridges")
         return result

@@ -34,10 +34,6 @@ class CallControl(Protocol):
 
     async def set_variable(self, channel: ChannelId, name: str, value: str) -> None: ...
 
-    async def get_variable(self, channel: ChannelId, name: str) -> str | None:
-        """The channel variable's value; None when it is not set."""
-        ...
-
 
 class MusicControl(CallControl, Protocol):
     """A channel's operations plus its music on hold (a waiting caller, a caller between prompts)."""

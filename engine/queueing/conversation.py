@@ -142,7 +142,7 @@ class Conversation:
     async def _mark(self) -> None:
         """Write down this conversation (who, which bridge and recording, held or not) for a restart."""
         assert self.bridge is not None
-        await self.call.mark(CallPosition(
+        self.call.mark(CallPosition(
             "held" if self.held_since is not None else "talking", queue=self.config.name,
             queued_at=self.call.queued_at, priority=self.call.queue_priority, agent=self.agent, leg=self.leg,
             bridge=self.bridge, recording=self.recording, answered_at=self.answered_at,

@@ -202,7 +202,7 @@ class QueueService:
         # choosing to keep waiting or a controller restart, they do not go to the end); a booked callback
         # keeps it too.
         enqueued_at = call.queued_at
-        await call.mark(CallPosition("queued", queue=config.name, queued_at=enqueued_at, priority=priority))
+        call.mark(CallPosition("queued", queue=config.name, queued_at=enqueued_at, priority=priority))
         refused: set[AgentId] = set()
         try:
             while True:

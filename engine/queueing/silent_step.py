@@ -28,7 +28,7 @@ class SilentScriptStep:
         call.outcome = "silent"
 
         async def at_step(step: int) -> None:
-            await call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
+            call.mark(CallPosition("script", queue=config.name, queued_at=call.queued_at,
                                          priority=call.queue_priority, variant=variant, step=step))
 
         await at_step(resume_at or 0)  # the first step's own mark is then already written

@@ -69,7 +69,7 @@ class SiteLine:
         recorder = ConversationRecording(self.ari, call, leg, recording, {"site": site})
         await recorder.start()
         call.served = True
-        await call.mark(CallPosition("site", queue=queue, queued_at=call.queued_at, agent=f"site:{site}", leg=leg,
+        call.mark(CallPosition("site", queue=queue, queued_at=call.queued_at, agent=f"site:{site}", leg=leg,
                                      bridge=bridge, recording=recording))
         await self.talk(call, leg, bridge, recording, site, recorder=recorder)
         return True

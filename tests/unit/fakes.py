@@ -51,9 +51,6 @@ class FakeControl:
     async def set_variable(self, channel: ChannelId, name: str, value: str) -> None:
         self.variables[(channel, name)] = value
 
-    async def get_variable(self, channel: ChannelId, name: str) -> str | None:
-        return self.variables.get((channel, name))
-
 
 class ListJournal:
     def __init__(self) -> None:

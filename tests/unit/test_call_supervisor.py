@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from engine.calls import CallSupervisor
 from engine.pbx.ari_events import (
+    Channel,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -15,6 +17,7 @@ from engine.pbx.ari_events import (
     PlaybackId,
     StasisStart,
 )
+from engine.position_book import PositionBook
 from tests.unit.fakes import FakeClock, FakeControl, ListJournal, channel, greeting_flow
 
 
@@ -109,12 +112,23 @@ def test_stop_hands_live_calls_to_the_dialplan_fallback() -> None:
     asyncio.run(scenario())
 
 
-def test_readopted_calls_carry_the_position_their_channel_holds() -> None:
-    """A restarted controller reads each caller's position before resuming, and tells the ACD first."""
-    from engine.call_position import CHANNEL_VARIABLE, CallPosition
+def test_readopted_calls_carry_the_position_the_book_holds(tmp_path: Path) -> None:
+    """A restarted controller reads each caller's position from the book its predecessor wrote before
+    resuming, and tells the ACD first; a position it cannot read starts that call over."""
+    from engine.call_position import CallPosition
+
+    at_menu = CallPosition("ivr", node="main_menu")
+    earlier = PositionBook(tmp_path / "positions")
+    earlier.write("4.1", CallPosition("ivr", node="greeting"))
+    earlier.write("4.1", at_menu)
+    earlier.write("9.9", at_menu)  # hung up while no controller listened
+    earlier.close()
+    with (tmp_path / "positions").open("a", encoding="utf-8") as book:
+        book.write("4.2\t{broken\n4.3\t{\"stage\": \"iv")  # the last line cut short by the crash
 
     async def scenario() -> None:
         sup, control, journal, clock = make()
+        sup.positions = PositionBook(tmp_path / "positions")
         told: list[dict[str, CallPosition]] = []
         sup.on_readopt = lambda positions: told.append(dict(positions))
         resumed: list[CallPosition | None] = []
@@ -124,21 +138,21 @@ def test_readopted_calls_carry_the_position_their_channel_holds() -> None:
             await asyncio.Event().wait()
 
         sup.flow = flow
-        at_menu = CallPosition("ivr", node="main_menu")
         control.present = [channel("4.1"), channel("4.2"), channel("4.3")]
-        control.variables[(channel("4.1").id, CHANNEL_VARIABLE)] = at_menu.to_text()
-        control.variables[(channel("4.2").id, CHANNEL_VARIABLE)] = "{broken"
         sup.dispatch(Connected(at=clock.now()))
         await settle()
         assert told == [{"4.1": at_menu}]
         assert sorted(resumed, key=str) == sorted([at_menu, None, None], key=str)
         data = [e.data for e in journal.entries if e.call_uid == "4.1" and e.kind == "call.readopted"]
         assert data[0]["position"] == {"stage": "ivr", "node": "main_menu"}
+        assert sup.positions.read("9.9") is None  # gone from Asterisk: forgotten
         for task in list(sup._tasks):
             task.cancel()
         await asyncio.gather(*sup._tasks, return_exceptions=True)
+        sup.positions.close()
 
     asyncio.run(scenario())
+    assert PositionBook(tmp_path / "positions").read("4.1") is None  # its call ended (cancelled) here
 
 
 def test_reconnect_never_ends_a_live_call_for_an_ended_leg_or_a_callback_being_dialled() -> None:
@@ -174,21 +188,22 @@ def test_reconnect_never_ends_a_live_call_for_an_ended_leg_or_a_callback_being_d
     asyncio.run(scenario())
 
 
-def test_a_caller_arriving_while_positions_are_read_is_not_taken_for_vanished() -> None:
+def test_a_caller_arriving_while_the_channels_are_listed_is_not_taken_for_vanished() -> None:
     """Seen in the soak: a call that arrived during a restarted controller's reconciliation was ended after
     0.1 s because the channel list was fetched before it came."""
     async def scenario() -> None:
         sup, control, journal, clock = make()
         reading = asyncio.Event()
         resume = asyncio.Event()
-        original = control.get_variable
+        original = control.channels
 
-        async def slow_get_variable(channel_id: ChannelId, name: str) -> str | None:
+        async def slow_channels() -> list[Channel]:
+            listed = await original()  # the list as Asterisk had it when asked
             reading.set()
             await resume.wait()
-            return await original(channel_id, name)
+            return listed
 
-        control.get_variable = slow_get_variable  # type: ignore[method-assign]
+        control.channels = slow_channels  # type: ignore[method-assign]
         closed: list[set[str]] = []
         sup.close_unseen = lambda live, _closed: closed.append({str(c) for c in live})
 
@@ -251,7 +266,7 @@ def test_a_callback_the_last_controller_was_serving_is_taken_up_by_the_dialers_f
     leg found; a callback customer answering for nobody is hung up, like an agent leg."""
     from dataclasses import replace
 
-    from engine.call_position import CHANNEL_VARIABLE, CallPosition
+    from engine.call_position import CallPosition
 
     async def scenario() -> None:
         sup, control, journal, clock = make()
@@ -271,7 +286,7 @@ def test_a_callback_the_last_controller_was_serving_is_taken_up_by_the_dialers_f
         leg = replace(channel("agent2-cb7-0a1b2c3d"), app_data="hotline,agent-leg,cb7-0a1b2c3d")
         orphan = replace(channel("agent1-9.9"), app_data="hotline,agent-leg,9.9")  # its caller hung up meanwhile
         control.present = [customer, stranger, leg, orphan]
-        control.variables[(customer.id, CHANNEL_VARIABLE)] = talking.to_text()
+        sup.positions.write(customer.id, talking)
         sup.dispatch(Connected(at=clock.now()))
         await settle()
         assert told == [{"cb7-0a1b2c3d": talking}]

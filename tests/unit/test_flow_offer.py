@@ -274,14 +274,14 @@ def test_positions_past_the_ivr_carry_the_queue_node() -> None:
         control = FakeControl()
         call = CallSession(channel(), control, ListJournal(), FakeClock(), datetime(2026, 11, 23, tzinfo=UTC))
         written = []
-        await call.mark(CallPosition("ivr", node="agent"))
+        call.mark(CallPosition("ivr", node="agent"))
         written.append(call.position)
         call.flow_node = "agent"
-        await call.mark(CallPosition("queued", queue="general", queued_at=datetime(2026, 11, 23, tzinfo=UTC)))
+        call.mark(CallPosition("queued", queue="general", queued_at=datetime(2026, 11, 23, tzinfo=UTC)))
         written.append(call.position)
-        await call.mark(CallPosition("message", node="agent_unserved", queue="general"))
+        call.mark(CallPosition("message", node="agent_unserved", queue="general"))
         written.append(call.position)
-        await call.mark(CallPosition("ivr", node="agent_unserved"))
+        call.mark(CallPosition("ivr", node="agent_unserved"))
         written.append(call.position)
         return [p for p in written if p is not None]
 
