@@ -57,15 +57,20 @@ _ADD_CALL_ACW: Final = (update(calls).where(calls.c.call_uid == bindparam("uid")
                         .values(acw_s=func.coalesce(calls.c.acw_s, 0.0) + bindparam("seconds")))
 
 
-def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None) -> None:
-    """Fill the disposition, its detail, the typed facts and the talks of these (ended) calls from their events."""
+def project_dispositions(connection: Connection, call_ids: Iterable[int], rules: Rules | None = None,
+                         known: Mapping[int, tuple[datetime, Sequence[Event]]] | None = None) -> None:
+    """Fill the disposition, its detail, the typed facts and the talks of these (ended) calls from their events:
+    those ``known`` gives (a call's start and all its events, as the writer committed them), the others' read."""
     ids = sorted(set(call_ids))
     if not ids:
         return
-    events = events_by_call(connection, ids)
-    started: dict[int, datetime] = {}
-    for first in range(0, len(ids), CHUNK):
-        query = select(calls.c.id, calls.c.started_at).where(calls.c.id.in_(ids[first:first + CHUNK]))
+    known = known or {}
+    unknown = [call_id for call_id in ids if call_id not in known]
+    events: dict[int, Sequence[Event]] = {call_id: history for call_id, (_, history) in known.items()}
+    started: dict[int, datetime] = {call_id: at for call_id, (at, _) in known.items()}
+    events.update(events_by_call(connection, unknown))
+    for first in range(0, len(unknown), CHUNK):
+        query = select(calls.c.id, calls.c.started_at).where(calls.c.id.in_(unknown[first:first + CHUNK]))
         started.update((int(call_id), at) for call_id, at in connection.execute(query))
     rows: list[dict[str, Any]] = []
     talks: list[dict[str, Any]] = []

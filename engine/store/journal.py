@@ -42,10 +42,11 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from engine.clock import Clock, SystemClock
 from engine.masking import mask_number
+from engine.reports.disposition import Event
 from engine.reports.projection import AgentChange, link_callers, project_dispositions, roll_up_agents
 from engine.store.agent_journal_tables import agent_events
 from engine.store.database import display_url, failure_reason, make_engine, unreachable
-from engine.store.open_calls import OpenCalls, Position
+from engine.store.open_calls import HISTORY_LIMIT, OpenCalls, Position
 from engine.store.tables import SOURCES, call_events, calls
 
 # Journal entries of agents carry this prefix instead of a call's unique id.
@@ -667,6 +668,7 @@ def _apply_calls(connection: Connection, entries: Sequence[JournalEntry],
         ids.update(_insert_calls(connection, created))
     seqs.update(_last_seqs(connection, list(found.values())))
     skip = {id(entry) for entry in created if entry.kind == CALL_STARTED}
+    histories = _histories(uids, kept, [entry for entry in created if id(entry) in skip])
     started: dict[int, dict[str, Any]] = {}
     answered: dict[int, dict[str, Any]] = {}
     ended: dict[int, dict[str, Any]] = {}
@@ -677,6 +679,8 @@ def _apply_calls(connection: Connection, entries: Sequence[JournalEntry],
             _project(call_id, entry, started, answered, ended)
         seq = seqs[call_id] = seqs.get(call_id, 0) + 1
         rows.append({"call_id": call_id, "seq": seq, "at": entry.at, "kind": entry.kind, "data": entry.data})
+        if (history := histories.get(entry.call_uid)) is not None:
+            history[1].append((entry.kind, entry.at, entry.data))
     if started:
         connection.execute(_FILL_STARTED, list(started.values()))
     if answered:
@@ -684,13 +688,32 @@ def _apply_calls(connection: Connection, entries: Sequence[JournalEntry],
     if ended:
         connection.execute(_MARK_ENDED, list(ended.values()))
     connection.execute(_INSERT_EVENT, rows)
-    project_dispositions(connection, ended)
-    positions: dict[str, Position | None] = {uid: Position(ids[uid], seqs.get(ids[uid], 0)) for uid in uids}
+    project_dispositions(connection, ended, known={ids[uid]: history for uid, history in histories.items()
+                                                   if ids[uid] in ended})
+    positions: dict[str, Position | None] = {}
+    for uid in uids:
+        history = histories.get(uid)
+        if history is not None and len(history[1]) <= HISTORY_LIMIT:
+            positions[uid] = Position(ids[uid], seqs.get(ids[uid], 0), history[0], tuple(history[1]))
+        else:
+            positions[uid] = Position(ids[uid], seqs.get(ids[uid], 0))
     for entry in entries:
         if entry.kind == CALL_ENDED:
             # Its last entry as a rule: forget it (anything later is looked up again).
             positions[entry.call_uid] = None
     return positions
+
+
+def _histories(uids: Sequence[str], kept: Mapping[str, Position],
+               started_here: Sequence[JournalEntry]) -> dict[str, tuple[datetime, list[Event]]]:
+    """The start and committed events of the calls whose every event this writer saw (started in this batch,
+    or kept with their history), as new lists: the batch may still be rolled back."""
+    histories: dict[str, tuple[datetime, list[Event]]] = {entry.call_uid: (entry.at, []) for entry in started_here}
+    for uid in uids:
+        position = kept.get(uid)
+        if position is not None and position.history is not None and position.started_at is not None:
+            histories[uid] = (position.started_at, list(position.history))
+    return histories
 
 
 def _agent_change(entry: JournalEntry) -> AgentChange:

@@ -5,6 +5,10 @@ number to continue from. Asking the database for both costs two SELECTs per batc
 controller's CPU under load (bench/results/journey-20261129-003306). The writer is the only one appending
 to a call's events while it runs, so what it committed last is still true at the next batch.
 
+It also keeps the committed events of each call it saw start (up to ``HISTORY_LIMIT``): the call's
+disposition is derived from them when it ends, where reading them back was a sixth of the writer's CPU
+(bench/results of 2026-11-29).
+
 Only committed positions go in (``JournalWriter._write`` hands them over after the commit), a call leaves at
 its ``call.ended`` (a later entry for it is looked up again, correctly) and the oldest leave past ``limit``.
 A call that is not here (a new one, one adopted after a controller restart, one ended earlier) is looked up
@@ -15,17 +19,26 @@ Collaborators: engine.store.journal (the only user).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Final, NamedTuple
+
+from engine.reports.disposition import Event
 
 # Far above the calls a box holds at once; only calls whose call.ended never came would pile up.
 LIMIT: Final = 10_000
+# A call with more events than this (a very long one) has its history dropped: read back at its end instead.
+HISTORY_LIMIT: Final = 200
 
 
 class Position(NamedTuple):
-    """A call's row in ``calls`` and the ``seq`` of its last committed event."""
+    """A call's row in ``calls`` and the ``seq`` of its last committed event; for a call this writer saw
+    start, also its start and committed events (``history``), from which its disposition is derived at its
+    end without reading them back."""
 
     call_id: int
     last_seq: int
+    started_at: datetime | None = None
+    history: tuple[Event, ...] | None = None
 
 
 class OpenCalls:

@@ -48,3 +48,38 @@ def test_a_batch_takes_a_few_statements_whatever_its_size(tmp_path: Path) -> Non
     # state, quarter-hour time, hourly time, acw, calls' acw, rows), BEGIN-less on SQLite: 16, for 12 calls
     # and 10 agent changes.
     assert len(statements) <= 16, statements
+
+
+def test_dispositions_from_the_writers_memory_equal_those_read_back(tmp_path: Path) -> None:
+    """A writer derives the disposition of a call it saw start from the events it committed; one that did not
+    (a restarted writer) reads them back. Both give the same calls rows and talks."""
+    from sqlalchemy import select
+
+    from engine.store.database import make_engine
+    from engine.store.report_tables import call_talks
+    from engine.store.tables import calls
+
+    def rows(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                found = [tuple(row) for row in connection.execute(select(calls).order_by(calls.c.call_uid))]
+                talks = [tuple(row) for row in connection.execute(select(call_talks).order_by(*call_talks.c))]
+        finally:
+            engine.dispose()
+        # Row ids differ between the two databases; the rest must not.
+        return [row[1:] for row in found], [row[1:] for row in talks]
+
+    remembered, read_back = f"sqlite:///{tmp_path / 'memory.db'}", f"sqlite:///{tmp_path / 'read.db'}"
+    for url in (remembered, read_back):
+        upgrade(url)
+    writer = JournalWriter(remembered, tmp_path / "spill-a.jsonl", batch_size=len(JOURNAL))
+    for first in range(0, len(JOURNAL), 7):  # several batches: histories carried from one to the next
+        writer._write(JOURNAL[first:first + 7])
+    writer._engine.dispose()
+    for entry in JOURNAL:  # a new writer per entry: nothing remembered, every end read back
+        fresh = JournalWriter(read_back, tmp_path / "spill-b.jsonl")
+        fresh._write([entry])
+        fresh._engine.dispose()
+    assert rows(remembered) == rows(read_back)
+    assert any(row[-1] is not None for row in rows(remembered)[0])  # dispositions were filled
