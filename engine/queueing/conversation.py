@@ -95,6 +95,8 @@ class Conversation:
         self.progress = HoldProgress()
         self.hold_prompt: PlaybackId | None = None
         self.agent_gone = False
+        # The agent's leg is being hung up already (its hang-up or end was seen): not hung up again.
+        self.leg_hanging_up = False
         self.caller_spoke = False
         # Supervisor requests that arrived while a prompt had to be played to its end: handled next.
         self.deferred: list[Transfer | ScriptRequest] = []
@@ -128,8 +130,9 @@ class Conversation:
                 self._note_hold_end("call ended")
                 with contextlib.suppress(AriError):
                     await self.ari.stop_moh(self.call.channel.id)
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(self.leg)
+            if not self.leg_hanging_up:  # else a request for nothing (most conversations end with the agent's)
+                with contextlib.suppress(AriError):
+                    await self.ari.hangup(self.leg)
             if self.bridge is not None:
                 with contextlib.suppress(AriError):
                     await self.ari.destroy_bridge(self.bridge)
@@ -174,6 +177,7 @@ class Conversation:
                 case Transfer():
                     return await self._send_on(event, "supervisor")
                 case ChannelHangupRequest() | StasisEnd() | ChannelDestroyed() if event.channel.id == self.leg:
+                    self.leg_hanging_up = not isinstance(event, StasisEnd)
                     self.call.note("call.agent_hung_up", {"agent": self.agent})
                     return AgentHungUp()
                 case ChannelHold() if event.channel.id == self.leg:
@@ -327,6 +331,7 @@ class Conversation:
                 continue  # the recorder's arrival, whichever wait it falls in
             if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == self.leg:
                 self.agent_gone = True
+                self.leg_hanging_up = not isinstance(event, StasisEnd)
                 self.call.note("call.agent_hung_up", {"agent": self.agent})
             elif isinstance(event, (Transfer, ScriptRequest)):
                 self.deferred.append(event)  # the supervisor was told "ok": act on it once the prompt is done

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+import pytest
+
 from acd.model import AgentId, AgentState
 from acd.state import SignIn
-from engine.call_session import CallSession
+from engine.call_session import CallEnded, CallSession
 from engine.pbx.ari import AriClient, AriError
 from engine.pbx.ari_events import (
     ChannelDestroyed,
@@ -91,6 +93,26 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
         assert [c[0] for c in control.commands if "bridge" in c[0]] == [
             "create_bridge", "add_to_bridge", "destroy_bridge"]
         assert ("snoop", "agent1-c1", "rec-agent1-c1", "recorder,c1") in control.commands
+        # The agent's leg is already being hung up: not asked again (a request for nothing).
+        assert ("hangup", "agent1-c1") not in [c[:2] for c in control.commands]
+
+    asyncio.run(scenario())
+
+
+def test_a_caller_who_hangs_up_on_the_agent_has_the_agents_leg_hung_up(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
+        service = service_with(control, journal, clock, tmp_path, "1001")
+        call = caller("c1", control, journal, clock)
+
+        def agent_answers_then_caller_hangs_up(leg: ChannelId) -> None:
+            call.inbox.put_nowait(answered(leg))
+            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("c1")))
+
+        control.on_originate = agent_answers_then_caller_hangs_up
+        with pytest.raises(CallEnded):
+            await served(service, call)
+        assert ("hangup", "agent1-c1") in [c[:2] for c in control.commands]
 
     asyncio.run(scenario())
 
