@@ -31,6 +31,7 @@ from bench.journey_report import chart, knee, markdown, to_json
 from bench.journey_step import PATH_NAMES, JourneyStep, StepSetup, run_step
 from bench.pbx_session import BenchPbx, BenchRun, on_bench_pbx
 from bench.run import parse_rates
+from engine.app import LIVE_STATUS_FILE
 from engine.settings import Settings
 from engine.store.database import make_engine
 from tests.pbx.harness import hotline
@@ -125,7 +126,8 @@ async def sweep(pbx: BenchPbx, args: argparse.Namespace, workdir: Path, out_stem
             thresholds=Thresholds(answer_p95_ms=args.answer_p95_ms, key_prompt_p95_ms=args.key_p95_ms,
                                   channel_tolerance=args.channel_tolerance),
             password_check_cpu_s=password_check_cpu_s(),
-            baseline_recordings=layout.inside(layout.dirs.spool / "monitor" / "hotline-bench"))
+            baseline_recordings=layout.inside(layout.dirs.spool / "monitor" / "hotline-bench"),
+            status_file=settings.data_dir / LIVE_STATUS_FILE)
         steps: list[JourneyStep] = []
 
         async def measure(path: str, rate: float) -> JourneyStep:

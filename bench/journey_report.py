@@ -107,6 +107,12 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
                   "service password, whose prompt waits for the password check, and the other keys:", ""]
         lines += [f"- journey at {s.rate:g}/s: after a password {_spread(s.key_prompt_after_password_ms)}; "
                   f"other keys {_spread(s.key_prompt_other_ms)}" for s in split]
+    counted = [s for s in split if s.ari_requests is not None]
+    if counted:
+        lines += ["", "ARI traffic per journey call (the controller's own count, steady where CPU seconds vary with "
+                  "the box):", ""]
+        lines += [f"- journey at {s.rate:g}/s: {_n(s.per_call(s.ari_requests), 1)} requests, "
+                  f"{_n(s.per_call(s.ari_events), 1)} events" for s in counted]
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
     k = head["knees"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -72,6 +73,8 @@ class StepSetup:
     settle_s: float = SETTLE_S
     # Where app_queue's MixMonitor writes the baseline's recordings (counted per step); None: not counted.
     baseline_recordings: Path | None = None
+    # The controller's live status file, whose ``ari`` counts its ARI requests and events; None: not counted.
+    status_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class JourneyStep:
     recorded: int | None = None
     # Calls connected to an agent: journey, `queue.answered`; app_queue, queue_log CONNECT lines.
     connected: int | None = None
+    # The controller's ARI requests sent and events received over the step (journey); None: not counted.
+    ari_requests: int | None = None
+    ari_events: int | None = None
 
     @property
     def sustained(self) -> bool:
@@ -133,6 +139,21 @@ class JourneyStep:
 
     def per_call_ms(self, cpu_s: float | None) -> float | None:
         return None if cpu_s is None or not self.planned else cpu_s / self.planned * 1000
+
+    def per_call(self, count: int | None) -> float | None:
+        return None if count is None or not self.planned else round(count / self.planned, 1)
+
+
+def ari_traffic(status_file: Path | None) -> tuple[int, int] | None:
+    """The controller's ARI requests and events so far, from its live status file (written every second);
+    None when there is none or it does not count them (an older controller)."""
+    if status_file is None:
+        return None
+    try:
+        counts = json.loads(status_file.read_text(encoding="utf-8")).get("ari") or {}
+        return int(counts["requests"]), int(counts["events"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 async def channel_count(control: PbxControl) -> int | None:
@@ -233,6 +254,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     epoch = time.time()
     cpu0 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
     rows0 = journal_rows(setup.journal)
+    ari0 = ari_traffic(setup.status_file) if path == "journey" else None
     peak = _Peak(setup.control)
     poller = asyncio.create_task(peak.run())
     workdir = setup.workdir / f"{path}-{rate:g}-{int(epoch)}"
@@ -249,6 +271,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     await asyncio.sleep(1.5)  # the journal writer's last batch
     cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
     rows1 = journal_rows(setup.journal)
+    ari1 = ari_traffic(setup.status_file) if ari0 is not None else None
     facts: JourneyFacts | None = None
     recorded: int | None
     if path == "journey":
@@ -291,6 +314,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         key_prompt_after_password_ms=Spread.of(facts.password_key_prompt_ms if facts else []),
         key_prompt_other_ms=Spread.of(facts.other_key_prompt_ms if facts else []),
         recorded=recorded, connected=connected,
+        ari_requests=None if ari0 is None or ari1 is None else ari1[0] - ari0[0],
+        ari_events=None if ari0 is None or ari1 is None else ari1[1] - ari0[1],
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 
@@ -303,4 +328,6 @@ def step_json(step: JourneyStep) -> dict[str, Any]:
     data["controller_cpu_ms_per_call"] = step.per_call_ms(step.controller_cpu_s)
     data["controller_cpu_ms_per_call_without_password_checks"] = step.per_call_ms(
         step.controller_cpu_without_passwords_s)
+    data["ari_requests_per_call"] = step.per_call(step.ari_requests)
+    data["ari_events_per_call"] = step.per_call(step.ari_events)
     return data

@@ -242,6 +242,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         dialer.start_outbound = supervisor.start_outbound
         tasks = TaskSupervisor()
         desk.health = lambda: dict(tasks.degraded)
+        desk.ari_traffic = ari.traffic
         restartable: dict[str, Callable[[], Awaitable[None]]] = {
             "callbacks": dialer.run if dialer.enabled else _idle,
             "distributor": acd.run,

@@ -71,6 +71,14 @@ class AriClient:
         self._rest_ws: aiohttp.ClientWebSocketResponse | None = None
         self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._request_ids = itertools.count(1)
+        # Requests sent and events received since start: the live status shows them, the benchmark divides
+        # them by its calls (a count is steady where CPU seconds vary with the box's load).
+        self.requests_sent = 0
+        self.events_received = 0
+
+    def traffic(self) -> dict[str, int]:
+        """Requests sent and events received since start (the live status's ``ari``)."""
+        return {"requests": self.requests_sent, "events": self.events_received}
 
     async def __aenter__(self) -> AriClient:
         self._session = aiohttp.ClientSession(headers=self._auth,
@@ -93,6 +101,7 @@ class AriClient:
                       body: Mapping[str, Any] | None = None) -> Any:
         """``method`` ``path`` (from ``/ari``, e.g. ``/channels``): the decoded JSON answer, None if empty.
         AriError (AriNotFound) for an error status, PbxUnreachable when Asterisk cannot be reached."""
+        self.requests_sent += 1
         ws = self._rest_ws
         if ws is not None and not ws.closed:
             status, text = await self._over_websocket(ws, method, path, params, body)
@@ -334,6 +343,7 @@ class AriClient:
                 if answer is not None and not answer.done():
                     answer.set_result(raw)
                 return
+            self.events_received += 1
             inbox.put_nowait(parse_event(raw))
         except (ValueError, TypeError, KeyError, AttributeError):
             # One unreadable message must not cost the connection (and every call's events with it). Its text

@@ -102,6 +102,8 @@ class AgentDesk:
         self.find_call: Callable[[str], CallSession | None] = lambda _uid: None
         # The controller's tasks that are down and restarting (shown as "degraded" by `hotline status`).
         self.health: Callable[[], dict[str, str]] = dict
+        # The ARI client's requests and events so far (the composition root supplies it).
+        self.ari_traffic: Callable[[], dict[str, int]] = dict
         # The surge plan's view (per queue: stage, who it signed in) and agent -> (queue, stage) it signed in.
         self.overflow_view: Callable[[], dict[str, Any]] = dict
         self.plan_agents: Callable[[], Mapping[str, tuple[str, str]]] = dict
@@ -304,6 +306,7 @@ class AgentDesk:
         return {
             "at": now.isoformat(),
             "degraded": self.health(),
+            "ari": self.ari_traffic(),
             "queues": queues,
             "agents": [{"agent": s.agent, "state": str(s.state), "since": s.since.isoformat(),
                         "in_state_s": round((now - s.since).total_seconds(), 1), "reason": s.reason,

@@ -15,6 +15,7 @@ import pytest
 
 from bench.journey_agents import AgentFloor, provision
 from bench.journey_step import StepSetup, run_step
+from engine.app import LIVE_STATUS_FILE
 from tests.pbx.conftest import Pbx
 
 pytestmark = pytest.mark.pbx
@@ -31,7 +32,8 @@ def test_twenty_callers_reach_five_agents_and_the_journal_matches(pbx: Pbx, tmp_
                               if controller.proc else None, asterisk_pid=None, queue_log=tmp_path / "none",
                               floor=floor, workdir=tmp_path / "sipp", seconds=10, share=0.25, talk_s=2.0,
                               call_seconds=12.0, max_call_s=60,
-                              settle_s=0)  # the suite's other workers keep the box busy: no quiet to wait for
+                              settle_s=0,  # the suite's other workers keep the box busy: no quiet to wait for
+                              status_file=pbx.settings.data_dir / LIVE_STATUS_FILE)
             return await run_step(setup, "journey", 2)
 
     with pbx.controller() as controller:
@@ -43,5 +45,8 @@ def test_twenty_callers_reach_five_agents_and_the_journal_matches(pbx: Pbx, tmp_
     assert step.key_prompt_ms.p50 is not None and step.answer_ms.p95 is not None
     assert step.controller_cpu_s is not None and step.journal_rows_per_s
     assert step.recorded == step.connected == 20, (step.recorded, step.connected)  # every conversation recorded
+    # The controller's own count of its ARI traffic: a call needs a few requests and events, not hundreds.
+    assert 5 < (step.per_call(step.ari_requests) or 0) < 60, step.ari_requests
+    assert 5 < (step.per_call(step.ari_events) or 0) < 60, step.ari_events
     # Each of the 5 self-service callers typed the password once (a garbled key could add a retry).
     assert (step.password_checks or 0) >= 5, step.password_checks

@@ -178,7 +178,7 @@ class FakeAsterisk:
 def test_requests_travel_over_the_events_websocket_once_asterisk_answers_there() -> None:
     """Also the re-sync the owner makes on ``Connected`` while the stream waits for it to take the next event,
     and a request from a call's handling of an event: the websocket's reader answers them meanwhile."""
-    async def scenario() -> tuple[FakeAsterisk, list[str]]:
+    async def scenario() -> tuple[FakeAsterisk, list[str], dict[str, int]]:
         async with FakeAsterisk(answers_over_websocket=True) as pbx, client(pbx.port) as ari:
             seen: list[str] = []
             async for event in ari.events(only={"StasisStart"}):
@@ -192,10 +192,13 @@ def test_requests_travel_over_the_events_websocket_once_asterisk_answers_there()
                     break
                 assert [c.id for c in await ari.channels()] == ["c1"]
                 await pbx.start_stasis("c2")
-            return pbx, seen
+            return pbx, seen, ari.traffic()
 
-    pbx, seen = asyncio.run(scenario())
+    pbx, seen, traffic = asyncio.run(scenario())
     assert seen == ["Connected", "StasisStart", "ARI DELETE /channels/gone -> 404: Channel not found"]
+    # The live status's count: the filter, the channel list, the answer and the hang-up (the probe is the
+    # client's own); one event (the answers to requests are not events).
+    assert traffic == {"requests": 4, "events": 1}
     assert pbx.requests == [("http", "PUT", "applications/hotline/eventFilter"),  # before it lets answers through
                             ("websocket", "GET", "asterisk/ping"), ("websocket", "GET", "channels"),
                             ("websocket", "POST", "channels/c2/answer"), ("websocket", "DELETE", "channels/gone")]

@@ -18,7 +18,7 @@ from bench.journey_measure import (
     recordings_since,
 )
 from bench.journey_report import knee, markdown
-from bench.journey_step import JourneyStep, Spread, channels_per_call, queue_log_waits
+from bench.journey_step import JourneyStep, Spread, ari_traffic, channels_per_call, queue_log_waits
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -107,7 +107,8 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        ring_answer_ms=none, peak_channels=4, asterisk_cpu_s=0.5, controller_cpu_s=0.05,
                        controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict,
                        password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01,
-                       recorded=9 if path == "app_queue" else None, connected=10)
+                       recorded=9 if path == "app_queue" else None, connected=10,
+                       ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -124,6 +125,18 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "without the service-password checks: 3.0 – 3.0 ms (one check: 10,000.0 µs of CPU" in text
     assert "| 5.0 | 3.0 (2) |" in text
     assert "| app_queue | 1 | 10/10 | 9/10 |" in text and "| journey | 1 | 10/10 | – |" in text
+    assert "- journey at 3/s: 16.5 requests, 15.0 events" in text
+
+
+def test_the_controllers_ari_traffic_is_read_from_its_live_status(tmp_path: Path) -> None:
+    status = tmp_path / "live-status.json"
+    assert ari_traffic(None) is None and ari_traffic(status) is None  # no file (yet)
+    status.write_text('{"at": "t", "ari": {"requests": 12, "events": 30}}', encoding="utf-8")
+    assert ari_traffic(status) == (12, 30)
+    status.write_text('{"at": "t", "queues": []}', encoding="utf-8")  # a controller that does not count
+    assert ari_traffic(status) is None
+    status.write_text('{"at": "t", "ari"', encoding="utf-8")  # caught while being replaced
+    assert ari_traffic(status) is None
 
 
 def test_a_password_check_is_timed_in_cpu_seconds() -> None:
