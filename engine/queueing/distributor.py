@@ -50,6 +50,10 @@ class Distributor:
 
     def assign(self) -> None:
         """Offer each caller the routing picks to their agent; the caller's task is woken with the agent."""
+        if not self.line.waiting:
+            # Most wakes are an agent's change with nobody waiting; listing 200 free agents for nothing was
+            # most of this loop's CPU (bench/results/journey-20261129-184742-flame.svg).
+            return
         decided = next_assignments(list(self.line.waiting.values()), self.roster.offerable(), self.roster.statuses,
                                    self.queues)
         for call, agent in decided:

@@ -42,6 +42,18 @@ def test_the_longest_waiting_caller_gets_the_agent_with_the_skills_and_is_woken(
     asyncio.run(scenario())
 
 
+def test_with_nobody_waiting_the_agents_are_not_even_listed() -> None:
+    clock, journal = FakeClock(), ListJournal()
+    roster = roster_of(journal, clock, line("1001"), line("1002"))
+
+    def listed() -> list[object]:
+        raise AssertionError("the free agents were listed with nobody waiting")
+
+    roster.offerable = listed  # type: ignore[method-assign]
+    Distributor(roster, WaitingLine(), QUEUES, clock).assign()
+    assert all(s.state == AgentState.AVAILABLE for s in roster.statuses.values())
+
+
 def test_a_caller_refused_by_the_only_agent_waits_and_an_agent_held_back_is_not_offered() -> None:
     async def scenario() -> None:
         clock, journal, control = FakeClock(), ListJournal(), FakeControl()
