@@ -72,17 +72,23 @@ async def served(service: QueueService, call: CallSession) -> bool:
         distributor.cancel()
 
 
+def answered_then_hung_up(folder: Path, by: str) -> tuple[QueueService, CallSession, FakeQueueControl, ListJournal]:
+    """Agent 1001 answers caller c1, then ``by`` ("agent" or "caller") hangs up."""
+    clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
+    service = service_with(control, journal, clock, folder, "1001")
+    call = caller("c1", control, journal, clock)
+
+    def answers_then_hangs_up(leg: ChannelId) -> None:
+        call.inbox.put_nowait(answered(leg))
+        call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg) if by == "agent" else "c1")))
+
+    control.on_originate = answers_then_hangs_up
+    return service, call, control, journal
+
+
 def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
-        service = service_with(control, journal, clock, tmp_path, "1001")
-        call = caller("c1", control, journal, clock)
-
-        def agent_answers_then_hangs_up(leg: ChannelId) -> None:
-            call.inbox.put_nowait(answered(leg))
-            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg))))
-
-        control.on_originate = agent_answers_then_hangs_up
+        service, call, control, journal = answered_then_hung_up(tmp_path, by="agent")
         assert await served(service, call) is True
         kinds = journal.kinds("c1")
         assert [k for k in kinds if k.startswith("queue.")] == ["queue.entered", "queue.offered", "queue.answered"]
@@ -101,15 +107,7 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
 
 def test_a_caller_who_hangs_up_on_the_agent_has_the_agents_leg_hung_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock, journal, control = FakeClock(), ListJournal(), FakeQueueControl()
-        service = service_with(control, journal, clock, tmp_path, "1001")
-        call = caller("c1", control, journal, clock)
-
-        def agent_answers_then_caller_hangs_up(leg: ChannelId) -> None:
-            call.inbox.put_nowait(answered(leg))
-            call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("c1")))
-
-        control.on_originate = agent_answers_then_caller_hangs_up
+        service, call, control, _ = answered_then_hung_up(tmp_path, by="caller")
         with pytest.raises(CallEnded):
             await served(service, call)
         assert ("hangup", "agent1-c1") in [c[:2] for c in control.commands]
