@@ -53,6 +53,12 @@ def events_by_call(connection: Connection, call_ids: Sequence[int]) -> dict[int,
 _FILL_DISPOSITION: Final = (update(calls).where(calls.c.id == bindparam("call"))
                             .values(disposition=bindparam("name"), disposition_detail=bindparam("detail"),
                                     **{name: bindparam(name) for name in call_columns({})}))
+_CALLERS_LAST: Final = (select(calls.c.caller, func.max(calls.c.started_at))
+                        .where(calls.c.caller.in_(bindparam("callers", expanding=True)), calls.c.source != "callback")
+                        .group_by(calls.c.caller))
+_SET_NEXT_GAP: Final = (update(calls).where(calls.c.caller == bindparam("who"), calls.c.started_at == bindparam("at"),
+                                            calls.c.source != "callback", calls.c.next_gap_s.is_(None))
+                        .values(next_gap_s=bindparam("gap")))
 _ADD_CALL_ACW: Final = (update(calls).where(calls.c.call_uid == bindparam("uid"))
                         .values(acw_s=func.coalesce(calls.c.acw_s, 0.0) + bindparam("seconds")))
 
@@ -90,20 +96,15 @@ def link_callers(connection: Connection, starting: Sequence[tuple[int, str, date
     """Gaps between each caller's inbound calls for these new calls ``(key, caller, started_at)``, not yet
     inserted: returns each key's ``previous_gap_s`` / ``next_gap_s`` and sets ``next_gap_s`` of the callers'
     latest journaled calls (engine.reports.rollup.caller_gaps)."""
-    c = calls.c
     callers = sorted({caller for _, caller, _ in starting})
     previous: dict[str, datetime] = {}
     for first in range(0, len(callers), CHUNK):
-        query = (select(c.caller, func.max(c.started_at)).where(c.caller.in_(callers[first:first + CHUNK]),
-                                                                c.source != "callback").group_by(c.caller))
-        previous.update((str(caller), at) for caller, at in connection.execute(query))
+        rows = connection.execute(_CALLERS_LAST, {"callers": callers[first:first + CHUNK]})
+        previous.update((str(caller), at) for caller, at in rows)
     gaps, earlier = caller_gaps(previous, starting)
     if earlier:
-        connection.execute(
-            update(calls).where(c.caller == bindparam("who"), c.started_at == bindparam("at"),
-                                c.source != "callback", c.next_gap_s.is_(None))
-            .values(next_gap_s=bindparam("gap")),
-            [{"who": caller, "at": previous[caller], "gap": gap} for caller, gap in earlier.items()])
+        connection.execute(_SET_NEXT_GAP, [{"who": caller, "at": previous[caller], "gap": gap}
+                                           for caller, gap in earlier.items()])
     return gaps
 
 

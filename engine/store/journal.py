@@ -623,6 +623,11 @@ _MARK_ENDED: Final = (update(calls).where(_row.id == bindparam("call"), _row.end
                       .values(ended_at=bindparam("at"), outcome=bindparam("outcome"), hangup_cause=bindparam("cause")))
 _INSERT_EVENT: Final = insert(call_events)
 _INSERT_AGENT_EVENT: Final = insert(agent_events)
+_INSERT_CALLS: Final = insert(calls).returning(_row.call_uid, _row.id)
+_FIND_CALLS: Final = select(_row.call_uid, _row.id).where(_row.call_uid.in_(bindparam("uids", expanding=True)))
+_LAST_SEQS: Final = (select(call_events.c.call_id, func.max(call_events.c.seq))
+                     .where(call_events.c.call_id.in_(bindparam("ids", expanding=True)))
+                     .group_by(call_events.c.call_id))
 
 
 def _utc(when: datetime) -> datetime:
@@ -732,8 +737,8 @@ def _agent_row(entry: JournalEntry) -> dict[str, Any]:
 def _find_calls(connection: Connection, uids: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for first in range(0, len(uids), CHUNK):
-        query = select(calls.c.call_uid, calls.c.id).where(calls.c.call_uid.in_(uids[first:first + CHUNK]))
-        found.update((str(uid), int(call_id)) for uid, call_id in connection.execute(query))
+        rows = connection.execute(_FIND_CALLS, {"uids": list(uids[first:first + CHUNK])})
+        found.update((str(uid), int(call_id)) for uid, call_id in rows)
     return found
 
 
@@ -754,16 +759,15 @@ def _insert_calls(connection: Connection, firsts: Sequence[JournalEntry]) -> dic
     if inbound:
         for i, gaps in link_callers(connection, inbound).items():
             rows[i].update(gaps)
-    inserted = connection.execute(insert(calls).returning(calls.c.call_uid, calls.c.id), rows)
+    inserted = connection.execute(_INSERT_CALLS, rows)
     return {str(uid): int(call_id) for uid, call_id in inserted}
 
 
 def _last_seqs(connection: Connection, call_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for first in range(0, len(call_ids), CHUNK):
-        query = (select(call_events.c.call_id, func.max(call_events.c.seq))
-                 .where(call_events.c.call_id.in_(call_ids[first:first + CHUNK])).group_by(call_events.c.call_id))
-        found.update((int(call_id), int(seq)) for call_id, seq in connection.execute(query))
+        rows = connection.execute(_LAST_SEQS, {"ids": list(call_ids[first:first + CHUNK])})
+        found.update((int(call_id), int(seq)) for call_id, seq in rows)
     return found
 
 

@@ -9,9 +9,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, Row, func, select
+from sqlalchemy import Engine, Row, bindparam, func, select
 
 from engine.errors import CallNotFound
 from engine.store.tables import call_events as call_events_table
@@ -103,13 +103,18 @@ def to_jsonable(obj: object) -> JsonValue:
     return str(obj)
 
 
+# Built once (asked once per queued caller): executing the same statement object skips building it and its
+# cache key (engine.store.journal says the same of the writer's statements).
+_PREVIOUS_CALL: Final = (select(func.max(calls.c.started_at))
+                         .where(calls.c.caller == bindparam("caller"), calls.c.call_uid != bindparam("uid")))
+
+
 def previous_call_at(engine: Engine, caller: str, before_uid: str) -> datetime | None:
     """When ``caller`` last called before the call ``before_uid`` (repeat callers get priority)."""
     if not caller:
         return None
     with engine.connect() as conn:
-        found = conn.execute(select(func.max(calls.c.started_at))
-                             .where(calls.c.caller == caller, calls.c.call_uid != before_uid)).scalar()
+        found = conn.execute(_PREVIOUS_CALL, {"caller": caller, "uid": before_uid}).scalar()
     return found if isinstance(found, datetime) else None
 
 
