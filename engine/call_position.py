@@ -1,10 +1,9 @@
 """Where a live caller is in their journey, as a record that outlives the controller (STYLE rule 17).
 
 The coroutine serving a call writes the caller's ``CallPosition`` each time it changes: into the journal
-(``call.position``, the record reports and overflow read) and onto the caller's channel in Asterisk (the
-channel variable ``HOTLINE_POSITION``), which lives exactly as long as the call does and so needs no
-cleanup. A controller that starts after a crash reads the variable of every caller still in its Stasis
-app and resumes each one where they were: a menu is said again, a waiting caller keeps their place, a
+(``call.position``, the record reports and overflow read) and into the position book (engine.position_book, a
+file of the data folder). A controller that starts after a crash reads the book back for every caller still in
+its Stasis app and resumes each one where they were: a menu is said again, a waiting caller keeps their place, a
 talking caller stays in their bridge with their agent and recording.
 
 Pure: this module only turns positions into text and back. Secret entries (passwords) never reach a
@@ -18,14 +17,12 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
-CHANNEL_VARIABLE = "HOTLINE_POSITION"
-
 Stage = Literal["ivr", "queued", "talking", "held", "site", "script", "message", "closing"]
 STAGES: tuple[Stage, ...] = ("ivr", "queued", "talking", "held", "site", "script", "message", "closing")
 
 
 class BadPosition(ValueError):
-    """A channel variable that is not a position this version can resume (another version, hand-edited)."""
+    """A written position this version cannot resume (another version, hand-edited, cut short by a crash)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ class CallPosition:
     step: int | None = None
 
     def to_text(self) -> str:
-        """Compact JSON without the unset facts (a channel variable is best kept short)."""
+        """Compact JSON without the unset facts (a line of the position book per change: best kept short)."""
         return json.dumps(self.journal_data(), ensure_ascii=False, separators=(",", ":"))
 
     def journal_data(self) -> dict[str, Any]:

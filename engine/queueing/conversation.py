@@ -122,7 +122,7 @@ class Conversation:
                 if self.config.auto_silent_after_s > 0:
                     await self.call.act(self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)",
                                                               TALK_DETECT))
-            await self._mark()
+            self._mark()
             return await self._listen()
         finally:
             if self.held_since is not None:
@@ -142,7 +142,7 @@ class Conversation:
         """A recording to journal at the end: asked for here, or (resumed) by the controller before."""
         return self.resumed or self.recording_of.expected
 
-    async def _mark(self) -> None:
+    def _mark(self) -> None:
         """Write down this conversation (who, which bridge and recording, held or not) for a restart."""
         assert self.bridge is not None
         self.call.mark(CallPosition(
@@ -248,7 +248,7 @@ class Conversation:
         self.held_since = self.clock.now()
         self.progress = HoldProgress()
         self.call.note("hold.started", {"agent": self.agent, "by": by})
-        await self._mark()
+        self._mark()
         await self._play_to_caller("hold-start")
 
     async def _hold_step(self, step: HoldStep) -> bool:
@@ -278,7 +278,7 @@ class Conversation:
         assert self.bridge is not None
         await self._keep_recording_fed(False)
         await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id]))
-        await self._mark()
+        self._mark()
         return False
 
     async def _keep_recording_fed(self, on: bool) -> None:

@@ -27,7 +27,7 @@ def test_round_trip_keeps_every_fact(position: CallPosition) -> None:
     text = position.to_text()
     assert CallPosition.parse(text) == position
     assert position.resumable() is None
-    assert "null" not in text  # unset facts are left out: channel variables stay short
+    assert "null" not in text  # unset facts are left out: the book's lines stay short
 
 
 @pytest.mark.parametrize(("text", "why"), [
