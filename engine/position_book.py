@@ -118,6 +118,8 @@ class PositionBook:
                 os.replace(temporary, self._path)
             except OSError:
                 os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)  # a half-written copy (a full disk) is of no use to anyone
                 raise
         except OSError as exc:
             self._failed(exc)
