@@ -6,6 +6,9 @@ A rate is *sustained* when, for the whole step,
 - there was no SIP retransmission (SIPp resent nothing and the PBX did not resend its 200 OK),
 - p95 INVITE->200 <= 100 ms,
 - p95 key->next-prompt <= 200 ms (IVR responsiveness; only where the scenario sends keys),
+- p95 answer->greeting <= 200 ms (the same responsiveness for the first prompt; only where it is measured:
+  the hotline's dialplan answers before the controller gets the call, so INVITE->200 alone no longer shows
+  a slow controller; the caller would hear silence instead),
 - channels did not pile up: the peak stays within rate x call length x tolerance (plus a small slack for
   low rates, where one second of sampling jitter is a large share).
 
@@ -29,6 +32,7 @@ class Condition(StrEnum):
     RETRANSMISSIONS = "retransmissions"
     ANSWER_P95 = "answer_p95"
     KEY_PROMPT_P95 = "key_prompt_p95"
+    GREETING_P95 = "greeting_p95"
     CHANNELS = "channels"
 
 
@@ -39,11 +43,12 @@ class Thresholds:
 
     answer_p95_ms: float = 100.0
     key_prompt_p95_ms: float = 200.0
+    greeting_p95_ms: float = 200.0
     channel_tolerance: float = 1.2
     channel_slack: int = 5
 
     def __post_init__(self) -> None:
-        if self.answer_p95_ms <= 0 or self.key_prompt_p95_ms <= 0:
+        if min(self.answer_p95_ms, self.key_prompt_p95_ms, self.greeting_p95_ms) <= 0:
             raise ValueError("latency limits must be positive")
         if self.channel_tolerance < 1 or self.channel_slack < 0:
             raise ValueError("channel tolerance must be >= 1 and the slack >= 0")
@@ -72,6 +77,7 @@ class Observation:
     peak_channels: int | None
     call_seconds: float | None = None
     key_prompt_p95_ms: float | None = None
+    greeting_p95_ms: float | None = None
     channels_per_call: float = 1
 
     @property
@@ -146,5 +152,6 @@ def judge(obs: Observation, limits: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
         _retransmissions(obs),
         _latency(Condition.ANSWER_P95, "INVITE→200", obs.answer_p95_ms, limits.answer_p95_ms, answers_expected),
         _latency(Condition.KEY_PROMPT_P95, "key→prompt", obs.key_prompt_p95_ms, limits.key_prompt_p95_ms, False),
+        _latency(Condition.GREETING_P95, "answer→greeting", obs.greeting_p95_ms, limits.greeting_p95_ms, False),
         _channels(obs, limits),
     ))

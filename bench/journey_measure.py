@@ -5,7 +5,9 @@
 - **Journal** (hotline path only): the calls started in the step's window and their events (``JourneyFacts``):
   calls that reached an agent (``queue.answered``), rows written, queue wait (``queue.entered`` to
   ``queue.answered``), ring to answer (``queue.offered`` to ``queue.answered``), key to next prompt (an
-  ``ivr.digits`` event to the start of the next ``prompt.played``, i.e. its time minus its ``ms``).
+  ``ivr.digits`` event to the start of the next ``prompt.played``, i.e. its time minus its ``ms``), answer to
+  greeting (``call.started``, stamped by Asterisk at StasisStart just after the dialplan's Answer, to the
+  start of the first ``prompt.played``).
   These are the controller's own clock readings: the key's time is when the controller handled the key, so
   the figure leaves out the key's way from SIPp to the controller. Password checks: ``password.checked``
   events that ran the hash (not those a call ``remembered``).
@@ -89,6 +91,8 @@ class JourneyFacts:
     password_key_prompt_ms: list[float] = field(default_factory=list)
     other_key_prompt_ms: list[float] = field(default_factory=list)
     recorded: int = 0
+    # The call's start (StasisStart, Asterisk's clock: after the dialplan answered) to its first prompt's start.
+    greeting_ms: list[float] = field(default_factory=list)
 
 
 def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
@@ -107,14 +111,18 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
     checks = 0
     password_keys: list[float] = []
     other_keys: list[float] = []
+    greetings: list[float] = []
     for evts in by_call.values():
         evts.sort(key=lambda e: e.at)
         entered = offered = None
         pending_key: datetime | None = None
         checked = False  # a password check between the pending key and its prompt
         answered = False
+        started: datetime | None = None
         for e in evts:
-            if e.kind == "queue.entered" and entered is None:
+            if e.kind == "call.started":
+                started = e.at
+            elif e.kind == "queue.entered" and entered is None:
                 entered = e.at
             elif e.kind == "queue.offered":
                 offered = e.at
@@ -129,17 +137,21 @@ def facts(events: Iterable[Event], call_ids: Sequence[int]) -> JourneyFacts:
                 checked = pending_key is not None
             elif e.kind == "ivr.digits":
                 pending_key = e.at if pending_key is None else pending_key
-            elif e.kind == "prompt.played" and pending_key is not None:
-                started = e.at - timedelta(milliseconds=float(e.data.get("ms", 0)))
-                if started >= pending_key:
-                    keys.append((started - pending_key).total_seconds() * 1000)
+            elif e.kind == "prompt.played":
+                began = e.at - timedelta(milliseconds=float(e.data.get("ms", 0)))
+                if started is not None:
+                    greetings.append(max(0.0, (began - started).total_seconds() * 1000))
+                    started = None
+                if pending_key is not None and began >= pending_key:
+                    keys.append((began - pending_key).total_seconds() * 1000)
                     (password_keys if checked else other_keys).append(keys[-1])
                     pending_key, checked = None, False
         reached += answered
         recorded += any(e.kind == "recording.saved" for e in evts)
     return JourneyFacts(calls=len(call_ids), reached_agent=reached, rows=rows, queue_wait_s=waits,
                         ring_answer_s=rings, key_prompt_ms=keys, password_checks=checks,
-                        password_key_prompt_ms=password_keys, other_key_prompt_ms=other_keys, recorded=recorded)
+                        password_key_prompt_ms=password_keys, other_key_prompt_ms=other_keys, recorded=recorded,
+                        greeting_ms=greetings)
 
 
 def password_check_cpu_s(samples: int = 5, batch: int = 200) -> float:

@@ -88,17 +88,19 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         "IVR, queue, agents, recording, journal) and `app_queue` (dialplan IVR, app_queue with the same agents as "
         "static members, MixMonitor, queue_log).",
         "",
-        "| path | rate/s | done | recorded | INVITE→200 ms p50/p95/max | key→prompt ms p50/p95/max "
+        "| path | rate/s | done | recorded | INVITE→200 ms p50/p95/max | answer→greeting ms p50/p95/max "
+        "| key→prompt ms p50/p95/max "
         "| queue wait s p50/p95/max | ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call "
         "| controller without password checks ms/call (checks) | ctl RSS MiB | journal rows/s | verdict |",
-        "|---|---:|---:|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sorted(steps, key=lambda s: (PATH_NAMES.index(s.path), s.rate)):
         verdict = "sustained" if s.sustained else "not: " + ", ".join(s.verdict.failed)
         ring = f"{_n(s.ring_answer_ms.p50)} / {_n(s.ring_answer_ms.p95)}"
         lines.append(
             f"| {s.path} | {s.rate:g} | {s.completed}/{s.planned} | {_recorded(s)} | {_spread(s.answer_ms, 1)} "
-            f"| {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} | {_n(s.peak_channels)} "
+            f"| {_spread(s.greeting_ms)} | {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} "
+            f"| {_n(s.peak_channels)} "
             f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} | {_without_passwords(s)} "
             f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {verdict} |")
     split = [s for s in sorted(steps, key=lambda s: s.rate) if s.path == "journey"]
@@ -138,7 +140,9 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         "",
         "Measured: CPU = utime+stime from /proc over the step (calls still in progress at the end of the step "
         "are in it: the step ends when the last SIPp call has ended); key→prompt = the journal's `ivr.digits` "
-        "time to the start of the next prompt (controller clock; app_queue: not measured); queue wait = "
+        "time to the start of the next prompt (controller clock; app_queue: not measured); answer→greeting = "
+        "the journal's `call.started` (Asterisk's StasisStart stamp, just after the dialplan's Answer) to the "
+        "start of the first prompt (app_queue: not measured); queue wait = "
         "journal (journey) or queue_log CONNECT hold time (app_queue, whole seconds); ring→answer = the agents' "
         "SIPp logs (INVITE in → ACK in); recorded = conversations recorded of those connected to an agent "
         "(journey: calls with `recording.saved` in the journal; app_queue: MixMonitor files of the step against "

@@ -125,6 +125,8 @@ class JourneyStep:
     # The controller's ARI requests sent and events received over the step (journey); None: not counted.
     ari_requests: int | None = None
     ari_events: int | None = None
+    # The dialplan's answer (StasisStart) to the greeting's start (journey); the silence a caller hears first.
+    greeting_ms: Spread = Spread(None, None, None)
 
     @property
     def sustained(self) -> bool:
@@ -289,12 +291,14 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     answers = [t for r in runs for t in r.answer_ms]
     retrans = sum(r.counters.retransmissions + r.answer_resends for r in runs)
     key_ms = facts.key_prompt_ms if facts else []
+    greeting_ms = facts.greeting_ms if facts else []
     reached = facts.reached_agent if facts else None
     if reached is not None:
         completed = min(completed, reached)
     obs = Observation(rate=rate, planned=planned, successful=completed, failed=planned - completed,
                       retransmissions=retrans, answer_p95_ms=percentile(answers, 95), peak_channels=peak.peak,
                       call_seconds=setup.call_seconds, key_prompt_p95_ms=percentile(key_ms, 95),
+                      greeting_p95_ms=percentile(greeting_ms, 95),
                       channels_per_call=channels_per_call(path, setup.talk_s, setup.call_seconds))
 
     def delta(i: int) -> float | None:
@@ -313,7 +317,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         password_checks=facts.password_checks if facts else None, password_check_cpu_s=setup.password_check_cpu_s,
         key_prompt_after_password_ms=Spread.of(facts.password_key_prompt_ms if facts else []),
         key_prompt_other_ms=Spread.of(facts.other_key_prompt_ms if facts else []),
-        recorded=recorded, connected=connected,
+        recorded=recorded, connected=connected, greeting_ms=Spread.of(greeting_ms),
         ari_requests=None if ari0 is None or ari1 is None else ari1[0] - ari0[0],
         ari_events=None if ari0 is None or ari1 is None else ari1[1] - ari0[1],
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,

@@ -175,6 +175,10 @@ class CallSession:
             raise self.ended from None
 
     async def answer(self) -> None:
+        if self.channel.state == "Up":
+            # The dialplan answered before handing the call over (hotline-stasis): no request to make.
+            self.note("call.answered", at=self.started_at)
+            return
         await self.act(self.control.answer(self.channel.id))
         self.note("call.answered")
 

@@ -410,6 +410,10 @@ def test_limits_are_inclusive_and_missing_answers_fail() -> None:
     over = Observation(rate=10, planned=80, successful=80, failed=0, retransmissions=0, answer_p95_ms=100.1,
                        peak_channels=42, call_seconds=3.0, key_prompt_p95_ms=200.5)
     assert judge(over).failed == (Condition.ANSWER_P95, Condition.KEY_PROMPT_P95, Condition.CHANNELS)
+    slow_greeting = Observation(rate=10, planned=80, successful=80, failed=0, retransmissions=0,
+                                answer_p95_ms=5.0, peak_channels=41, call_seconds=3.0, greeting_p95_ms=200.5)
+    assert judge(slow_greeting).failed == (Condition.GREETING_P95,)
+    assert judge(slow_greeting).explain() == "p95 answer→greeting 200.5 ms > 200 ms"
     silent = Observation(rate=10, planned=80, successful=0, failed=80, retransmissions=0, answer_p95_ms=None,
                          peak_channels=None, call_seconds=3.0)
     verdict = judge(silent)

@@ -64,6 +64,19 @@ def test_keys_that_end_a_password_are_told_apart() -> None:
     assert [round(k) for k in result.other_key_prompt_ms] == [10]
 
 
+def test_the_greeting_is_timed_from_the_calls_start_to_its_first_prompt() -> None:
+    """The dialplan answers, so INVITE->200 does not see the controller: the silence before the greeting does."""
+    events = [
+        Event(1, "call.started", at(1.0), {}),
+        Event(1, "call.answered", at(1.0), {}),
+        Event(1, "prompt.played", at(4.03), {"prompt": "greeting", "ms": 3000}),  # began 30 ms after the start
+        Event(1, "prompt.played", at(6.0), {"prompt": "main-menu", "ms": 1500}),  # not a greeting
+        Event(2, "call.started", at(2.0), {}),  # hung up before any prompt: nothing to time
+        Event(3, "prompt.played", at(3.0), {"prompt": "greeting", "ms": 500}),  # a re-adopted call: no start
+    ]
+    assert [round(g) for g in facts(events, [1, 2, 3]).greeting_ms] == [30]
+
+
 def test_calls_with_a_saved_recording_are_counted_once() -> None:
     events = [
         Event(1, "recording.started", at(5.0), {}),

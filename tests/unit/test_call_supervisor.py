@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from engine.calls import CallSupervisor
@@ -55,6 +57,21 @@ def test_call_is_answered_greeted_and_hung_up() -> None:
                                         "call.ended"]
         assert journal.entries[-1].data["outcome"] == "completed"
         assert sup.calls == {}
+
+    asyncio.run(scenario())
+
+
+def test_a_call_the_dialplan_answered_is_greeted_without_a_second_answer() -> None:
+    """hotline-stasis answers before Stasis(): the channel arrives Up, and the answer is journaled at its start."""
+    async def scenario() -> None:
+        sup, control, journal, clock = make()
+        start = clock.now()
+        sup.dispatch(StasisStart(at=start, channel=replace(channel(), state="Up"), args=("inbound",)))
+        clock.current += timedelta(milliseconds=40)
+        await settle()
+        assert [c[0] for c in control.commands] == ["play"]
+        answered = next(e for e in journal.entries if e.kind == "call.answered")
+        assert answered.at == start
 
     asyncio.run(scenario())
 
