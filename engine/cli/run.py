@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from engine.systemd_notify import feed_watchdog
 log = logging.getLogger(__name__)
 # Once the controller has stopped, the process leaves within this many seconds.
 EXIT_DEADLINE_S = 10.0
-SWITCH_INTERVAL_S = 0.001
 
 
 def _log_dir(settings: Settings) -> Path:
@@ -54,9 +52,6 @@ async def _serve(settings: Settings) -> None:
 def _run_forever(settings: Settings) -> None:
     # uvloop: the controller's loop does little but move small ARI messages and wake call tasks, which is
     # where the standard loop's Python-level selector and transports cost most of their CPU.
-    # The event loop shares the GIL with worker threads (journal batches, look-ups): at Python's 5 ms switch
-    # interval each hand-over could keep a caller's next prompt, or a look-up's thread, waiting that long.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings))
 
