@@ -31,8 +31,8 @@ class _PrivateRotatingFileHandler(RotatingFileHandler):
     """Every file it opens (the first and each one after a rollover) is born 0600, whatever the umask.
 
     It rolls over once the bytes it wrote reach ``maxBytes`` (a file ends at most one line over): the
-    standard check formats every line a second time and stats the file, per line, which was a visible
-    share of the controller's CPU under load.
+    standard check formats every line a second time and stats the file, per line, on the controller's
+    event loop.
     """
 
     _written = 0
