@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import click
-import uvloop
 
 from engine import logging_setup
 from engine.app import run_controller
@@ -49,14 +48,6 @@ async def _serve(settings: Settings) -> None:
             await watchdog
 
 
-def _run_forever(settings: Settings) -> None:
-    # uvloop: the controller's loop does little but move small ARI messages and wake call tasks, and uvloop
-    # does the selector and transport work in C. Paired bench runs showed no gain beyond the box's spread
-    # (README, Benchmarks), so it stays for the work it removes, not for a measured saving.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(_serve(settings))
-
-
 def _exit_deadline(seconds: float) -> None:
     """Leave within ``seconds`` even if a worker thread is stuck: asyncio.run waits for every thread of
     its executor (a blocked database or Asterisk CLI call), and a stopped controller that does not exit
@@ -78,7 +69,7 @@ def run(obj: CliContext, verbose: bool) -> None:
     """Run the controller in the foreground, printing each call as it happens (Ctrl-C stops)."""
     restrict_process()
     logging_setup.configure(verbose, _log_dir(obj.settings))
-    _run_forever(obj.settings)
+    asyncio.run(_serve(obj.settings))
 
 
 @click.command("up")
@@ -102,4 +93,4 @@ def up(obj: CliContext, verbose: bool) -> None:
     logging_setup.configure(verbose, _log_dir(settings))
     click.echo(f"hotline {settings.hotline_number} is up: SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}; "
                f"try `.venv/bin/hotline call {settings.hotline_number}` in another terminal")
-    _run_forever(settings)
+    asyncio.run(_serve(settings))
