@@ -28,7 +28,6 @@ class FakeControl:
     def __init__(self) -> None:
         self.commands: list[tuple[str, ...]] = []
         self.present: list[Channel] = []
-        self.variables: dict[tuple[ChannelId, str], str] = {}
 
     async def answer(self, channel: ChannelId) -> None:
         self.commands.append(("answer", channel))
@@ -49,7 +48,7 @@ class FakeControl:
         return list(self.present)
 
     async def set_variable(self, channel: ChannelId, name: str, value: str) -> None:
-        self.variables[(channel, name)] = value
+        """Talk detection's setting: nothing a fake acts on, and no test reads it back."""
 
 
 class ListJournal:
