@@ -39,6 +39,7 @@ from engine.pbx.ari_events import (
 )
 from engine.pbx.ports import QueueControl
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
+from engine.queueing.bridge_end import end_bridge
 from engine.queueing.conversation_recording import ConversationRecording
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
@@ -125,6 +126,8 @@ class Conversation:
             self._mark()
             return await self._listen()
         finally:
+            # Out of the bridge already: on hold, or hung up.
+            caller_in_bridge = self.held_since is None and self.call.ended is None
             if self.held_since is not None:
                 # The call ended during a hold (either side hung up): the segment still counts.
                 self._note_hold_end("call ended")
@@ -134,8 +137,7 @@ class Conversation:
                 with contextlib.suppress(AriError):
                     await self.ari.hangup(self.leg)
             if self.bridge is not None:
-                with contextlib.suppress(AriError):
-                    await self.ari.destroy_bridge(self.bridge)
+                await end_bridge(self.ari, self.bridge, self.call.channel.id if caller_in_bridge else None)
 
     @property
     def recorded(self) -> bool:

@@ -24,6 +24,7 @@ from engine.pbx.ari_events import (
     ChannelId,
     StasisEnd,
 )
+from engine.queueing.bridge_end import end_bridge
 from engine.queueing.conversation_recording import ConversationRecording
 from engine.settings import OverflowSite
 
@@ -90,7 +91,6 @@ class SiteLine:
         finally:
             with contextlib.suppress(AriError):
                 await self.ari.hangup(leg)
-            with contextlib.suppress(AriError):
-                await self.ari.destroy_bridge(bridge)
+            await end_bridge(self.ari, bridge, call.channel.id if call.ended is None else None)
             await self.note_recording(call, recording, f"site:{site}")
 
