@@ -237,13 +237,10 @@ async def settle(quiet: float = QUIET_SHARE, within_s: float = SETTLE_S) -> None
           file=sys.stderr, flush=True)
 
 
-def channels_per_call(path: str, talk_s: float, call_s: float) -> float:
-    """Channels one call holds on average: the caller's and the agent's (counted over the whole call, as the
-    slack for the ring and the farewell) and, on the journey path, the snoop channel that records the agent's
-    leg while they talk (a channel of its own, unlike app_queue's MixMonitor; ARI's bridge recorder before it
-    was one too). Without it the journey was failed for one channel more than the allowance at 1 call/s
-    (58 for 57) with nothing piling up."""
-    return 2 + (talk_s / call_s if path == "journey" and call_s > 0 else 0)
+# Channels one call holds on average, both paths: the caller's and the agent's (counted over the whole call,
+# as the slack for the ring and the farewell). Both record with MixMonitor, an audio hook on a channel; the
+# journey's snoop channel of earlier sessions was a third channel while the agent talked.
+CHANNELS_PER_CALL = 2.0
 
 
 async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
@@ -299,7 +296,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
                       retransmissions=retrans, answer_p95_ms=percentile(answers, 95), peak_channels=peak.peak,
                       call_seconds=setup.call_seconds, key_prompt_p95_ms=percentile(key_ms, 95),
                       greeting_p95_ms=percentile(greeting_ms, 95),
-                      channels_per_call=channels_per_call(path, setup.talk_s, setup.call_seconds))
+                      channels_per_call=CHANNELS_PER_CALL)
 
     def delta(i: int) -> float | None:
         a, b = cpu0[i], cpu1[i]

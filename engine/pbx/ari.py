@@ -46,6 +46,10 @@ REQUEST_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 2.0
 # The message type of answers to requests sent over the websocket (an event type to Asterisk's filter).
 REST_RESPONSE = "RESTResponse"
+# Where a rung leg goes once it answers, and the channel variables it reads there (dialplan/hotline.conf.j2).
+ANSWERED_LEG_CONTEXT = "hotline-leg-answered"
+LEG_CALL_VARIABLE = "HOTLINE_CALL"
+LEG_RECORDING_VARIABLE = "HOTLINE_RECORDING"
 
 
 class AriError(Exception):
@@ -211,19 +215,6 @@ class AriClient:
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         await self.request("DELETE", f"/bridges/{bridge}")
 
-    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
-        """A channel of our app hearing ``channel`` both ways (an audio hook on it, nothing whispered); it
-        enters the app (StasisStart) on its own thread, after this answer."""
-        await self.request("POST", f"/channels/{channel}/snoop",
-                           {"spy": "both", "whisper": "none", "app": self.app, "appArgs": app_args,
-                            "snoopId": snoop_id})
-
-    async def record_conversation(self, channel: ChannelId, name: str) -> None:
-        """Record ``channel`` (a snoop) until it ends: no beep, no key or silence ends it, never overwritten."""
-        await self.request("POST", f"/channels/{channel}/record",
-                           {"name": name, "format": "wav", "ifExists": "fail", "beep": "false",
-                            "terminateOn": "none"})
-
     async def record_channel(self, channel: ChannelId, name: str, *, max_s: int, max_silence_s: int) -> None:
         """Record what the caller says after a beep, until # or silence or ``max_s`` (RecordingFinished)."""
         await self.request("POST", f"/channels/{channel}/record",
@@ -238,6 +229,19 @@ class AriClient:
         except AriNotFound:
             return False
         return True
+
+    async def ring_leg(self, *, endpoint: str, channel_id: ChannelId, call_uid: str, caller_id: str,
+                       timeout_s: int, recording: str | None) -> None:
+        """Ring ``endpoint`` as a leg of the call ``call_uid`` (an agent, an overflow site). Once it answers,
+        the dialplan (``hotline-leg-answered``) has Asterisk record it into ``recording`` (None: not
+        recorded) and hands it to our app: StasisStart, arguments ``agent-leg,<call_uid>``. A channel dialled
+        into the dialplan is not our app's until then, so the app is subscribed to it: a leg refused or
+        unreachable while it rings still ends with its ChannelDestroyed. AriError when it is gone already."""
+        await self.request("POST", "/channels",
+                           {"endpoint": endpoint, "context": ANSWERED_LEG_CONTEXT, "extension": "s",
+                            "priority": 1, "callerId": caller_id, "timeout": timeout_s, "channelId": channel_id},
+                           body={"variables": {LEG_CALL_VARIABLE: call_uid, LEG_RECORDING_VARIABLE: recording or ""}})
+        await self.subscribe(f"channel:{channel_id}")
 
     async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
                         timeout_s: int) -> None:

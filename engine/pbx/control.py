@@ -30,7 +30,7 @@ Progress = Callable[[str], None]
 BANS_FILE = "pjsip-banned.conf"
 # Modules the engine cannot work without; `hotline pbx check` verifies each is running.
 REQUIRED_MODULES = ("chan_pjsip.so", "res_ari.so", "res_stasis.so", "app_stasis.so", "res_http_websocket.so",
-                    "res_stasis_playback.so", "res_stasis_recording.so", "res_stasis_snoop.so",
+                    "res_stasis_playback.so", "res_stasis_recording.so", "app_mixmonitor.so",
                     "func_talkdetect.so", "res_musiconhold.so", "bridge_holding.so", "bridge_simple.so",
                     "cdr_custom.so", "codec_ulaw.so", "codec_alaw.so", "codec_gsm.so", "format_wav.so")
 

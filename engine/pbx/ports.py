@@ -46,9 +46,10 @@ class MusicControl(CallControl, Protocol):
 class AgentLineControl(CallControl, Protocol):
     """A channel's operations plus ringing a softphone on a new channel of ours (an offer's agent leg)."""
 
-    async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
-                        timeout_s: int) -> None:
-        """Ring ``endpoint``; the new channel enters our app (StasisStart) only once it answers."""
+    async def ring_leg(self, *, endpoint: str, channel_id: ChannelId, call_uid: str, caller_id: str,
+                       timeout_s: int, recording: str | None) -> None:
+        """Ring ``endpoint`` for the call ``call_uid``; once it answers, Asterisk records it into
+        ``recording`` (None: not recorded) and the channel enters our app (StasisStart)."""
         ...
 
 
@@ -68,15 +69,5 @@ class BridgeControl(Protocol):
     async def stop_bridge_moh(self, bridge: BridgeId) -> None: ...
 
 
-class RecordingControl(Protocol):
-    """A conversation's recording: a snoop channel on one leg (an audio hook), recorded once in our app."""
-
-    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
-        """A channel of our app hearing ``channel`` both ways; it enters the app (StasisStart) on its own."""
-        ...
-
-    async def record_conversation(self, channel: ChannelId, name: str) -> None: ...
-
-
-class QueueControl(MusicControl, AgentLineControl, BridgeControl, RecordingControl, Protocol):
+class QueueControl(MusicControl, AgentLineControl, BridgeControl, Protocol):
     """Everything the queue service drives on the PBX: waiting music, agent legs, conversations' bridges."""

@@ -1,7 +1,7 @@
 """One conversation between a caller and an agent: the bridge, the recording, and what the agent does.
 
-The caller and the agent's leg share a bridge; the agent's leg is recorded both ways from answer to hangup
-(``conversation_recording``: a snoop, so the bridge stays a two-party one). During the
+The caller and the agent's leg share a bridge; Asterisk records the agent's leg both ways while it is
+bridged (``conversation_recording``: started by the dialplan on the agent's answer). During the
 call the agent can put the caller on hold (the softphone's hold button, or ``*7``), hand a silent caller
 to the silent-call script (``*81``..``*83``) or send the caller on (``*9<number>#``); a supervisor's
 transfer arrives through the call's inbox. On hold the caller leaves the bridge and hears the hold
@@ -40,7 +40,7 @@ from engine.pbx.ari_events import (
 from engine.pbx.ports import QueueControl
 from engine.queueing.agent_keys import HandToScript, InCallKeys, ToggleHold, TransferTo, Unknown
 from engine.queueing.bridge_end import end_bridge
-from engine.queueing.conversation_recording import ConversationRecording
+from engine.queueing.conversation_recording import note_recording_start, recording_name
 from engine.queueing.transfer import ScriptRequest, Transfer
 from engine.scripts.hold import HoldProgress, HoldStep, HoldTimings, next_hold_step
 from engine.scripts.silent_call import SilentVariant
@@ -71,7 +71,9 @@ class Conversation:
     def __init__(self, ari: QueueControl, call: CallSession, leg: ChannelId, agent: AgentId, config: QueueConfig,
                  clock: Clock, agent_event: Callable[[AgentEvent], str | None],
                  resolve_transfer: Callable[[str], Transfer | None], resumed: CallPosition | None = None,
-                 may_record: Callable[[], str | None] = lambda: None) -> None:
+                 recording: str | None = None, refused: str | None = None) -> None:
+        """``recording``: the file Asterisk records the leg into from its answer (``conversation_recording``),
+        ``refused``: why the leg was rung without one (a full disk); a resumed conversation keeps its own."""
         self.ari = ari
         self.call = call
         self.leg = leg
@@ -80,19 +82,17 @@ class Conversation:
         self.clock = clock
         self.agent_event = agent_event
         self.resolve_transfer = resolve_transfer
-        # One file per conversation: a caller who comes back to the same agent must never overwrite the
-        # first recording, whose checksum is already journaled.
         self.recording = resumed.recording if resumed and resumed.recording else \
-            f"{call.uid}-{agent}-{uuid.uuid4().hex[:8]}"
+            recording or recording_name(call.uid, agent)
         self.timings = HoldTimings(config.hold_reassure_every_s, config.hold_target_s, config.hold_limit_s)
         self.keys = InCallKeys()
         self.bridge: BridgeId | None = BridgeId(resumed.bridge) if resumed and resumed.bridge else None
         self.held_since: datetime | None = resumed.held_since if resumed else None
         self.answered_at = (resumed.answered_at if resumed else None) or clock.now()
         self.resumed = resumed is not None
-        # Why a recording may not start now (a full disk), None when it may.
-        self.may_record = may_record
-        self.recording_of = ConversationRecording(ari, call, leg, self.recording, {"agent": agent})
+        self.refused = refused
+        # A file to journal at the end: being recorded since the answer, or (resumed) since before the restart.
+        self.recorded = self.resumed
         self.progress = HoldProgress()
         self.hold_prompt: PlaybackId | None = None
         self.agent_gone = False
@@ -119,7 +119,7 @@ class Conversation:
                 with contextlib.suppress(AriError):
                     await self.ari.stop_moh(self.call.channel.id)
                 await self.call.act(self.ari.add_to_bridge(self.bridge, [self.call.channel.id, self.leg]))
-                await self.recording_of.start(self.may_record())
+                self.recorded = note_recording_start(self.call, self.recording, {"agent": self.agent}, self.refused)
                 if self.config.auto_silent_after_s > 0:
                     await self.call.act(self.ari.set_variable(self.call.channel.id, "TALK_DETECT(set)",
                                                               TALK_DETECT))
@@ -138,11 +138,6 @@ class Conversation:
                     await self.ari.hangup(self.leg)
             if self.bridge is not None:
                 await end_bridge(self.ari, self.bridge, self.call.channel.id if caller_in_bridge else None)
-
-    @property
-    def recorded(self) -> bool:
-        """A recording to journal at the end: asked for here, or (resumed) by the controller before."""
-        return self.resumed or self.recording_of.expected
 
     def _mark(self) -> None:
         """Write down this conversation (who, which bridge and recording, held or not) for a restart."""
@@ -165,8 +160,6 @@ class Conversation:
             elif self.config.auto_silent_after_s > 0 and not self.caller_spoke:
                 wake = max(0.0, self.config.auto_silent_after_s - (now - answered).total_seconds())
             event = self.deferred.pop(0) if self.deferred else await self.call.next_event(within=wake)
-            if await self.recording_of.take(event):
-                continue
             if event is None:
                 if self.held_since is not None:
                     if await self._hold_step(step):
@@ -329,8 +322,6 @@ class Conversation:
             event = await self.call.next_event(within=30)
             if event is None or (isinstance(event, PlaybackFinished) and event.playback_id == playback):
                 return
-            if await self.recording_of.take(event):
-                continue  # the recorder's arrival, whichever wait it falls in
             if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) and event.channel.id == self.leg:
                 self.agent_gone = True
                 self.leg_hanging_up = not isinstance(event, StasisEnd)

@@ -1,79 +1,41 @@
-"""The recording of one conversation: a snoop on one leg (an audio hook, as app_queue's MixMonitor), recorded.
+"""The recording of one conversation: Asterisk records the agent's (or overflow site's) leg by itself.
 
-Why not ARI's bridge recording: it puts a recorder channel in the bridge, which turns the two-party bridge
-into a mixing one (a mixing thread, and both parties' audio translated to and from linear for the whole talk).
-In the journey benchmark, paired runs: 176 against 227 ms of Asterisk CPU per call with the snoop. A snoop
-listens to one leg both ways and leaves the bridge a plain two-party one.
+The leg is rung into the dialplan (``hotline-leg-answered``), which starts MixMonitor on it when it answers,
+both ways and only while it is bridged, before handing it to our app. Why not the controller's snoop +
+ARI recording of earlier sessions: a recording the controller starts depends on the controller being in
+time. Past the benchmark's knee it was seconds late, after many 10 s conversations had ended: a quarter of
+them went unrecorded (the snoop already gone) and most of the rest were cut short. The snoop was also a
+channel of its own in Asterisk (about 10 ms of its CPU per call) and two requests and several events per
+call for the controller. The leg stays in the bridge while the caller is on hold, so the recording goes on
+through a hold; a resumed conversation's recording went on in Asterisk while no controller was there.
 
-The snoop is a channel of our app (Stasis arguments ``recorder,<call uid>``) that Asterisk starts on its own
-thread: it can be recorded only once it is in the app, so ``start`` asks for it and ``take`` records it when
-its StasisStart reaches the call's inbox. It ends by itself with the leg it listens to, and its recording
-with it. The leg chosen is the agent's (or the overflow site's): it stays in the bridge while the caller is
-on hold, so the recording goes on through a hold as it did with the bridge's.
+Here the conversation only names the file before the ring (``recording_name``) and, once bridged, journals
+that it is recorded, or why not (a full disk: ``refused``, then the leg is rung without a file name).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 
 from engine.call_session import CallSession
-from engine.pbx.ari import AriError
-from engine.pbx.ari_events import ChannelId, StasisStart
-from engine.pbx.ports import RecordingControl
 
 log = logging.getLogger(__name__)
-RECORDER_ARG = "recorder"
 
 
-def snoop_id(leg: ChannelId) -> ChannelId:
-    """The recorder's channel id, named after the leg it listens to (never taken for an agent's leg: those
-    start with ``agent``)."""
-    return ChannelId(f"rec-{leg}")
+def recording_name(call_uid: str, party: str) -> str:
+    """A file of its own per conversation: a caller who comes back to the same agent must never overwrite the
+    first recording, whose checksum is already journaled."""
+    return f"{call_uid}-{party}-{uuid.uuid4().hex[:8]}"
 
 
-class ConversationRecording:
-    def __init__(self, ari: RecordingControl, call: CallSession, leg: ChannelId, name: str,
-                 facts: Mapping[str, str]) -> None:
-        self.ari = ari
-        self.call = call
-        self.leg = leg
-        self.name = name
-        self.facts = dict(facts)  # who the conversation is with, for the journal: {"agent": ...} or {"site": ...}
-        self.snoop = snoop_id(leg)
-        # A file is expected at the end: the snoop was asked for and its recording not refused (the end journals
-        # it saved, or missing when the conversation ended before the snoop could be recorded).
-        self.expected = False
-
-    async def start(self, refused: str | None = None) -> None:
-        """Ask for the snoop; ``refused``: why no recording may start now (a full disk), journaled instead."""
-        if refused is not None:
-            self._failed(refused)
-            return
-        self.call.add_leg(self.snoop)  # named before it exists: its StasisStart comes to this call
-        try:
-            await self.ari.snoop(self.leg, self.snoop, f"{RECORDER_ARG},{self.call.uid}")
-        except AriError as exc:
-            if self.call.ended is not None:
-                raise
-            self._failed(str(exc)[:200])
-            return
-        self.expected = True
-
-    async def take(self, event: object) -> bool:
-        """Record the snoop once it is in our app; True when ``event`` was its arrival (nothing else to do)."""
-        if not (isinstance(event, StasisStart) and event.channel.id == self.snoop):
-            return False
-        try:
-            await self.ari.record_conversation(self.snoop, self.name)
-        except AriError as exc:
-            # Disk full, spool unwritable, the leg gone meanwhile: the conversation goes on and the journal says so.
-            self.expected = False
-            self._failed(str(exc)[:200])
-            return True
-        self.call.note("recording.started", {"name": self.name, **self.facts})
-        return True
-
-    def _failed(self, why: str) -> None:
-        log.warning("conversation not recorded: %s", why)
-        self.call.note("recording.failed", {"name": self.name, **self.facts, "why": why})
+def note_recording_start(call: CallSession, name: str, facts: Mapping[str, str], refused: str | None) -> bool:
+    """Journal the conversation's recording as started, or failed with why (``refused``: the leg was rung
+    without one); True when a file is to be expected at the end."""
+    if refused is not None:
+        log.warning("conversation not recorded: %s", refused)
+        call.note("recording.failed", {"name": name, **facts, "why": refused})
+        return False
+    call.note("recording.started", {"name": name, **facts})
+    return True

@@ -27,17 +27,19 @@ class AgentRinger:
         self.control = control
         self._legs = 0  # leg ids unique within this controller's life, whatever the caller's uid
 
-    async def ring(self, call: CallSession, agent: AgentId, sip_user: str, ring_timeout_s: float) -> ChannelId | None:
-        """Ring the agent's softphone for the caller; the agent's answered leg, or None when missed.
+    async def ring(self, call: CallSession, agent: AgentId, sip_user: str, ring_timeout_s: float,
+                   recording: str | None) -> ChannelId | None:
+        """Ring the agent's softphone for the caller; the agent's answered leg, or None when missed. Asterisk
+        records the conversation into ``recording`` once the leg answers (None: not recorded).
         Raises CallEnded (after hanging up the leg) when the caller hangs up meanwhile."""
         self._legs += 1
         leg = ChannelId(f"agent{self._legs}-{call.uid}")
         call.add_leg(leg)
         call.note("queue.offered", {"agent": agent})
         try:
-            await self.control.originate(endpoint=f"PJSIP/{sip_user}", channel_id=leg,
-                                         app_args=f"agent-leg,{call.uid}", caller_id=call.channel.caller_number,
-                                         timeout_s=int(ring_timeout_s))
+            await self.control.ring_leg(endpoint=f"PJSIP/{sip_user}", channel_id=leg, call_uid=call.uid,
+                                        caller_id=call.channel.caller_number, timeout_s=int(ring_timeout_s),
+                                        recording=recording)
             answered = await call.until_answered(leg, ring_timeout_s + ANSWER_GRACE_S)
         except AriError as exc:
             log.warning("could not ring agent %s: %s", agent, exc)

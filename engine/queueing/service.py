@@ -40,6 +40,7 @@ from engine.pbx.ari_events import BridgeId, ChannelId
 from engine.pbx.ports import QueueControl
 from engine.queueing.announce import PositionAnnouncer, Speak
 from engine.queueing.conversation import AgentHungUp, Conversation, Ending, HandedOver
+from engine.queueing.conversation_recording import recording_name
 from engine.queueing.distributor import Distributor
 from engine.queueing.recording_files import RecordingFiles
 from engine.queueing.ringing import AgentRinger
@@ -300,8 +301,10 @@ class QueueService:
         """Ring one agent; True once a conversation took place, False when the agent did not answer (or,
         for a callback, the customer), a Transfer when the agent (or a supervisor) sent the caller on."""
         uid = CallUid(call.uid)
+        recording, refused = recording_name(call.uid, agent), recording_space.refusal(self.recordings.folder)
         try:
-            leg = await self.ringer.ring(call, agent, self.lines[agent].sip_user, config.ring_timeout_s)
+            leg = await self.ringer.ring(call, agent, self.lines[agent].sip_user, config.ring_timeout_s,
+                                         recording if refused is None else None)
         except CallEnded:
             self.agent_event(agent, OfferMissed(uid))
             raise
@@ -320,7 +323,7 @@ class QueueService:
         self.on_answer(config.name, now, (now - (call.queued_at or now)).total_seconds() <= config.service_level_s)
         conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                     lambda event: self.agent_event(agent, event), self.transfer_target,
-                                    may_record=lambda: recording_space.refusal(self.recordings.folder))
+                                    recording=recording, refused=refused)
         return await self._converse(call, conversation)
 
     async def _converse(self, call: CallSession, conversation: Conversation,
@@ -369,8 +372,7 @@ class QueueService:
                 call.add_leg(leg)
                 conversation = Conversation(self.ari, call, leg, agent, config, self.clock,
                                             lambda event: self.agent_event(agent, event), self.transfer_target,
-                                            resumed=position,
-                                            may_record=lambda: recording_space.refusal(self.recordings.folder))
+                                            resumed=position)
                 result = await self._converse(call, conversation, leg_present=leg in call.stale_legs)
             case "site" if self.sites is not None and position.leg and position.bridge and position.recording:
                 call.served = True

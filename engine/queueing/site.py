@@ -25,7 +25,7 @@ from engine.pbx.ari_events import (
     StasisEnd,
 )
 from engine.queueing.bridge_end import end_bridge
-from engine.queueing.conversation_recording import ConversationRecording
+from engine.queueing.conversation_recording import note_recording_start, recording_name
 from engine.settings import OverflowSite
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,12 @@ class SiteLine:
             call.note("overflow.failed", {"site": site, "why": "no such overflow site in the settings"})
             return False
         leg = ChannelId(f"site{uuid.uuid4().hex[:8]}-{call.uid}")
+        recording = recording_name(call.uid, f"site-{site}")
         call.add_leg(leg)
         try:
-            await self.ari.originate(endpoint=f"PJSIP/{config.number or self.hotline_number}@hotline-site-{site}",
-                                     channel_id=leg, app_args=f"agent-leg,{call.uid}",
-                                     caller_id=call.channel.caller_number, timeout_s=int(config.ring_timeout_s))
+            await self.ari.ring_leg(endpoint=f"PJSIP/{config.number or self.hotline_number}@hotline-site-{site}",
+                                    channel_id=leg, call_uid=call.uid, caller_id=call.channel.caller_number,
+                                    timeout_s=int(config.ring_timeout_s), recording=recording)
             answered = await call.until_answered(leg, config.ring_timeout_s + 3)
         except AriError as exc:
             log.warning("could not dial overflow site %s: %s", site, exc)
@@ -63,27 +64,22 @@ class SiteLine:
             return False
         call.note("overflow.answered", {"site": site})
         bridge = await call.act(self.ari.create_bridge("mixing", name=f"site-{call.uid}"))
-        recording = f"{call.uid}-site-{site}-{uuid.uuid4().hex[:8]}"
         with contextlib.suppress(AriError):
             await self.ari.stop_moh(call.channel.id)
         await call.act(self.ari.add_to_bridge(bridge, [call.channel.id, leg]))
-        recorder = ConversationRecording(self.ari, call, leg, recording, {"site": site})
-        await recorder.start()
+        note_recording_start(call, recording, {"site": site}, refused=None)
         call.served = True
         call.mark(CallPosition("site", queue=queue, queued_at=call.queued_at, agent=f"site:{site}", leg=leg,
                                      bridge=bridge, recording=recording))
-        await self.talk(call, leg, bridge, recording, site, recorder=recorder)
+        await self.talk(call, leg, bridge, recording, site)
         return True
 
     async def talk(self, call: CallSession, leg: ChannelId, bridge: BridgeId, recording: str, site: str,
-                   leg_present: bool = True, recorder: ConversationRecording | None = None) -> None:
-        """Until the site hangs up (the caller hanging up ends the call's task); then tidy up. ``recorder``:
-        the recording this controller started (a resumed call's goes on in Asterisk)."""
+                   leg_present: bool = True) -> None:
+        """Until the site hangs up (the caller hanging up ends the call's task); then tidy up."""
         try:
             while leg_present:
                 event = await call.next_event()
-                if recorder is not None and await recorder.take(event):
-                    continue
                 if isinstance(event, (ChannelHangupRequest, StasisEnd, ChannelDestroyed)) \
                         and event.channel.id == leg:
                     call.note("overflow.site_hung_up", {"site": site})

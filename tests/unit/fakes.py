@@ -78,15 +78,13 @@ async def greeting_flow(call: CallSession) -> None:
 class FakeQueueControl(FakeControl):
     """``QueueControl`` for the queue's pieces: music, agent legs and bridges recorded as commands.
 
-    ``on_originate`` is told each leg rung (a test answers it by putting StasisStart in the call's inbox), and
-    ``on_snoop`` each recorder asked for (its StasisStart: the conversation records it);
-    ``refuse_originate`` makes ringing fail the way ARI does (an AriError)."""
+    ``on_ring`` is told each leg rung (a test answers it by putting StasisStart in the call's inbox);
+    ``refuse_ring`` makes ringing fail the way ARI does (an AriError)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.on_originate: Callable[[ChannelId], None] = lambda _leg: None
-        self.on_snoop: Callable[[ChannelId], None] = lambda _snoop: None
-        self.refuse_originate: AriError | None = None
+        self.on_ring: Callable[[ChannelId], None] = lambda _leg: None
+        self.refuse_ring: AriError | None = None
         self._bridges = 0
 
     async def start_moh(self, channel: ChannelId, moh_class: str = "default") -> None:
@@ -95,12 +93,12 @@ class FakeQueueControl(FakeControl):
     async def stop_moh(self, channel: ChannelId) -> None:
         self.commands.append(("stop_moh", channel))
 
-    async def originate(self, *, endpoint: str, channel_id: ChannelId, app_args: str, caller_id: str,
-                        timeout_s: int) -> None:
-        self.commands.append(("originate", endpoint, channel_id, app_args, caller_id, str(timeout_s)))
-        if self.refuse_originate is not None:
-            raise self.refuse_originate
-        self.on_originate(channel_id)
+    async def ring_leg(self, *, endpoint: str, channel_id: ChannelId, call_uid: str, caller_id: str,
+                       timeout_s: int, recording: str | None) -> None:
+        self.commands.append(("ring_leg", endpoint, channel_id, call_uid, caller_id, str(timeout_s), recording))
+        if self.refuse_ring is not None:
+            raise self.refuse_ring
+        self.on_ring(channel_id)
 
     async def create_bridge(self, kind: str = "mixing", name: str = "") -> BridgeId:
         self._bridges += 1
@@ -115,13 +113,6 @@ class FakeQueueControl(FakeControl):
 
     async def destroy_bridge(self, bridge: BridgeId) -> None:
         self.commands.append(("destroy_bridge", bridge))
-
-    async def snoop(self, channel: ChannelId, snoop_id: ChannelId, app_args: str) -> None:
-        self.commands.append(("snoop", channel, snoop_id, app_args))
-        self.on_snoop(snoop_id)
-
-    async def record_conversation(self, channel: ChannelId, name: str) -> None:
-        self.commands.append(("record_conversation", channel, name))
 
     async def start_bridge_moh(self, bridge: BridgeId, moh_class: str) -> None:
         self.commands.append(("start_bridge_moh", bridge, moh_class))

@@ -18,7 +18,7 @@ from bench.journey_measure import (
     recordings_since,
 )
 from bench.journey_report import knee, markdown
-from bench.journey_step import JourneyStep, Spread, ari_traffic, channels_per_call, queue_log_waits
+from bench.journey_step import CHANNELS_PER_CALL, JourneyStep, Spread, ari_traffic, queue_log_waits
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -161,22 +161,19 @@ def test_cpu_seconds_of_this_process_and_of_none() -> None:
     assert cpu_seconds(None) is None
 
 
-def test_the_journeys_recorder_channel_is_expected_and_a_pile_up_still_fails() -> None:
-    """The journey's calls hold a third channel while the agent talks (the snoop that records): the
-    1 call/s step that peaked at 58 channels (the old allowance: 57) is not failed for it; twice the
-    expected count still is."""
-    call_s, talk_s = 22.0, 10.0
-    assert channels_per_call("app_queue", talk_s, call_s) == 2
-    assert channels_per_call("journey", talk_s, call_s) == 2 + talk_s / call_s
+def test_two_channels_a_call_are_expected_and_a_pile_up_still_fails() -> None:
+    """A call holds the caller's and the agent's channel (both paths record with MixMonitor, no channel of
+    its own): a 1 call/s step of 22 s calls peaking at 44 channels is sustained, twice that is not."""
+    call_s = 22.0
 
     def verdict(peak: int) -> Verdict:
         return judge(Observation(rate=1, planned=60, successful=60, failed=0, retransmissions=0, answer_p95_ms=40,
                                  peak_channels=peak, call_seconds=call_s, key_prompt_p95_ms=150,
-                                 channels_per_call=channels_per_call("journey", talk_s, call_s)), Thresholds())
+                                 channels_per_call=CHANNELS_PER_CALL), Thresholds())
 
-    assert verdict(58).sustained
-    assert not verdict(110).sustained
-    assert verdict(110).failed == (Condition.CHANNELS,)
+    assert verdict(44).sustained
+    assert not verdict(88).sustained
+    assert verdict(88).failed == (Condition.CHANNELS,)
 
 
 def test_the_box_busy_share_comes_from_proc_stat_ticks() -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from acd.model import AgentId, AgentState
 from acd.state import SignIn
+from engine import recording_space
 from engine.call_session import CallEnded, CallSession
-from engine.pbx.ari import AriClient, AriError
+from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import (
     ChannelDestroyed,
     ChannelHangupRequest,
@@ -82,7 +83,7 @@ def answered_then_hung_up(folder: Path, by: str) -> tuple[QueueService, CallSess
         call.inbox.put_nowait(answered(leg))
         call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg) if by == "agent" else "c1")))
 
-    control.on_originate = answers_then_hangs_up
+    control.on_ring = answers_then_hangs_up
     return service, call, control, journal
 
 
@@ -101,7 +102,6 @@ def test_a_caller_is_rung_through_to_a_free_agent_and_the_agent_wraps_up(tmp_pat
         assert [c[0] for c in control.commands if "bridge" in c[0]] == [
             "create_bridge", "add_to_bridge", "remove_from_bridge", "destroy_bridge"]
         assert next(c for c in control.commands if c[0] == "remove_from_bridge")[2:] == ("c1",)
-        assert ("snoop", "agent1-c1", "rec-agent1-c1", "recorder,c1") in control.commands
         # The agent's leg is already being hung up: not asked again (a request for nothing).
         assert ("hangup", "agent1-c1") not in [c[:2] for c in control.commands]
 
@@ -120,42 +120,43 @@ def test_a_caller_who_hangs_up_on_the_agent_has_the_agents_leg_hung_up(tmp_path:
 
 
 async def serve_a_recorded_call(control: FakeQueueControl, journal: ListJournal, folder: Path) -> None:
-    """Agent 1001 answers caller c1, the snoop on the agent's leg enters the app, then the agent hangs up."""
+    """Agent 1001 answers caller c1, then hangs up."""
     clock = FakeClock()
     service = service_with(control, journal, clock, folder, "1001")
     call = caller("c1", control, journal, clock)
-    control.on_originate = lambda leg: call.inbox.put_nowait(answered(leg))
 
-    def snoop_enters_then_agent_hangs_up(snoop: ChannelId) -> None:
-        # ARI refuses to record a channel not yet in the app: nothing is recorded before its StasisStart.
-        assert not any(c[0] == "record_conversation" for c in control.commands)
-        call.inbox.put_nowait(answered(snoop))
-        call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel("agent1-c1")))
+    def answers_then_hangs_up(leg: ChannelId) -> None:
+        call.inbox.put_nowait(answered(leg))
+        call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg))))
 
-    control.on_snoop = snoop_enters_then_agent_hangs_up
+    control.on_ring = answers_then_hangs_up
     assert await served(service, call) is True
 
 
-def test_the_agents_leg_is_recorded_once_its_snoop_is_in_the_app(tmp_path: Path) -> None:
-    """The recorder is a snoop on the agent's leg, recorded when its StasisStart arrives."""
+def test_the_agent_is_rung_with_the_file_asterisk_records_the_conversation_into(tmp_path: Path) -> None:
+    """Asterisk starts the recording on the agent's answer (the dialplan's MixMonitor): the controller names
+    the file when it rings, and journals the recording started once caller and agent are bridged."""
     journal, control = ListJournal(), FakeQueueControl()
     asyncio.run(serve_a_recorded_call(control, journal, tmp_path))
     started = next(e for e in journal.entries if e.kind == "recording.started")
-    assert ("record_conversation", "rec-agent1-c1", started.data["name"]) in control.commands
+    rung = next(c for c in control.commands if c[0] == "ring_leg")
+    assert rung[-1] == started.data["name"] and str(started.data["name"]).startswith("c1-1001-")
+    assert started.data["agent"] == "1001"
     kinds = journal.kinds("c1")
     assert kinds.index("recording.started") > kinds.index("queue.answered")
     assert kinds[-1] == "recording.missing"  # the fake PBX writes no file
 
 
-def test_a_recording_asterisk_refuses_is_journaled_failed_and_not_missing(tmp_path: Path) -> None:
-    class RefusingControl(FakeQueueControl):
-        async def record_conversation(self, channel: ChannelId, name: str) -> None:
-            raise AriError(500, "POST", f"/channels/{channel}/record", "Internal Server Error")
-
-    journal = ListJournal()
-    asyncio.run(serve_a_recorded_call(RefusingControl(), journal, tmp_path))
+def test_on_a_full_recordings_disk_the_agent_is_rung_without_a_recording_and_the_journal_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recording_space, "refusal", lambda _folder: "recordings disk full")
+    journal, control = ListJournal(), FakeQueueControl()
+    asyncio.run(serve_a_recorded_call(control, journal, tmp_path))
+    assert next(c for c in control.commands if c[0] == "ring_leg")[-1] is None
+    failed = next(e for e in journal.entries if e.kind == "recording.failed")
+    assert failed.data["why"] == "recordings disk full" and failed.data["agent"] == "1001"
     kinds = journal.kinds("c1")
-    assert "recording.failed" in kinds and "recording.started" not in kinds
+    assert "recording.started" not in kinds
     assert "recording.missing" not in kinds and "recording.saved" not in kinds
 
 
@@ -174,7 +175,7 @@ def test_an_agent_who_does_not_answer_is_charged_a_miss_and_the_next_agent_gets_
                 call.inbox.put_nowait(answered(leg))
                 call.inbox.put_nowait(ChannelHangupRequest(at=AT, channel=channel(str(leg))))
 
-        control.on_originate = first_misses
+        control.on_ring = first_misses
         assert await served(service, call) is True
         assert len(rung) == 2 and rung[0] != rung[1]
         missed = AgentId(rung[0].removeprefix("PJSIP/sip"))
