@@ -1,8 +1,11 @@
 """Recording files once Asterisk has written them: settled, locked down (0600) and journaled with facts.
 
-Asterisk closes a recording a little after its bridge or channel is gone, so the file is watched until
-its size stops changing before its length and checksum are taken (the checksum is what proves later
-that the file was not altered). Used for conversations, overflow sites' calls and messages.
+Asterisk closes a recording a little after its channel is gone (MixMonitor once the leg is destroyed), so
+the file is watched until it is closed before its length and checksum are taken (the checksum is what
+proves later that the file was not altered). Closed means the wav header's data length is filled in:
+Asterisk's wav writer leaves it 0 until it closes the file. A file's size is no sign: MixMonitor writes
+through a buffer, so the size stands still between flushes, and a size that had not changed for 0.1 s
+measured 1.5 s of a conversation of more than 3. Used for conversations, overflow sites' calls and messages.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +30,7 @@ BYTES_PER_SECOND = 16000  # 8 kHz, 16-bit mono wav
 SETTLE_POLL_S = 0.1
 
 
-def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
+def settle_recording(path: Path, waits: int = 30) -> tuple[float, str] | None:
     """Wait until Asterisk has closed the file, lock it down, and return (seconds, sha256). Blocking: for
     code already in a worker thread; the call logic uses ``settled``."""
     for _ in _until_closed(path, waits):
@@ -34,7 +38,7 @@ def settle_recording(path: Path, waits: int = 20) -> tuple[float, str] | None:
     return _lock_down_and_measure(path)
 
 
-async def settled(path: Path, waits: int = 20) -> tuple[float, str] | None:
+async def settled(path: Path, waits: int = 30) -> tuple[float, str] | None:
     """``settle_recording`` that waits on the event loop. A worker thread sleeping through the wait (up to
     ``waits`` x 0.1 s per recording) held one of the default pool's few threads, which the self-service
     look-ups, password checks and journal commits share: a backlog of settling recordings made callers' look-ups
@@ -45,21 +49,28 @@ async def settled(path: Path, waits: int = 20) -> tuple[float, str] | None:
 
 
 def _until_closed(path: Path, waits: int) -> Iterator[None]:
-    """Yields each time the caller should wait a poll: until the file's size stops changing, ``waits`` at most."""
-    last = -1
+    """Yields each time the caller should wait a poll: until Asterisk has closed the file, ``waits`` at most
+    (then it is measured as it is, e.g. a file Asterisk never closed because it crashed)."""
     for _ in range(waits):
-        size = _size(path)
-        if size > WAV_HEADER_BYTES and size == last:
+        if closed(path):
             return
-        last = size
         yield
 
 
-def _size(path: Path) -> int:
+def closed(path: Path) -> bool:
+    """True when the wav file at ``path`` has been closed by its writer: the header's data length (bytes 40-43)
+    accounts for the whole file (a writer pads an odd length with one byte). A file still being written says
+    0 there; an empty one counts as not closed yet."""
     try:
-        return path.stat().st_size
+        with path.open("rb") as wav:
+            header = wav.read(WAV_HEADER_BYTES)
+            size = os.fstat(wav.fileno()).st_size
     except FileNotFoundError:
-        return -1
+        return False
+    if len(header) < WAV_HEADER_BYTES:
+        return False
+    data_bytes = int.from_bytes(header[40:44], "little")
+    return data_bytes > 0 and size - WAV_HEADER_BYTES - data_bytes in (0, 1)
 
 
 def _lock_down_and_measure(path: Path) -> tuple[float, str] | None:
@@ -73,7 +84,7 @@ def _lock_down_and_measure(path: Path) -> tuple[float, str] | None:
 
 
 class RecordingFiles:
-    def __init__(self, folder: Path, settle_waits: int = 20) -> None:
+    def __init__(self, folder: Path, settle_waits: int = 30) -> None:
         self.folder = folder
         self.settle_waits = settle_waits  # 0.1 s each: how long a file may still be growing or not there yet
 

@@ -14,7 +14,8 @@
   (a SIPp global counter) further INVITEs get 486 Busy Here.
 
 Both write ``agent|<event>|<detail>|[timestamp]`` lines (SIPp ``<log>``) that the properties read back.
-Caveats (SIPp 3.6): the agent sends no RTP (it only listens); the password goes into the 0600 scenario
+Caveats (SIPp 3.6): the agent sends no RTP (it only listens) unless ``talk`` (speech, looped, from SIPp's
+media port); the password goes into the 0600 scenario
 file in the work folder, never on SIPp's command line; killing the UAS with `stop` without `unregister`
 leaves the contact registered until qualify notices (15 s + qualify timeout); calls in progress when the
 context exits are cut by killing SIPp (Asterisk sees the agent go silent). Collaborators: rtp.py
@@ -42,6 +43,7 @@ from engine.testcall.rtp import AudioReport, RtpListener
 from engine.testcall.runner import (
     BIND_ATTEMPTS,
     SIPP,
+    SPEAK_PCAP,
     SippNotInstalled,
     bind_clash,
     free_media_port,
@@ -49,6 +51,7 @@ from engine.testcall.runner import (
     read_log,
     run_sipp_on_free_ports,
 )
+from engine.testcall.scenario import looped_capture
 from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
@@ -69,6 +72,8 @@ REGISTER_REFUSALS = (401, 403, 404, 407, 423, 480, 488, 500, 503)
 REGISTER_TIMEOUT_S = 10.0
 # What SIPp's server keeps running for at most: far beyond any test.
 UAS_LIFETIME_S = 6 * 3600
+# How long a talking agent talks when it waits for the caller's end (no hangup_after_s).
+TALK_S = 180.0
 _PLAIN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -179,8 +184,9 @@ User-Agent: hotline-testagent"""
 
 def answer_scenario(*, sip_user: str, media_ip: str, media_port: int, answer: bool = True,
                     answer_after_ms: int = 0, hangup_after_ms: int | None = None, calls: int | None = None,
-                    actions: Sequence[AgentAction] = ()) -> str:
-    """SIPp UAS for the agent's softphone: qualify OPTIONS, then ring / answer / act / hang up as asked."""
+                    actions: Sequence[AgentAction] = (), talk_pcap: str | None = None) -> str:
+    """SIPp UAS for the agent's softphone: qualify OPTIONS, then ring / answer / act / hang up as asked.
+    ``talk_pcap``: a capture played from the answer on (the agent's headset sending audio all along)."""
     if answer_after_ms < 0 or (hangup_after_ms is not None and hangup_after_ms < 0):
         raise ValueError("delays cannot be negative")
     if any(a.at_s < 0 or (a.kind == "keys" and not re.fullmatch(r"[0-9*#]+", a.keys)) for a in actions):
@@ -244,6 +250,8 @@ Content-Length: [len]
 {answer_sdp}""", retrans=True))
         s.add(recv('request="ACK"', timeout=str(TRANSACTION_TIMEOUT_MS), ontimeout="end",
                     actions=[_log(AgentEvent.ANSWERED, "[call_number]")]))
+        if talk_pcap is not None:
+            s.add(nop(f"<exec play_pcap_audio={quoteattr(talk_pcap)}/>"))
         cursor = 0
         cseq = 1
         for action in sorted(actions):
@@ -345,16 +353,18 @@ class SippAgent:
     heard over all its calls. Pass ``register=False`` to register by hand (`register()` returns the
     status). Leaving the context unregisters (best effort) and stops SIPp. ``port`` fixes the answering
     port (a customer's phone behind the callback trunk, which never registers); ``actions`` are what the
-    agent does during every answered call (`AgentAction`). ``contact_port`` registers the account with its
-    Contact at another SippAgent's answering port and starts no SIPp of its own: one answering SIPp for a
-    whole floor of accounts (a SIPp process costs CPU even idle; 200 of them took a core of the bench's two).
+    agent does during every answered call (`AgentAction`); ``talk`` has the agent send speech from each
+    answer to the call's end, as a headset does (else the agent sends no audio at all). ``contact_port``
+    registers the account with its Contact at another SippAgent's answering port and starts no SIPp of its
+    own: one answering SIPp for a whole floor of accounts (a SIPp process costs CPU even idle; 200 of them
+    took a core of the bench's two).
     """
 
     def __init__(self, *, sip_user: str, password: str, target_host: str = "127.0.0.1", target_port: int = 5060,
                  local_ip: str = "127.0.0.1", answer: bool = True, answer_after_s: float = 0.0,
                  hangup_after_s: float | None = None, calls: int | None = None, expires_s: int = 600,
                  register: bool = True, work_dir: Path | None = None, actions: Sequence[AgentAction] = (),
-                 port: int | None = None, contact_port: int | None = None) -> None:
+                 port: int | None = None, contact_port: int | None = None, talk: bool = False) -> None:
         if expires_s < 60:
             raise ValueError("Asterisk refuses registrations shorter than 60 s (minimum_expiration)")
         self.sip_user = sip_user
@@ -366,6 +376,7 @@ class SippAgent:
         self._hangup_after_ms = None if hangup_after_s is None else round(hangup_after_s * 1000)
         self._calls = calls
         self._actions = tuple(actions)
+        self._talk = talk
         self.expires_s = expires_s
         self._register_on_enter = register
         self._given_dir = work_dir
@@ -419,10 +430,15 @@ class SippAgent:
             self.port = self._contact_port  # answered by the SIPp listening there
             return
         await self._listener.start()
+        talk_pcap = None
+        if self._talk:
+            seconds = TALK_S if self._hangup_after_ms is None else self._hangup_after_ms / 1000 + 5
+            (self.folder / "talk.pcap").write_bytes(looped_capture(SPEAK_PCAP.read_bytes(), seconds))
+            talk_pcap = "talk.pcap"
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
                                    hangup_after_ms=self._hangup_after_ms, calls=self._calls,
-                                   actions=self._actions)
+                                   actions=self._actions, talk_pcap=talk_pcap)
         (self.folder / "agent.xml").write_text(scenario, encoding="iso-8859-1")
         for attempt in range(1, BIND_ATTEMPTS + 1):
             stderr = await self._start_answering(sipp)

@@ -25,6 +25,7 @@ How the scenario handles what the hotline does (SIPp 3.6 semantics):
 from __future__ import annotations
 
 import functools
+import math
 import re
 import struct
 from collections.abc import Sequence
@@ -132,16 +133,18 @@ class _Record:
     length: int
 
 
+# libpcap magic -> (struct byte order, seconds per timestamp fraction unit)
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+               b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
+
+
 def _records(data: bytes) -> tuple[str, int, list[_Record]]:
     """(struct byte order, link type, packet records) of a classic libpcap file."""
     if len(data) < 24:
         raise ValueError("not a pcap file: too short")
-    magic = data[:4]
-    table = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-             b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
-    if magic not in table:
+    if data[:4] not in _PCAP_MAGIC:
         raise ValueError("not a libpcap file (pcapng is not supported by SIPp either)")
-    order, unit = table[magic]
+    order, unit = _PCAP_MAGIC[data[:4]]
     link_type = struct.unpack_from(order + "I", data, 20)[0]
     records, offset = [], 24
     while offset + 16 <= len(data):
@@ -201,6 +204,43 @@ def renumber_rtp(data: bytes, *, first_seq: int, first_timestamp: int) -> bytes:
                          (first_timestamp + timestamp - base[1]) % 0x100000000)
     if base is None:
         raise ValueError(f"no RTP over UDP found in the capture (link type {link_type}, {order!r})")
+    return bytes(out)
+
+
+def looped_capture(data: bytes, seconds: float) -> bytes:
+    """The capture over and over for at least ``seconds``, as one stream: each pass starts one packet after
+    the last one's last packet, with RTP sequence numbers and timestamps going on. For a phone that sends audio
+    for the whole call, as a headset does (SIPp plays one capture per ``play_pcap_audio``)."""
+    order, link_type, records = _records(data)
+    rtp = [(record, _rtp_offset(data, record, link_type)) for record in records]
+    if not records or any(offset is None for _, offset in rtp):
+        raise ValueError("looping needs a capture of RTP packets only")
+    unit = _PCAP_MAGIC[data[:4]][1]
+    first_rtp = rtp[0][1]
+    assert first_rtp is not None
+    seq0, ts0 = struct.unpack_from("!HI", data, first_rtp + 2)
+    last_offset = rtp[-1][1]
+    assert last_offset is not None
+    seq_n, ts_n = struct.unpack_from("!HI", data, last_offset + 2)
+    # The next pass goes on one packet after the last: that packet's spacing and timestamp step.
+    second_rtp = rtp[1][1] if len(rtp) > 1 else None
+    ts_packet = struct.unpack_from("!I", data, second_rtp + 4)[0] - ts0 if second_rtp is not None else 160
+    gap_s = records[1].seconds - records[0].seconds if len(records) > 1 else 0.02
+    pass_s = records[-1].seconds - records[0].seconds + gap_s
+    seq_step, ts_step = (seq_n - seq0 + 1) % 0x10000, (ts_n - ts0 + ts_packet) % 0x100000000
+    out = bytearray(data[:24])
+    passes = max(1, math.ceil(seconds / pass_s))
+    for n in range(passes):
+        for record, offset in rtp:
+            assert offset is not None
+            whole, fraction = divmod(round((record.seconds + n * pass_s) / unit), round(1 / unit))
+            out += struct.pack(order + "IIII", whole, fraction, record.length, record.length)
+            packet = bytearray(data[record.offset:record.offset + record.length])
+            inner = offset - record.offset
+            seq, timestamp = struct.unpack_from("!HI", packet, inner + 2)
+            struct.pack_into("!HI", packet, inner + 2, (seq + n * seq_step) % 0x10000,
+                             (timestamp + n * ts_step) % 0x100000000)
+            out += packet
     return bytes(out)
 
 

@@ -57,7 +57,8 @@ def test_caller_reaches_a_signed_in_agent_and_the_call_is_recorded(pbx: Pbx) -> 
 
     async def scenario() -> CallReport:
         async with SippAgent(sip_user=creds["sip_user"], password=creds["password"],
-                             target_port=pbx.settings.pbx.sip_port, answer_after_s=1.0, hangup_after_s=5.0) as phone:
+                             target_port=pbx.settings.pbx.sip_port, answer_after_s=1.0, hangup_after_s=5.0,
+                             talk=True) as phone:
             assert phone.registered
             await asyncio.to_thread(wait_registered, pbx, "2001")
             await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2001")

@@ -23,7 +23,8 @@ def _cdr(uid: str, caller: str, userfield: str = "fallback") -> str:
 
 
 def _wav(path: Path, seconds: float) -> None:
-    path.write_bytes(b"RIFF" + b"\0" * 40 + b"\1\0" * round(seconds * 8000))
+    audio = b"\1\0" * round(seconds * 8000)
+    path.write_bytes(b"RIFF" + b"\0" * 36 + len(audio).to_bytes(4, "little") + audio)  # closed by Asterisk
     path.chmod(0o644)  # as a umask-022 Asterisk would leave it
 
 

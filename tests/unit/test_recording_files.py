@@ -8,16 +8,36 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from engine.queueing.recording_files import RecordingFiles, settle_recording, settled
+from engine.queueing.recording_files import RecordingFiles, closed, settle_recording, settled
 from tests.unit.fakes import FakeClock, FakeControl, ListJournal
 from tests.unit.fakes_queue import caller
 
 
-def wav(path: Path, seconds: float) -> bytes:
-    data = b"RIFF" + b"\0" * 40 + b"\1" * int(seconds * 16000)
+def wav(path: Path, seconds: float, closed: bool = True) -> bytes:
+    """A wav file as Asterisk leaves it: the header's data length is filled in only when it is closed."""
+    audio = b"\1" * int(seconds * 16000)
+    data = b"RIFF" + b"\0" * 36 + (len(audio) if closed else 0).to_bytes(4, "little") + audio
     path.write_bytes(data)
     path.chmod(0o644)
     return data
+
+
+def test_a_recording_still_being_written_is_waited_for_until_asterisk_closes_it(tmp_path: Path) -> None:
+    """MixMonitor writes through a buffer: its file's size stands still between flushes. Only the header's data
+    length, filled in on close, says the recording is complete; its facts are taken then."""
+    path = tmp_path / "talk.wav"
+
+    async def scenario() -> tuple[tuple[float, str] | None, bytes]:
+        wav(path, 1.0, closed=False)
+        waiting = asyncio.create_task(settled(path, waits=30))
+        await asyncio.sleep(0.35)  # the size stood still for three polls: not closed yet
+        assert not waiting.done() and not closed(path)
+        final = wav(path, 3.0)
+        return await waiting, final
+
+    facts, final = asyncio.run(scenario())
+    assert facts == (3.0, hashlib.sha256(final).hexdigest())
+    assert closed(path)
 
 
 def test_a_settled_recording_is_private_and_measured(tmp_path: Path) -> None:
