@@ -77,12 +77,14 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
                      caller_id: str = "13800138000", keys: Sequence[str] = (),
                      hangup_after_s: float | None = None, max_call_s: float = 30, speak: bool = False,
                      local_ip: str = "127.0.0.1", work_dir: Path | None = None,
-                     first_key_delay_s: float = 1.5, key_gap_s: float = 0.6) -> CallReport:
+                     first_key_delay_s: float = 1.5, key_gap_s: float = 0.6,
+                     speak_throughout: bool = False) -> CallReport:
     """Call `dialed` at `target_host`:`target_port` from `caller_id`, press `keys`, and report.
 
     The caller waits `max_call_s` for an answer; then, counted from the answer, it presses the keys
     (the first after `first_key_delay_s`, then `key_gap_s` of quiet after each 140 ms key), optionally
-    plays 7 s of speech (`speak`, PCMA), and hangs up after `hangup_after_s` or, without it, waits up to
+    plays 7 s of speech (`speak`, PCMA; `speak_throughout`: over and over to the end of the call, as a phone
+    that never stops sending audio), and hangs up after `hangup_after_s` or, without it, waits up to
     `max_call_s` for the hotline to hang up. A PBX that does not answer gives a report with `error` set;
     a missing SIPp raises SippNotInstalled. `work_dir` keeps the scenario and SIPp's logs for reading.
     """
@@ -90,6 +92,7 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
     sipp = shutil.which(SIPP)
     if sipp is None:
         raise SippNotInstalled("sipp is not installed: apt-get install sip-tester")
+    speak = speak or speak_throughout
     if (keys or speak) and not SIPP_PCAP_DIR.is_dir():
         raise SippNotInstalled(f"SIPp's captures are missing from {SIPP_PCAP_DIR}: "
                                "apt-get install sip-tester")
@@ -111,7 +114,8 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
                     first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
                     hangup_after_ms=None if hangup_after_s is None else round(hangup_after_s * 1000),
                     media_port=listener.port, media_ip=local_ip, sipp_media_port=sipp_media_port,
-                    speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps])
+                    speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps],
+                    speak_repeat=speak_throughout)
                 (folder / "caller.xml").write_text(scenario, encoding="iso-8859-1")
                 return [
                     sipp, "-sf", "caller.xml", "-m", "1", "-l", "1", "-s", dialed,

@@ -63,7 +63,7 @@ def test_callers_in_every_stage_carry_on_after_a_controller_crash(pbx: Pbx) -> N
 
     async def scenario() -> list[CallReport]:
         async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
-                             answer_after_s=0.5, hangup_after_s=20.0):
+                             answer_after_s=0.5, hangup_after_s=20.0, talk=True):
             await asyncio.to_thread(wait_registered, pbx, "2601")
             await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2601")
 
@@ -133,7 +133,7 @@ def test_a_caller_on_hold_is_still_held_after_a_crash_and_comes_back_to_the_agen
     async def scenario() -> CallReport:
         actions = [AgentAction(2.0, "hold"), AgentAction(11.0, "unhold")]
         async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
-                             answer_after_s=0.5, hangup_after_s=18.0, actions=actions):
+                             answer_after_s=0.5, hangup_after_s=18.0, actions=actions, talk=True):
             await asyncio.to_thread(wait_registered, pbx, "2603")
             await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2603")
             held = asyncio.create_task(place_call(target_port=sip_port, dialed=pbx.settings.hotline_number,

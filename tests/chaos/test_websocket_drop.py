@@ -40,7 +40,7 @@ def test_callers_carry_on_through_a_dropped_events_websocket(pbx: Pbx) -> None:
             await asyncio.to_thread(controller.start)
             try:
                 async with SippAgent(sip_user=creds["sip_user"], password=creds["password"], target_port=sip_port,
-                                     answer_after_s=0.5, hangup_after_s=TALK_S):
+                                     answer_after_s=0.5, hangup_after_s=TALK_S, talk=True):
                     await asyncio.to_thread(wait_registered, pbx, "2605")
                     await asyncio.to_thread(hotline, pbx.config_file, "agent", "login", "2605")
 

@@ -131,7 +131,7 @@ def test_callers_overflow_to_another_queue_keeping_their_place_and_to_a_partner_
     sip_port = pbx.settings.pbx.sip_port
     site = SippAgent(sip_user="partner", password="unused", register=False,
                      port=pbx.settings.overflow_sites["partner"].port, target_port=sip_port,
-                     answer_after_s=0.5, hangup_after_s=4.0)
+                     answer_after_s=0.5, hangup_after_s=4.0, talk=True)
 
     async def scenario() -> tuple[list[CallReport], int]:
         async with SippAgent(sip_user=busy["sip_user"], password=busy["password"], target_port=sip_port,
