@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.sipp_load import _free_udp_pair, _free_udp_port
 from bench.sipp_parse import SippCounters, parse_message_trace, parse_stat_csv
-from engine.testcall.runner import SPEAK_PCAP, write_key_pcaps
+from engine.testcall.runner import write_key_pcaps, write_speech
 from engine.testcall.scenario import Event, caller_scenario, dtmf_pcap, parse_events
 
 SIPP = "sipp"
@@ -69,11 +69,12 @@ def split(total: int, share: float) -> dict[str, int]:
     return {"agent": total - self_service, "self-service": self_service}
 
 
-def _scenario(kind: CallerKind, dialed: str, media_port: int, key_pcaps: list[Path], max_call_s: float) -> str:
+def _scenario(kind: CallerKind, dialed: str, media_port: int, key_pcaps: list[Path], speech: Path,
+              max_call_s: float) -> str:
     return caller_scenario(dialed=dialed, caller_id=kind.caller_id, keys=list(kind.keys),
                            first_key_delay_ms=FIRST_KEY_MS, key_gap_ms=KEY_GAP_MS,
                            max_call_ms=round(max_call_s * 1000), media_ip="127.0.0.1", media_port=media_port,
-                           sipp_media_port=media_port, speak_pcap=str(SPEAK_PCAP), speak_repeat=True,
+                           sipp_media_port=media_port, speak_pcap=str(speech),
                            key_pcaps=[str(p) for p in key_pcaps], answer_timeout_ms=8000)
 
 
@@ -93,7 +94,9 @@ def start_callers(workdir: Path, sip_port: int, dialed: str, rate: float, second
         folder.mkdir(parents=True, exist_ok=True)
         pcaps = write_key_pcaps(folder, [dtmf_pcap(key) for key in kind.keys])
         media = _free_udp_pair()
-        (folder / "caller.xml").write_text(_scenario(kind, dialed, media, pcaps, max_call_s), encoding="iso-8859-1")
+        speech = write_speech(folder / "speech.pcap", max_call_s)  # from the keys to the end, one RTP stream
+        (folder / "caller.xml").write_text(_scenario(kind, dialed, media, pcaps, speech, max_call_s),
+                                           encoding="iso-8859-1")
         timeout_s = math.ceil(seconds + max_call_s + 30)
         argv = [SIPP, f"127.0.0.1:{sip_port}", "-sf", "caller.xml", "-s", dialed,
                 "-i", "127.0.0.1", "-p", str(_free_udp_port()), "-mi", "127.0.0.1", "-mp", str(media),

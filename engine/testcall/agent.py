@@ -43,15 +43,14 @@ from engine.testcall.rtp import AudioReport, RtpListener
 from engine.testcall.runner import (
     BIND_ATTEMPTS,
     SIPP,
-    SPEAK_PCAP,
     SippNotInstalled,
     bind_clash,
     free_media_port,
     free_port,
     read_log,
     run_sipp_on_free_ports,
+    write_speech,
 )
-from engine.testcall.scenario import looped_capture
 from engine.testcall.sipp_xml import (
     SLICE_MS,
     TRANSACTION_TIMEOUT_MS,
@@ -433,8 +432,7 @@ class SippAgent:
         talk_pcap = None
         if self._talk:
             seconds = TALK_S if self._hangup_after_ms is None else self._hangup_after_ms / 1000 + 5
-            (self.folder / "talk.pcap").write_bytes(looped_capture(SPEAK_PCAP.read_bytes(), seconds))
-            talk_pcap = "talk.pcap"
+            talk_pcap = write_speech(self.folder / "talk.pcap", seconds).name
         scenario = answer_scenario(sip_user=self.sip_user, media_ip=self.local_ip, media_port=self._listener.port,
                                    answer=self._answer, answer_after_ms=self._answer_after_ms,
                                    hangup_after_ms=self._hangup_after_ms, calls=self._calls,

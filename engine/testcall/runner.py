@@ -30,6 +30,7 @@ from engine.testcall.scenario import (
     caller_scenario,
     check_call,
     dtmf_pcap,
+    looped_capture,
     parse_events,
     renumber_rtp,
 )
@@ -105,6 +106,8 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
         for stale in ("events.log", "errors.log"):  # a reused work_dir must not report the last call
             (folder / stale).unlink(missing_ok=True)
         key_pcaps = write_key_pcaps(folder, stock)
+        speech = str(write_speech(folder / "speech.pcap", max_call_s + connected_s) if speak_throughout
+                     else SPEAK_PCAP) if speak else None
         async with RtpListener(local_ip) as listener:
 
             def command() -> list[str]:
@@ -114,8 +117,7 @@ async def place_call(*, target_host: str = "127.0.0.1", target_port: int = 5060,
                     first_key_delay_ms=round(first_key_delay_s * 1000), key_gap_ms=round(key_gap_s * 1000),
                     hangup_after_ms=None if hangup_after_s is None else round(hangup_after_s * 1000),
                     media_port=listener.port, media_ip=local_ip, sipp_media_port=sipp_media_port,
-                    speak_pcap=str(SPEAK_PCAP) if speak else None, key_pcaps=[str(p) for p in key_pcaps],
-                    speak_repeat=speak_throughout)
+                    speak_pcap=speech, key_pcaps=[str(p) for p in key_pcaps])
                 (folder / "caller.xml").write_text(scenario, encoding="iso-8859-1")
                 return [
                     sipp, "-sf", "caller.xml", "-m", "1", "-l", "1", "-s", dialed,
@@ -262,6 +264,12 @@ def _work_folder(work_dir: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="hotline-testcall-") as folder:
         yield Path(folder)
+
+
+def write_speech(path: Path, seconds: float) -> Path:
+    """SIPp's speech capture looped into one RTP stream of at least ``seconds`` (``looped_capture``)."""
+    path.write_bytes(looped_capture(SPEAK_PCAP.read_bytes(), seconds))
+    return path
 
 
 def write_key_pcaps(folder: Path, stock: Sequence[Path]) -> list[Path]:
