@@ -2,8 +2,8 @@
 
 Asterisk closes a recording a little after its channel is gone (MixMonitor once the leg is destroyed), so
 the file is watched until it is closed before its length and checksum are taken (the checksum is what
-proves later that the file was not altered). Closed means the wav header's data length is filled in:
-Asterisk's wav writer leaves it 0 until it closes the file. A file's size is no sign: MixMonitor writes
+proves later that the file was not altered). Closed means the wav header's lengths are filled in:
+Asterisk's wav writer leaves them 0 until it closes the file. A file's size is no sign: MixMonitor writes
 through a buffer, so the size stands still between flushes, and a size that had not changed for 0.1 s
 measured 1.5 s of a conversation of more than 3. Used for conversations, overflow sites' calls and messages.
 """
@@ -58,9 +58,10 @@ def _until_closed(path: Path, waits: int) -> Iterator[None]:
 
 
 def closed(path: Path) -> bool:
-    """True when the wav file at ``path`` has been closed by its writer: the header's data length (bytes 40-43)
-    accounts for the whole file (a writer pads an odd length with one byte). A file still being written says
-    0 there; an empty one counts as not closed yet."""
+    """True when the wav file at ``path`` has been closed by its writer: the header's RIFF length (bytes 4-7)
+    and data length (40-43) account for the whole file (a writer pads an odd length with one byte). A file
+    still being written says 0 in both; an empty one closed says 36 and 0 (a conversation in which no phone
+    sent audio: waiting for more held the caller's next step for the whole wait)."""
     try:
         with path.open("rb") as wav:
             header = wav.read(WAV_HEADER_BYTES)
@@ -69,8 +70,8 @@ def closed(path: Path) -> bool:
         return False
     if len(header) < WAV_HEADER_BYTES:
         return False
-    data_bytes = int.from_bytes(header[40:44], "little")
-    return data_bytes > 0 and size - WAV_HEADER_BYTES - data_bytes in (0, 1)
+    riff_bytes, data_bytes = int.from_bytes(header[4:8], "little"), int.from_bytes(header[40:44], "little")
+    return riff_bytes > 0 and size - 8 - riff_bytes in (0, 1) and size - WAV_HEADER_BYTES - data_bytes in (0, 1)
 
 
 def _lock_down_and_measure(path: Path) -> tuple[float, str] | None:

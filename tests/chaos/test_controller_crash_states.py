@@ -123,7 +123,7 @@ def test_ringing_script_message_and_callback_callers_carry_on_after_a_controller
     async def scenario() -> tuple[list[CallReport], dict[str, tuple[int, int, int]]]:
         async with softphone("2901", answer_after_s=3.0, hangup_after_s=3.0) as one, \
                 softphone("2902", answer_after_s=0.5, calls=1, actions=star81) as two, \
-                softphone("2903", answer_after_s=0.5, hangup_after_s=30.0) as three, \
+                softphone("2903", answer_after_s=0.5, hangup_after_s=30.0, talk=True) as three, \
                 customer(pbx, answer_after_s=1.0) as customer_phone:
             await asyncio.to_thread(wait_until, lambda: all_registered(pbx, ("2901", "2902", "2903")), 20,
                                     "the three softphones' registrations seen by the controller")

@@ -24,7 +24,8 @@ def _cdr(uid: str, caller: str, userfield: str = "fallback") -> str:
 
 def _wav(path: Path, seconds: float) -> None:
     audio = b"\1\0" * round(seconds * 8000)
-    path.write_bytes(b"RIFF" + b"\0" * 36 + len(audio).to_bytes(4, "little") + audio)  # closed by Asterisk
+    path.write_bytes(b"RIFF" + (36 + len(audio)).to_bytes(4, "little") + b"WAVE" + b"\0" * 28
+                     + len(audio).to_bytes(4, "little") + audio)  # as Asterisk closes it
     path.chmod(0o644)  # as a umask-022 Asterisk would leave it
 
 

@@ -16,7 +16,9 @@ from tests.unit.fakes_queue import caller
 def wav(path: Path, seconds: float, closed: bool = True) -> bytes:
     """A wav file as Asterisk leaves it: the header's data length is filled in only when it is closed."""
     audio = b"\1" * int(seconds * 16000)
-    data = b"RIFF" + b"\0" * 36 + (len(audio) if closed else 0).to_bytes(4, "little") + audio
+    riff, data_bytes = (36 + len(audio), len(audio)) if closed else (0, 0)
+    data = (b"RIFF" + riff.to_bytes(4, "little") + b"WAVE" + b"\0" * 28 + data_bytes.to_bytes(4, "little")
+            + audio)
     path.write_bytes(data)
     path.chmod(0o644)
     return data
@@ -38,6 +40,17 @@ def test_a_recording_still_being_written_is_waited_for_until_asterisk_closes_it(
     facts, final = asyncio.run(scenario())
     assert facts == (3.0, hashlib.sha256(final).hexdigest())
     assert closed(path)
+
+
+def test_an_empty_recording_asterisk_closed_is_settled_at_once(tmp_path: Path) -> None:
+    """A conversation in which no phone sent audio leaves a header-only file: closed (RIFF length 36), it is not
+    waited for (the caller's next step waits on it); just opened (lengths 0), it is."""
+    wav(tmp_path / "empty.wav", 0)
+    assert closed(tmp_path / "empty.wav")
+    assert settle_recording(tmp_path / "empty.wav", waits=30) == (0.0, hashlib.sha256(
+        (tmp_path / "empty.wav").read_bytes()).hexdigest())
+    wav(tmp_path / "opened.wav", 0, closed=False)
+    assert not closed(tmp_path / "opened.wav")
 
 
 def test_a_settled_recording_is_private_and_measured(tmp_path: Path) -> None:
