@@ -2,12 +2,13 @@
 
 The leg is rung into the dialplan (``hotline-leg-answered``), which starts MixMonitor on it when it answers,
 both ways and only while it is bridged, before handing it to our app. Why not the controller's snoop +
-ARI recording of earlier sessions: a recording the controller starts depends on the controller being in
-time. Past the benchmark's knee it was seconds late, after many 10 s conversations had ended: a quarter of
-them went unrecorded (the snoop already gone) and most of the rest were cut short. The snoop was also a
-channel of its own in Asterisk (about 10 ms of its CPU per call) and two requests and several events per
-call for the controller. The leg stays in the bridge while the caller is on hold, so the recording goes on
-through a hold; a resumed conversation's recording went on in Asterisk while no controller was there.
+ARI recording of earlier sessions: they took two more round trips once caller and agent were bridged (the
+snoop, then its recording once it was in the app), and past the benchmark's knee those came seconds late:
+some conversations were over before their recording could start. Here the recording starts with the bridge.
+(With audio flowing, MixMonitor costs Asterisk about what the snoop channel did; the controller makes one
+request and gets two events fewer per call.) The leg stays in the bridge while the caller is on hold, so the
+recording goes on through a hold; a resumed conversation's recording went on in Asterisk while no controller was there.
+MixMonitor writes the audio that flows: a stretch in which neither phone sends any is not in the file.
 
 Here the conversation only names the file before the ring (``recording_name``) and, once bridged, journals
 that it is recorded, or why not (a full disk: ``refused``, then the leg is rung without a file name).
