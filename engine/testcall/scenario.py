@@ -209,38 +209,25 @@ def renumber_rtp(data: bytes, *, first_seq: int, first_timestamp: int) -> bytes:
 
 def looped_capture(data: bytes, seconds: float) -> bytes:
     """The capture over and over for at least ``seconds``, as one stream: each pass starts one packet after
-    the last one's last packet, with RTP sequence numbers and timestamps going on. For a phone that sends audio
-    for the whole call, as a headset does (SIPp plays one capture per ``play_pcap_audio``)."""
+    the last one's last packet, its RTP sequence numbers and timestamps going on (``renumber_rtp``). For a phone
+    that sends audio for the whole call, as a headset does (SIPp plays one capture per ``play_pcap_audio``)."""
     order, link_type, records = _records(data)
-    rtp = [(record, _rtp_offset(data, record, link_type)) for record in records]
-    if not records or any(offset is None for _, offset in rtp):
-        raise ValueError("looping needs a capture of RTP packets only")
+    rtp = [offset for record in records if (offset := _rtp_offset(data, record, link_type)) is not None]
+    if len(rtp) < 2:
+        raise ValueError("looping needs a capture of two RTP packets or more")
+    (seq0, ts0), (_, ts1), (seq_n, ts_n) = (struct.unpack_from("!HI", data, offset + 2)
+                                            for offset in (rtp[0], rtp[1], rtp[-1]))
+    # The next pass goes on one packet after the last: the first packets' spacing and timestamp step.
+    pass_s = records[-1].seconds - records[0].seconds + records[1].seconds - records[0].seconds
+    seq_step, ts_step = seq_n - seq0 + 1, ts_n - ts0 + ts1 - ts0
     unit = _PCAP_MAGIC[data[:4]][1]
-    first_rtp = rtp[0][1]
-    assert first_rtp is not None
-    seq0, ts0 = struct.unpack_from("!HI", data, first_rtp + 2)
-    last_offset = rtp[-1][1]
-    assert last_offset is not None
-    seq_n, ts_n = struct.unpack_from("!HI", data, last_offset + 2)
-    # The next pass goes on one packet after the last: that packet's spacing and timestamp step.
-    second_rtp = rtp[1][1] if len(rtp) > 1 else None
-    ts_packet = struct.unpack_from("!I", data, second_rtp + 4)[0] - ts0 if second_rtp is not None else 160
-    gap_s = records[1].seconds - records[0].seconds if len(records) > 1 else 0.02
-    pass_s = records[-1].seconds - records[0].seconds + gap_s
-    seq_step, ts_step = (seq_n - seq0 + 1) % 0x10000, (ts_n - ts0 + ts_packet) % 0x100000000
     out = bytearray(data[:24])
-    passes = max(1, math.ceil(seconds / pass_s))
-    for n in range(passes):
-        for record, offset in rtp:
-            assert offset is not None
+    for n in range(max(1, math.ceil(seconds / pass_s))):
+        renumbered = renumber_rtp(data, first_seq=seq0 + n * seq_step, first_timestamp=ts0 + n * ts_step)
+        for record in records:
             whole, fraction = divmod(round((record.seconds + n * pass_s) / unit), round(1 / unit))
             out += struct.pack(order + "IIII", whole, fraction, record.length, record.length)
-            packet = bytearray(data[record.offset:record.offset + record.length])
-            inner = offset - record.offset
-            seq, timestamp = struct.unpack_from("!HI", packet, inner + 2)
-            struct.pack_into("!HI", packet, inner + 2, (seq + n * seq_step) % 0x10000,
-                             (timestamp + n * ts_step) % 0x100000000)
-            out += packet
+            out += renumbered[record.offset:record.offset + record.length]
     return bytes(out)
 
 

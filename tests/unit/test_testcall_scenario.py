@@ -16,6 +16,7 @@ from engine.testcall.scenario import (
     Event,
     caller_scenario,
     dtmf_pcap,
+    looped_capture,
     parse_events,
     pcap_duration_ms,
     renumber_rtp,
@@ -171,6 +172,21 @@ def test_renumbered_captures_keep_their_shape_with_new_seq_and_timestamp() -> No
     assert {ts for _, ts, _ in after} == {16000}
     assert [e for _, _, e in before] == [e for _, _, e in after] == [1] * 10
     assert pcap_duration_ms(dtmf_pcap("1")) == 140
+
+
+@needs_captures
+def test_a_looped_capture_is_one_stream_with_numbers_and_times_going_on(tmp_path: Path) -> None:
+    """Speech to the end of a call: the 7 s capture over and over with its RTP numbers continuing and every
+    packet one packet interval after the last (the same capture replayed repeated its numbers, and Asterisk kept
+    little of the repeats)."""
+    stock = (SIPP_PCAP_DIR / "g711a.pcap").read_bytes()
+    looped = looped_capture(stock, 20)
+    headers = _rtp_headers(looped)
+    assert len(headers) == 3 * len(_rtp_headers(stock))  # 3 passes of 7.08 s cover 20 s
+    assert all((b[0] - a[0]) % 0x10000 == 1 and (b[1] - a[1]) % 0x100000000 == 240
+               for a, b in zip(headers, headers[1:], strict=False))
+    (tmp_path / "looped.pcap").write_bytes(looped)
+    assert 3 * 7050 <= pcap_duration_ms(tmp_path / "looped.pcap") <= 3 * 7050 + 2 * 40
 
 
 def test_non_pcap_data_is_refused() -> None:
