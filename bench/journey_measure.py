@@ -57,6 +57,14 @@ def box_ticks(stat: str | None = None) -> tuple[int, int]:
     return sum(ticks) - idle, sum(ticks)
 
 
+def steal_ticks(stat: str | None = None) -> int:
+    """CPU ticks the hypervisor gave to other guests so far (the ``cpu`` line's 8th figure; 0 when absent):
+    counted busy by `box_ticks`, though none of this box's processes ran."""
+    text = Path("/proc/stat").read_text() if stat is None else stat
+    ticks = text.splitlines()[0].split()[1:]
+    return int(ticks[7]) if len(ticks) > 7 else 0
+
+
 def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     """The share of the box's CPU time that was busy between two `box_ticks` readings (0..1)."""
     total = after[1] - before[1]

@@ -27,6 +27,14 @@ def _n(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _box(step: JourneyStep) -> str:
+    """The box's busy share over the step in percent, with the share stolen by the hypervisor when any."""
+    if step.box_busy is None:
+        return "–"
+    stolen = f" ({step.box_steal:.0%})" if step.box_steal else ""
+    return f"{step.box_busy:.0%}{stolen}"
+
+
 def _micro(ms: float | None) -> float | None:
     return None if ms is None else ms * 1000
 
@@ -91,8 +99,9 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         "| path | rate/s | done | recorded | INVITE→200 ms p50/p95/max | answer→greeting ms p50/p95/max "
         "| key→prompt ms p50/p95/max "
         "| queue wait s p50/p95/max | ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call "
-        "| controller without password checks ms/call (checks) | ctl RSS MiB | journal rows/s | verdict |",
-        "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| controller without password checks ms/call (checks) | ctl RSS MiB | journal rows/s "
+        "| box busy % (stolen) | verdict |",
+        "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sorted(steps, key=lambda s: (PATH_NAMES.index(s.path), s.rate)):
         verdict = "sustained" if s.sustained else "not: " + ", ".join(s.verdict.failed)
@@ -102,7 +111,7 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
             f"| {_spread(s.greeting_ms)} | {_spread(s.key_prompt_ms)} | {_spread(s.queue_wait_s, 2)} | {ring} "
             f"| {_n(s.peak_channels)} "
             f"| {_n(s.per_call_ms(s.asterisk_cpu_s), 1)} | {_controller_cpu(s)} | {_without_passwords(s)} "
-            f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {verdict} |")
+            f"| {_n(s.controller_rss_mib, 0)} | {_n(s.journal_rows_per_s, 0)} | {_box(s)} | {verdict} |")
     split = [s for s in sorted(steps, key=lambda s: s.rate) if s.path == "journey"]
     if split:
         lines += ["", "key→prompt ms p50/p95/max split in two (the criterion takes all keys): the keys that end a "

@@ -34,6 +34,7 @@ from bench.journey_measure import (
     journal_facts,
     journal_rows,
     recordings_since,
+    steal_ticks,
 )
 from bench.pbx_session import active_channels, rss_kib
 from bench.report import percentile
@@ -127,6 +128,11 @@ class JourneyStep:
     ari_events: int | None = None
     # The dialplan's answer (StasisStart) to the greeting's start (journey); the silence a caller hears first.
     greeting_ms: Spread = Spread(None, None, None)
+    # The whole box over the step, 0..1 of all its cores: busy (every process: Asterisk, controller, SIPp callers
+    # and agents, the bench) and stolen by the hypervisor (counted in busy). None: not measured. A step that
+    # fails well below full use failed on latency, not on CPU.
+    box_busy: float | None = None
+    box_steal: float | None = None
 
     @property
     def sustained(self) -> bool:
@@ -252,6 +258,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     started = datetime.now(UTC) - timedelta(seconds=0.5)
     epoch = time.time()
     cpu0 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
+    box0, steal0 = box_ticks(), steal_ticks()
     rows0 = journal_rows(setup.journal)
     ari0 = ari_traffic(setup.status_file) if path == "journey" else None
     peak = _Peak(setup.control)
@@ -269,6 +276,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     wall = time.time() - epoch
     await asyncio.sleep(1.5)  # the journal writer's last batch
     cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
+    box1, steal1 = box_ticks(), steal_ticks()
     rows1 = journal_rows(setup.journal)
     ari1 = ari_traffic(setup.status_file) if ari0 is not None else None
     facts: JourneyFacts | None = None
@@ -317,6 +325,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         recorded=recorded, connected=connected, greeting_ms=Spread.of(greeting_ms),
         ari_requests=None if ari0 is None or ari1 is None else ari1[0] - ari0[0],
         ari_events=None if ari0 is None or ari1 is None else ari1[1] - ari0[1],
+        box_busy=round(busy_share(box0, box1), 3),
+        box_steal=round((steal1 - steal0) / (box1[1] - box0[1]), 3) if box1[1] > box0[1] else None,
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])
 

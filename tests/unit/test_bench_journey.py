@@ -16,6 +16,7 @@ from bench.journey_measure import (
     facts,
     password_check_cpu_s,
     recordings_since,
+    steal_ticks,
 )
 from bench.journey_report import knee, markdown
 from bench.journey_step import CHANNELS_PER_CALL, JourneyStep, Spread, ari_traffic, queue_log_waits
@@ -121,7 +122,8 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        controller_rss_mib=80, journal_rows_per_s=10, wall_s=20, verdict=verdict,
                        password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01,
                        recorded=9 if path == "app_queue" else None, connected=10,
-                       ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None)
+                       ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None,
+                       box_busy=0.62 if path == "journey" else 0.9, box_steal=0.05 if path == "journey" else 0.0)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -139,6 +141,7 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "| 5.0 | 3.0 (2) |" in text
     assert "| app_queue | 1 | 10/10 | 9/10 |" in text and "| journey | 1 | 10/10 | – |" in text
     assert "- journey at 3/s: 16.5 requests, 15.0 events" in text
+    assert "| 62% (5%) | not: completed |" in text and "| 90% | sustained |" in text
 
 
 def test_the_controllers_ari_traffic_is_read_from_its_live_status(tmp_path: Path) -> None:
@@ -183,3 +186,8 @@ def test_the_box_busy_share_comes_from_proc_stat_ticks() -> None:
     assert before == (150, 1000) and after == (190, 1200)
     assert busy_share(before, after) == 0.2
     assert busy_share(after, after) == 0.0
+
+
+def test_stolen_ticks_are_the_eighth_figure_of_the_cpu_line() -> None:
+    assert steal_ticks("cpu  100 0 50 800 50 0 0 7 0 0\ncpu0 1 2 3\n") == 7
+    assert steal_ticks("cpu  100 0 50 800\n") == 0
