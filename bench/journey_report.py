@@ -124,6 +124,13 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
                   "the box):", ""]
         lines += [f"- journey at {s.rate:g}/s: {_n(s.per_call(s.ari_requests), 1)} requests, "
                   f"{_n(s.per_call(s.ari_events), 1)} events" for s in counted]
+    collected = [s for s in split if s.gc is not None]
+    if collected:
+        lines += ["", "The controller's garbage collections over each journey step (the collector stops every thread "
+                  "while it runs; its own count, from its live status):", ""]
+        lines += [f"- journey at {s.rate:g}/s: {s.gc['collections']:.0f} collections, {s.gc['full']:.0f} of "
+                  f"them full, {s.gc['total_ms']:,.1f} ms in all ({_n(s.per_call_ms(s.gc['total_ms'] / 1000), 2)} "
+                  f"ms per call); longest since start {s.gc['longest_ms_since_start']:,.1f} ms" for s in collected]
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
     k = head["knees"]

@@ -23,6 +23,7 @@ from engine.errors import SettingsError
 from engine.fallback_journal import FallbackCdrReader
 from engine.fallback_journal import journal_entries as fallback_entries
 from engine.fallback_messages import FallbackMessages
+from engine.gc_pauses import GcPauses, unwatch, watch
 from engine.incidents import IncidentBoard
 from engine.ivr.call_flow import ivr_call_flow
 from engine.ivr.library import FlowLibrary
@@ -129,7 +130,11 @@ async def run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow
     """Run until ``stop`` is set: ARI events -> call tasks, journal writer, fallback-call reader.
     One controller per data folder: a second one is refused (ControllerRunning)."""
     with controller_lock(settings.data_dir):
-        await _run_controller(settings, stop, flow)
+        pauses = watch()
+        try:
+            await _run_controller(settings, stop, flow, pauses)
+        finally:
+            unwatch(pauses)
 
 
 def _unseen_call_closer(supervisor: CallSupervisor, journal: JournalWriter, db: sqlalchemy.Engine,
@@ -181,7 +186,8 @@ def _lock_down(settings: Settings) -> None:
         database.chmod(0o600)
 
 
-async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None) -> None:
+async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlow | None,
+                          pauses: GcPauses) -> None:
     check_database(settings.db_url)
     _lock_down(settings)
     library = FlowLibrary(settings.flows_folder)  # refuses to start on an invalid flow
@@ -243,6 +249,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         tasks = TaskSupervisor()
         desk.health = lambda: dict(tasks.degraded)
         desk.ari_traffic = ari.traffic
+        desk.gc_pauses = pauses.figures
         restartable: dict[str, Callable[[], Awaitable[None]]] = {
             "callbacks": dialer.run if dialer.enabled else _idle,
             "distributor": acd.run,

@@ -19,7 +19,15 @@ from bench.journey_measure import (
     steal_ticks,
 )
 from bench.journey_report import knee, markdown
-from bench.journey_step import CHANNELS_PER_CALL, JourneyStep, Spread, ari_traffic, queue_log_waits
+from bench.journey_step import (
+    CHANNELS_PER_CALL,
+    JourneyStep,
+    Spread,
+    ari_traffic,
+    gc_figures,
+    gc_step,
+    queue_log_waits,
+)
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
@@ -123,7 +131,9 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        password_checks=2 if path == "journey" else None, password_check_cpu_s=0.01,
                        recorded=9 if path == "app_queue" else None, connected=10,
                        ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None,
-                       box_busy=0.62 if path == "journey" else 0.9, box_steal=0.05 if path == "journey" else 0.0)
+                       box_busy=0.62 if path == "journey" else 0.9, box_steal=0.05 if path == "journey" else 0.0,
+                       gc={"collections": 40, "full": 1, "total_ms": 12.5, "longest_ms_since_start": 9.0}
+                       if path == "journey" else None)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -141,6 +151,8 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "| 5.0 | 3.0 (2) |" in text
     assert "| app_queue | 1 | 10/10 | 9/10 |" in text and "| journey | 1 | 10/10 | – |" in text
     assert "- journey at 3/s: 16.5 requests, 15.0 events" in text
+    assert "- journey at 3/s: 40 collections, 1 of them full, 12.5 ms in all (1.25 ms per call); longest since " \
+           "start 9.0 ms" in text
     assert "| 62% (5%) | not: completed |" in text and "| 90% | sustained |" in text
 
 
@@ -153,6 +165,17 @@ def test_the_controllers_ari_traffic_is_read_from_its_live_status(tmp_path: Path
     assert ari_traffic(status) is None
     status.write_text('{"at": "t", "ari"', encoding="utf-8")  # caught while being replaced
     assert ari_traffic(status) is None
+
+
+def test_the_controllers_collections_are_read_from_its_live_status(tmp_path: Path) -> None:
+    status = tmp_path / "live-status.json"
+    assert gc_figures(status) is None
+    status.write_text('{"gc": {"collections": 10, "full": 1, "total_ms": 4.5, "longest_ms": 3.0}}', encoding="utf-8")
+    before = gc_figures(status)
+    status.write_text('{"gc": {"collections": 25, "full": 2, "total_ms": 9.0, "longest_ms": 3.5}}', encoding="utf-8")
+    assert gc_step(before, gc_figures(status)) == {"collections": 15, "full": 1, "total_ms": 4.5,
+                                                   "longest_ms_since_start": 3.5}
+    assert gc_step(None, before) is None
 
 
 def test_a_password_check_is_timed_in_cpu_seconds() -> None:
