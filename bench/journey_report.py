@@ -131,6 +131,14 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         lines += [f"- journey at {s.rate:g}/s: {s.gc['collections']:.0f} collections, {s.gc['full']:.0f} of "
                   f"them full, {s.gc['total_ms']:,.1f} ms in all ({_n(s.per_call_ms(s.gc['total_ms'] / 1000), 2)} "
                   f"ms per call); longest since start {s.gc['longest_ms_since_start']:,.1f} ms" for s in collected]
+    lagged = [s for s in split if s.loop is not None]
+    if lagged:
+        lines += ["", "The controller's event loop over each journey step (a task asks to wake every 0.1 s; late: "
+                  "woke more than 0.1 s late; its own count, from its live status):", ""]
+        lines += [f"- journey at {s.rate:g}/s: {s.loop['late']:.0f} of {s.loop['checks']:.0f} wake-ups late, "
+                  f"{s.loop['total_lag_ms']:,.0f} ms of lag in all; longest since start "
+                  f"{s.loop['longest_ms_since_start']:,.0f} ms, its thread running {s.loop['longest_running']:.0%} "
+                  "of it" for s in lagged]
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
     k = head["knees"]

@@ -135,6 +135,8 @@ class JourneyStep:
     box_steal: float | None = None
     # The controller's garbage collections over the step (`gc_step`); None: not read.
     gc: dict[str, float] | None = None
+    # The controller's event-loop lag over the step (`loop_step`); None: not read.
+    loop: dict[str, float] | None = None
 
     @property
     def sustained(self) -> bool:
@@ -154,16 +156,20 @@ class JourneyStep:
         return None if count is None or not self.planned else round(count / self.planned, 1)
 
 
-def gc_figures(status_file: Path | None) -> dict[str, float] | None:
-    """The controller's garbage-collector figures so far (``engine.gc_pauses``) from its live status file;
-    None when there is none or it does not give them."""
+def status_figures(status_file: Path | None, part: str, names: tuple[str, ...]) -> dict[str, float] | None:
+    """Figures ``names`` of the part ``part`` (``gc``: engine.gc_pauses, ``loop``: engine.loop_lag) of the
+    controller's live status file; None when there is none or it does not give them (an older controller)."""
     if status_file is None:
         return None
     try:
-        figures = json.loads(status_file.read_text(encoding="utf-8")).get("gc") or {}
-        return {name: float(figures[name]) for name in ("collections", "full", "total_ms", "longest_ms")}
+        figures = json.loads(status_file.read_text(encoding="utf-8")).get(part) or {}
+        return {name: float(figures[name]) for name in names}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+GC_FIGURES = ("collections", "full", "total_ms", "longest_ms")
+LOOP_FIGURES = ("checks", "late", "total_lag_ms", "longest_ms", "longest_running")
 
 
 def gc_step(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
@@ -172,6 +178,16 @@ def gc_step(before: dict[str, float] | None, after: dict[str, float] | None) -> 
         return None
     return {"collections": after["collections"] - before["collections"], "full": after["full"] - before["full"],
             "total_ms": round(after["total_ms"] - before["total_ms"], 1), "longest_ms_since_start": after["longest_ms"]}
+
+
+def loop_step(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
+    """A step's event-loop wake-ups, those late by more than 0.1 s and their lag in all (differences), and the
+    longest lag since start with the share of it the loop's thread ran."""
+    if before is None or after is None:
+        return None
+    return {"checks": after["checks"] - before["checks"], "late": after["late"] - before["late"],
+            "total_lag_ms": round(after["total_lag_ms"] - before["total_lag_ms"], 1),
+            "longest_ms_since_start": after["longest_ms"], "longest_running": after["longest_running"]}
 
 
 def ari_traffic(status_file: Path | None) -> tuple[int, int] | None:
@@ -283,7 +299,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     box0, steal0 = box_ticks(), steal_ticks()
     rows0 = journal_rows(setup.journal)
     ari0 = ari_traffic(setup.status_file) if path == "journey" else None
-    gc0 = gc_figures(setup.status_file) if path == "journey" else None
+    gc0 = status_figures(setup.status_file, "gc", GC_FIGURES) if path == "journey" else None
+    loop0 = status_figures(setup.status_file, "loop", LOOP_FIGURES) if path == "journey" else None
     peak = _Peak(setup.control)
     poller = asyncio.create_task(peak.run())
     workdir = setup.workdir / f"{path}-{rate:g}-{int(epoch)}"
@@ -302,7 +319,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     box1, steal1 = box_ticks(), steal_ticks()
     rows1 = journal_rows(setup.journal)
     ari1 = ari_traffic(setup.status_file) if ari0 is not None else None
-    gc1 = gc_figures(setup.status_file) if gc0 is not None else None
+    gc1 = status_figures(setup.status_file, "gc", GC_FIGURES) if gc0 is not None else None
+    loop1 = status_figures(setup.status_file, "loop", LOOP_FIGURES) if loop0 is not None else None
     facts: JourneyFacts | None = None
     recorded: int | None
     if path == "journey":
@@ -350,6 +368,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         ari_requests=None if ari0 is None or ari1 is None else ari1[0] - ari0[0],
         ari_events=None if ari0 is None or ari1 is None else ari1[1] - ari0[1],
         box_busy=round(busy_share(box0, box1), 3), gc=gc_step(gc0, gc1),
+        loop=loop_step(loop0, loop1),
         box_steal=round((steal1 - steal0) / (box1[1] - box0[1]), 3) if box1[1] > box0[1] else None,
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,
                   "failed": r.counters.failed, "causes": r.counters.failure_causes} for r in runs])

@@ -30,6 +30,7 @@ from engine.ivr.library import FlowLibrary
 from engine.ivr.ports import SelfService
 from engine.ivr.prompts import flow_prompts
 from engine.ivr.runner import IvrServices
+from engine.loop_lag import LoopLag
 from engine.pbx.ami import AmiSession
 from engine.pbx.ari import AriClient
 from engine.pbx.ari_events import ACTED_ON, ChannelId
@@ -250,6 +251,8 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
         desk.health = lambda: dict(tasks.degraded)
         desk.ari_traffic = ari.traffic
         desk.gc_pauses = pauses.figures
+        lag = LoopLag()
+        desk.loop_lag = lag.figures
         restartable: dict[str, Callable[[], Awaitable[None]]] = {
             "callbacks": dialer.run if dialer.enabled else _idle,
             "distributor": acd.run,
@@ -258,6 +261,7 @@ async def _run_controller(settings: Settings, stop: asyncio.Event, flow: CallFlo
             "fallback-calls": lambda: _poll_fallback_calls(reader, journal, fallback_box),
             "sip-bans": guard.run,
             "refresh": lambda: _keep_current(library, board, journal_db, layout, clock),
+            "loop-lag": lag.run,
         }
         helpers = [asyncio.create_task(tasks.keep_running(name, job), name=name) for name, job in restartable.items()]
         writer = asyncio.create_task(tasks.critical("journal", journal.run()), name="journal")

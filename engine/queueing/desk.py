@@ -105,6 +105,7 @@ class AgentDesk:
         # The ARI client's requests and events so far (the composition root supplies it).
         self.ari_traffic: Callable[[], dict[str, int]] = dict
         self.gc_pauses: Callable[[], dict[str, float | int]] = dict
+        self.loop_lag: Callable[[], dict[str, float | int]] = dict
         # The surge plan's view (per queue: stage, who it signed in) and agent -> (queue, stage) it signed in.
         self.overflow_view: Callable[[], dict[str, Any]] = dict
         self.plan_agents: Callable[[], Mapping[str, tuple[str, str]]] = dict
@@ -309,6 +310,7 @@ class AgentDesk:
             "degraded": self.health(),
             "ari": self.ari_traffic(),
             "gc": self.gc_pauses(),
+            "loop": self.loop_lag(),
             "queues": queues,
             "agents": [{"agent": s.agent, "state": str(s.state), "since": s.since.isoformat(),
                         "in_state_s": round((now - s.since).total_seconds(), 1), "reason": s.reason,

@@ -21,12 +21,15 @@ from bench.journey_measure import (
 from bench.journey_report import knee, markdown
 from bench.journey_step import (
     CHANNELS_PER_CALL,
+    GC_FIGURES,
+    LOOP_FIGURES,
     JourneyStep,
     Spread,
     ari_traffic,
-    gc_figures,
     gc_step,
+    loop_step,
     queue_log_waits,
+    status_figures,
 )
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -133,7 +136,9 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None,
                        box_busy=0.62 if path == "journey" else 0.9, box_steal=0.05 if path == "journey" else 0.0,
                        gc={"collections": 40, "full": 1, "total_ms": 12.5, "longest_ms_since_start": 9.0}
-                       if path == "journey" else None)
+                       if path == "journey" else None,
+                       loop={"checks": 600, "late": 3, "total_lag_ms": 812.4, "longest_ms_since_start": 310.0,
+                             "longest_running": 0.25} if path == "journey" else None)
 
 
 def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_report_says_so() -> None:
@@ -153,6 +158,8 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
     assert "- journey at 3/s: 16.5 requests, 15.0 events" in text
     assert "- journey at 3/s: 40 collections, 1 of them full, 12.5 ms in all (1.25 ms per call); longest since " \
            "start 9.0 ms" in text
+    assert "- journey at 3/s: 3 of 600 wake-ups late, 812 ms of lag in all; longest since start 310 ms, its " \
+           "thread running 25% of it" in text
     assert "| 62% (5%) | not: completed |" in text and "| 90% | sustained |" in text
 
 
@@ -169,13 +176,22 @@ def test_the_controllers_ari_traffic_is_read_from_its_live_status(tmp_path: Path
 
 def test_the_controllers_collections_are_read_from_its_live_status(tmp_path: Path) -> None:
     status = tmp_path / "live-status.json"
-    assert gc_figures(status) is None
+    assert status_figures(status, "gc", GC_FIGURES) is None
     status.write_text('{"gc": {"collections": 10, "full": 1, "total_ms": 4.5, "longest_ms": 3.0}}', encoding="utf-8")
-    before = gc_figures(status)
+    before = status_figures(status, "gc", GC_FIGURES)
+    assert status_figures(status, "loop", LOOP_FIGURES) is None  # a controller that does not watch its loop
     status.write_text('{"gc": {"collections": 25, "full": 2, "total_ms": 9.0, "longest_ms": 3.5}}', encoding="utf-8")
-    assert gc_step(before, gc_figures(status)) == {"collections": 15, "full": 1, "total_ms": 4.5,
-                                                   "longest_ms_since_start": 3.5}
+    assert gc_step(before, status_figures(status, "gc", GC_FIGURES)) == {"collections": 15, "full": 1,
+                                                                         "total_ms": 4.5, "longest_ms_since_start": 3.5}
     assert gc_step(None, before) is None
+
+
+def test_the_controllers_loop_lag_over_a_step() -> None:
+    before = {"checks": 100.0, "late": 1.0, "total_lag_ms": 50.0, "longest_ms": 120.0, "longest_running": 0.5}
+    after = {"checks": 700.0, "late": 4.0, "total_lag_ms": 900.0, "longest_ms": 400.0, "longest_running": 0.1}
+    assert loop_step(before, after) == {"checks": 600, "late": 3, "total_lag_ms": 850.0,
+                                        "longest_ms_since_start": 400.0, "longest_running": 0.1}
+    assert loop_step(before, None) is None
 
 
 def test_a_password_check_is_timed_in_cpu_seconds() -> None:
