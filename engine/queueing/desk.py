@@ -55,8 +55,9 @@ FEATURES: dict[str, AgentEvent] = {"sign_in": SignIn(), "sign_out": SignOut(), "
 # What the desk builds an agent's line from: when none of it changed, there is nothing to rebuild.
 ROSTER_COLUMNS = (agents.c.work_number, agents.c.name, agents.c.skills, agents.c.tier, agents.c.sip_user)
 # The snapshot's figures that move with the clock alone (read_snapshot recomputes time in state). A queue's
-# longest wait moves too, but only while callers wait, when the floor is not idle: rewritten then.
-CLOCK_FIELDS = frozenset({"at", "in_state_s"})
+# longest wait moves too, but only while callers wait, when the floor is not idle: rewritten then. The event
+# loop's wake-ups and their summed lag grow every second (engine.loop_lag); a late wake-up rewrites the file.
+CLOCK_FIELDS = frozenset({"at", "in_state_s", "checks", "total_lag_ms"})
 
 
 AgentRequest = tuple[int, str, str, str | None]

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, event, insert
 from acd.model import AgentId
 from acd.state import RegistrationBack, SignIn
 from engine.agents.store import add_agent, remove_agent
+from engine.loop_lag import LoopLag
 from engine.pbx.ari import AriClient
 from engine.queueing.desk import AgentDesk, read_snapshot
 from engine.queueing.service import QueueService
@@ -149,3 +150,19 @@ def test_only_changed_registrations_are_handed_over_until_the_agents_change(db: 
         assert len(handed) == 2, "new lines start unregistered: every state is handed over again"
 
     asyncio.run(rounds())
+
+
+def test_the_loops_wake_ups_alone_do_not_rewrite_the_snapshot_but_a_late_one_does(db: Engine, tmp_path: Path) -> None:
+    desk = desk_on(db, tmp_path)
+    lag = LoopLag()
+    desk.loop_lag = lag.figures
+    lag.note(0.002, 0.102, 0.001)
+    desk.write_snapshot()
+    first = desk.status_file.stat()
+    lag.note(0.001, 0.101, 0.001)  # on time, and not the longest: its count and summed lag move with the clock
+    desk.write_snapshot()
+    assert desk.status_file.stat().st_ino == first.st_ino
+    lag.note(0.3, 0.4, 0.1)
+    desk.write_snapshot()
+    assert desk.status_file.stat().st_ino != first.st_ino
+    assert json.loads(desk.status_file.read_text(encoding="utf-8"))["loop"]["late"] == 1
