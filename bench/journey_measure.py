@@ -65,6 +65,21 @@ def steal_ticks(stat: str | None = None) -> int:
     return int(ticks[7]) if len(ticks) > 7 else 0
 
 
+def cpu_pressure_us(text: str | None = None) -> int | None:
+    """Microseconds so far in which some runnable task of the box waited for a CPU (the ``some`` line's
+    ``total`` of /proc/pressure/cpu, Linux PSI); None where the kernel does not give it. Busy shares average
+    over a step; this sees the bursts in which the cores were all taken."""
+    try:
+        text = Path("/proc/pressure/cpu").read_text() if text is None else text
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("some "):
+            fields = dict(field.split("=", 1) for field in line.split()[1:])
+            return int(fields["total"])
+    return None
+
+
 def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     """The share of the box's CPU time that was busy between two `box_ticks` readings (0..1)."""
     total = after[1] - before[1]

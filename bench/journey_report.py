@@ -28,11 +28,12 @@ def _n(value: float | None, digits: int = 0) -> str:
 
 
 def _box(step: JourneyStep) -> str:
-    """The box's busy share over the step in percent, with the share stolen by the hypervisor when any."""
+    """The box's busy share over the step in percent, with the share stolen by the hypervisor when any, and
+    the share of the time in which some task waited for a CPU."""
     if step.box_busy is None:
         return "–"
     stolen = f" ({step.box_steal:.0%})" if step.box_steal else ""
-    return f"{step.box_busy:.0%}{stolen}"
+    return f"{step.box_busy:.0%}{stolen} / {_n(None if step.cpu_pressure is None else step.cpu_pressure * 100)}"
 
 
 def _micro(ms: float | None) -> float | None:
@@ -100,7 +101,7 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
         "| key→prompt ms p50/p95/max "
         "| queue wait s p50/p95/max | ring→answer ms p50/p95 | peak ch | Asterisk CPU ms/call | controller CPU ms/call "
         "| controller without password checks ms/call (checks) | ctl RSS MiB | journal rows/s "
-        "| box busy % (stolen) | verdict |",
+        "| box busy % (stolen) / CPU waited % | verdict |",
         "|---|---:|---:|---:|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sorted(steps, key=lambda s: (PATH_NAMES.index(s.path), s.rate)):

@@ -30,6 +30,7 @@ from bench.journey_measure import (
     JourneyFacts,
     box_ticks,
     busy_share,
+    cpu_pressure_us,
     cpu_seconds,
     journal_facts,
     journal_rows,
@@ -133,6 +134,8 @@ class JourneyStep:
     # fails well below full use failed on latency, not on CPU.
     box_busy: float | None = None
     box_steal: float | None = None
+    # The share of the step's wall time in which some runnable task waited for a CPU (PSI); None: not given.
+    cpu_pressure: float | None = None
     # The controller's garbage collections over the step (`gc_step`); None: not read.
     gc: dict[str, float] | None = None
     # The controller's event-loop lag over the step (`loop_step`); None: not read.
@@ -296,7 +299,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     started = datetime.now(UTC) - timedelta(seconds=0.5)
     epoch = time.time()
     cpu0 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
-    box0, steal0 = box_ticks(), steal_ticks()
+    box0, steal0, pressure0 = box_ticks(), steal_ticks(), cpu_pressure_us()
     rows0 = journal_rows(setup.journal)
     ari0 = ari_traffic(setup.status_file) if path == "journey" else None
     gc0 = status_figures(setup.status_file, "gc", GC_FIGURES) if path == "journey" else None
@@ -316,7 +319,7 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     wall = time.time() - epoch
     await asyncio.sleep(1.5)  # the journal writer's last batch
     cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
-    box1, steal1 = box_ticks(), steal_ticks()
+    box1, steal1, pressure1 = box_ticks(), steal_ticks(), cpu_pressure_us()
     rows1 = journal_rows(setup.journal)
     ari1 = ari_traffic(setup.status_file) if ari0 is not None else None
     gc1 = status_figures(setup.status_file, "gc", GC_FIGURES) if gc0 is not None else None
@@ -367,7 +370,9 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
         recorded=recorded, connected=connected, greeting_ms=Spread.of(greeting_ms),
         ari_requests=None if ari0 is None or ari1 is None else ari1[0] - ari0[0],
         ari_events=None if ari0 is None or ari1 is None else ari1[1] - ari0[1],
-        box_busy=round(busy_share(box0, box1), 3), gc=gc_step(gc0, gc1),
+        box_busy=round(busy_share(box0, box1), 3),
+        cpu_pressure=None if pressure0 is None or pressure1 is None or wall <= 0
+        else round((pressure1 - pressure0) / 1e6 / wall, 3), gc=gc_step(gc0, gc1),
         loop=loop_step(loop0, loop1),
         box_steal=round((steal1 - steal0) / (box1[1] - box0[1]), 3) if box1[1] > box0[1] else None,
         callers=[{"kind": r.kind, "planned": r.planned, "events": r.events, "exit": r.exit_code,

@@ -12,6 +12,7 @@ from bench.journey_measure import (
     Event,
     box_ticks,
     busy_share,
+    cpu_pressure_us,
     cpu_seconds,
     facts,
     password_check_cpu_s,
@@ -135,6 +136,7 @@ def step(path: str, rate: float, ok: bool) -> JourneyStep:
                        recorded=9 if path == "app_queue" else None, connected=10,
                        ari_requests=165 if path == "journey" else None, ari_events=150 if path == "journey" else None,
                        box_busy=0.62 if path == "journey" else 0.9, box_steal=0.05 if path == "journey" else 0.0,
+                       cpu_pressure=0.213 if path == "journey" else None,
                        gc={"collections": 40, "full": 1, "total_ms": 12.5, "longest_ms_since_start": 9.0}
                        if path == "journey" else None,
                        loop={"checks": 600, "late": 3, "total_lag_ms": 812.4, "longest_ms_since_start": 310.0,
@@ -160,7 +162,7 @@ def test_knee_is_the_highest_sustained_rate_below_the_first_failure_and_the_repo
            "start 9.0 ms" in text
     assert "- journey at 3/s: 3 of 600 wake-ups late, 812 ms of lag in all; longest since start 310 ms, its " \
            "thread running 25% of it" in text
-    assert "| 62% (5%) | not: completed |" in text and "| 90% | sustained |" in text
+    assert "| 62% (5%) / 21 | not: completed |" in text and "| 90% / – | sustained |" in text
 
 
 def test_the_controllers_ari_traffic_is_read_from_its_live_status(tmp_path: Path) -> None:
@@ -225,6 +227,13 @@ def test_the_box_busy_share_comes_from_proc_stat_ticks() -> None:
     assert before == (150, 1000) and after == (190, 1200)
     assert busy_share(before, after) == 0.2
     assert busy_share(after, after) == 0.0
+
+
+def test_cpu_pressure_is_the_total_of_psis_some_line() -> None:
+    text = ("some avg10=0.09 avg60=16.26 avg300=26.58 total=718100739\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
+    assert cpu_pressure_us(text) == 718100739
+    assert cpu_pressure_us("") is None
 
 
 def test_stolen_ticks_are_the_eighth_figure_of_the_cpu_line() -> None:
