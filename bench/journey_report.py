@@ -7,7 +7,7 @@ ratio of the knees (journey / app_queue).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,27 @@ def _box(step: JourneyStep) -> str:
         return "–"
     stolen = f" ({step.box_steal:.0%})" if step.box_steal else ""
     return f"{step.box_busy:.0%}{stolen} / {_n(None if step.cpu_pressure is None else step.cpu_pressure * 100)}"
+
+
+def _per_step(steps: Sequence[JourneyStep], heading: str, line: Callable[[JourneyStep], str]) -> list[str]:
+    """A heading and one line per journey step (none when no step has the figure)."""
+    if not steps:
+        return []
+    return ["", heading, "", *(f"- journey at {s.rate:g}/s: {line(s)}" for s in steps)]
+
+
+def _gc_line(step: JourneyStep) -> str:
+    gc = step.gc or {}
+    return (f"{gc['collections']:.0f} collections, {gc['full']:.0f} of them full, {gc['total_ms']:,.1f} ms in all "
+            f"({_n(step.per_call_ms(gc['total_ms'] / 1000), 2)} ms per call); longest since start "
+            f"{gc['longest_ms_since_start']:,.1f} ms")
+
+
+def _loop_line(step: JourneyStep) -> str:
+    loop = step.loop or {}
+    return (f"{loop['late']:.0f} of {loop['checks']:.0f} wake-ups late, {loop['total_lag_ms']:,.0f} ms of lag in all; "
+            f"longest since start {loop['longest_ms_since_start']:,.0f} ms, its thread running "
+            f"{loop['longest_running']:.0%} of it")
 
 
 def _micro(ms: float | None) -> float | None:
@@ -119,27 +140,20 @@ def markdown(steps: Sequence[JourneyStep], params: dict[str, Any]) -> str:
                   "service password, whose prompt waits for the password check, and the other keys:", ""]
         lines += [f"- journey at {s.rate:g}/s: after a password {_spread(s.key_prompt_after_password_ms)}; "
                   f"other keys {_spread(s.key_prompt_other_ms)}" for s in split]
-    counted = [s for s in split if s.ari_requests is not None]
-    if counted:
-        lines += ["", "ARI traffic per journey call (the controller's own count, steady where CPU seconds vary with "
-                  "the box):", ""]
-        lines += [f"- journey at {s.rate:g}/s: {_n(s.per_call(s.ari_requests), 1)} requests, "
-                  f"{_n(s.per_call(s.ari_events), 1)} events" for s in counted]
-    collected = [s for s in split if s.gc is not None]
-    if collected:
-        lines += ["", "The controller's garbage collections over each journey step (the collector stops every thread "
-                  "while it runs; its own count, from its live status):", ""]
-        lines += [f"- journey at {s.rate:g}/s: {s.gc['collections']:.0f} collections, {s.gc['full']:.0f} of "
-                  f"them full, {s.gc['total_ms']:,.1f} ms in all ({_n(s.per_call_ms(s.gc['total_ms'] / 1000), 2)} "
-                  f"ms per call); longest since start {s.gc['longest_ms_since_start']:,.1f} ms" for s in collected]
-    lagged = [s for s in split if s.loop is not None]
-    if lagged:
-        lines += ["", "The controller's event loop over each journey step (a task asks to wake every 0.1 s; late: "
-                  "woke more than 0.1 s late; its own count, from its live status):", ""]
-        lines += [f"- journey at {s.rate:g}/s: {s.loop['late']:.0f} of {s.loop['checks']:.0f} wake-ups late, "
-                  f"{s.loop['total_lag_ms']:,.0f} ms of lag in all; longest since start "
-                  f"{s.loop['longest_ms_since_start']:,.0f} ms, its thread running {s.loop['longest_running']:.0%} "
-                  "of it" for s in lagged]
+    lines += _per_step(
+        [s for s in split if s.ari_requests is not None],
+        "ARI traffic per journey call (the controller's own count, steady where CPU seconds vary with the box):",
+        lambda s: f"{_n(s.per_call(s.ari_requests), 1)} requests, {_n(s.per_call(s.ari_events), 1)} events")
+    lines += _per_step(
+        [s for s in split if s.gc is not None],
+        "The controller's garbage collections over each journey step (the collector stops every thread while it "
+        "runs; its own count, from its live status):",
+        _gc_line)
+    lines += _per_step(
+        [s for s in split if s.loop is not None],
+        "The controller's event loop over each journey step (a task asks to wake every 0.1 s; late: woke more than "
+        "0.1 s late; its own count, from its live status):",
+        _loop_line)
     lines += ["", "Why a step was not sustained:", ""]
     lines += [f"- {s.path} at {s.rate:g}/s: {s.verdict.explain()}" for s in steps if not s.sustained] or ["- none"]
     k = head["knees"]
