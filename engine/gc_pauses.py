@@ -1,10 +1,10 @@
-"""The garbage collector's pauses in the controller: counted for the live status, and kept short.
+"""The garbage collector's pauses in the controller, counted for the live status.
 
-Why it matters: a collection stops every thread of the process while it walks the objects of the generations
-it collects, and the event loop with them: a caller's next prompt waits for it. The oldest generation holds
-everything that lived through two collections, most of it loaded once at start (modules, flows, SQLAlchemy's
-tables and compiled statements) and never garbage; `freeze_startup` moves that out of the collector's reach
-(``gc.freeze``), so a full collection walks only what calls made since.
+Why count them: a collection stops every thread of the process while it walks the objects of the generations
+it collects, and the event loop with them, so a caller's next prompt waits for it. Measured under load (README,
+Benchmarks): about 0.5 ms per call, a full collection of about 65 ms once a minute. Freezing the start-up's
+objects out of the collector (``gc.freeze``) was tried in pairs and showed no gain
+(bench/results/pairs-20261130-0302-gc-freeze/), so the collector runs as Python sets it.
 """
 
 from __future__ import annotations
@@ -62,10 +62,3 @@ def watch() -> GcPauses:
 def unwatch(pauses: GcPauses) -> None:
     if pauses in gc.callbacks:
         gc.callbacks.remove(pauses)
-
-
-def freeze_startup() -> None:
-    """Collect what starting left behind, then exempt every object alive now from later collections (they
-    are still freed by reference counting when dropped)."""
-    gc.collect()
-    gc.freeze()
