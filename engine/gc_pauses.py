@@ -2,7 +2,7 @@
 
 Why count them: a collection stops every thread of the process while it walks the objects of the generations
 it collects, and the event loop with them, so a caller's next prompt waits for it. Measured under load (README,
-Benchmarks): about 0.5 ms per call, a full collection of about 65 ms once a minute. Freezing the start-up's
+Benchmarks): about 0.5 ms per call, and a full collection of about 65 ms in most 60 s steps. Freezing the start-up's
 objects out of the collector (``gc.freeze``) was tried in pairs and showed no gain
 (bench/results/pairs-20261130-0302-gc-freeze/), so the collector runs as Python sets it.
 """
