@@ -48,10 +48,15 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / TICKS  # fields 14 and 15 of stat(5), after pid and comm
 
 
+def proc_stat() -> str:
+    """/proc/stat's text, read once for both `box_ticks` and `steal_ticks` of one moment."""
+    return Path("/proc/stat").read_text()
+
+
 def box_ticks(stat: str | None = None) -> tuple[int, int]:
     """(busy, total) CPU ticks of the whole box so far, from the ``cpu`` line of /proc/stat (``stat``: its
     text, read when not given); idle and iowait are the not-busy ticks."""
-    text = Path("/proc/stat").read_text() if stat is None else stat
+    text = proc_stat() if stat is None else stat
     ticks = [int(field) for field in text.splitlines()[0].split()[1:]]
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
     return sum(ticks) - idle, sum(ticks)
@@ -60,7 +65,7 @@ def box_ticks(stat: str | None = None) -> tuple[int, int]:
 def steal_ticks(stat: str | None = None) -> int:
     """CPU ticks the hypervisor gave to other guests so far (the ``cpu`` line's 8th figure; 0 when absent):
     counted busy by `box_ticks`, though none of this box's processes ran."""
-    text = Path("/proc/stat").read_text() if stat is None else stat
+    text = proc_stat() if stat is None else stat
     ticks = text.splitlines()[0].split()[1:]
     return int(ticks[7]) if len(ticks) > 7 else 0
 

@@ -34,6 +34,7 @@ from bench.journey_measure import (
     cpu_seconds,
     journal_facts,
     journal_rows,
+    proc_stat,
     recordings_since,
     steal_ticks,
 )
@@ -160,8 +161,9 @@ class JourneyStep:
 
 
 def status_figures(status_file: Path | None, part: str, names: tuple[str, ...]) -> dict[str, float] | None:
-    """Figures ``names`` of the part ``part`` (``gc``: engine.gc_pauses, ``loop``: engine.loop_lag) of the
-    controller's live status file; None when there is none or it does not give them (an older controller)."""
+    """Figures ``names`` of the part ``part`` (``ari``: the ARI client's counts, ``gc``: engine.gc_pauses,
+    ``loop``: engine.loop_lag) of the controller's live status file; None when there is none or it does not
+    give them (an older controller)."""
     if status_file is None:
         return None
     try:
@@ -196,13 +198,8 @@ def loop_step(before: dict[str, float] | None, after: dict[str, float] | None) -
 def ari_traffic(status_file: Path | None) -> tuple[int, int] | None:
     """The controller's ARI requests and events so far, from its live status file (written every second);
     None when there is none or it does not count them (an older controller)."""
-    if status_file is None:
-        return None
-    try:
-        counts = json.loads(status_file.read_text(encoding="utf-8")).get("ari") or {}
-        return int(counts["requests"]), int(counts["events"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    counts = status_figures(status_file, "ari", ("requests", "events"))
+    return None if counts is None else (int(counts["requests"]), int(counts["events"]))
 
 
 async def channel_count(control: PbxControl) -> int | None:
@@ -299,7 +296,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     started = datetime.now(UTC) - timedelta(seconds=0.5)
     epoch = time.time()
     cpu0 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
-    box0, steal0, pressure0 = box_ticks(), steal_ticks(), cpu_pressure_us()
+    stat0 = proc_stat()
+    box0, steal0, pressure0 = box_ticks(stat0), steal_ticks(stat0), cpu_pressure_us()
     rows0 = journal_rows(setup.journal)
     ari0 = ari_traffic(setup.status_file) if path == "journey" else None
     gc0 = status_figures(setup.status_file, "gc", GC_FIGURES) if path == "journey" else None
@@ -319,7 +317,8 @@ async def run_step(setup: StepSetup, path: str, rate: float) -> JourneyStep:
     wall = time.time() - epoch
     await asyncio.sleep(1.5)  # the journal writer's last batch
     cpu1 = (cpu_seconds(setup.asterisk_pid), cpu_seconds(setup.controller_pid))
-    box1, steal1, pressure1 = box_ticks(), steal_ticks(), cpu_pressure_us()
+    stat1 = proc_stat()
+    box1, steal1, pressure1 = box_ticks(stat1), steal_ticks(stat1), cpu_pressure_us()
     rows1 = journal_rows(setup.journal)
     ari1 = ari_traffic(setup.status_file) if ari0 is not None else None
     gc1 = status_figures(setup.status_file, "gc", GC_FIGURES) if gc0 is not None else None
