@@ -8,7 +8,6 @@ next caller who asks for a person reaches that agent without anyone restarting t
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ from engine.testcall import CallReport, place_call
 from engine.testcall.agent import SippAgent
 from tests.pbx.conftest import Pbx
 from tests.pbx.harness import app_registered, hotline, wait_until
-from tests.pbx.test_acd import add_agent, live_agent, wait_registered
+from tests.pbx.test_acd import add_agent, live_agent, live_status, wait_registered
 from tests.pbx.test_call_journey import dial, journaled_call
 from tests.pbx.test_ivr import events
 
@@ -27,11 +26,8 @@ pytestmark = [pytest.mark.pbx, pytest.mark.chaos, pytest.mark.timeout(240)]
 
 def registered_since(pbx: Pbx, work_number: str, since: datetime) -> bool:
     """The live status, written at ``since`` or later, shows the agent's softphone registered."""
-    result = hotline(pbx.config_file, "status", "--json", check=False)
-    if result.returncode != 0:
-        return False
-    status = json.loads(result.stdout)
-    if datetime.fromisoformat(status["at"]) < since:
+    status = live_status(pbx)
+    if status is None or datetime.fromisoformat(status["at"]) < since:
         return False
     return any(a["agent"] == work_number and a["registered"] for a in status["agents"])
 

@@ -37,12 +37,18 @@ def agent_states(pbx: Pbx, work_number: str) -> list[tuple[str, str, str | None]
     return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
 
+def live_status(pbx: Pbx) -> dict[str, Any] | None:
+    """`hotline status --json` (None while the controller has no snapshot)."""
+    result = hotline(pbx.config_file, "status", "--json", check=False)
+    return dict(json.loads(result.stdout)) if result.returncode == 0 else None
+
+
 def live_agent(pbx: Pbx, work_number: str) -> dict[str, Any] | None:
     """The agent as `hotline status --json` shows it (None while the controller has no snapshot)."""
-    result = hotline(pbx.config_file, "status", "--json", check=False)
-    if result.returncode != 0:
+    status = live_status(pbx)
+    if status is None:
         return None
-    return next((a for a in json.loads(result.stdout)["agents"] if a["agent"] == work_number), None)
+    return next((a for a in status["agents"] if a["agent"] == work_number), None)
 
 
 def wait_registered(pbx: Pbx, work_number: str) -> None:
