@@ -18,7 +18,8 @@ from typing import Any
 OLDEST = 2
 
 
-@dataclass
+# eq=False: ``unwatch`` must remove this very callback from gc.callbacks, not one that merely has equal figures.
+@dataclass(eq=False)
 class GcPauses:
     """Pause figures since start, fed by ``gc.callbacks`` (see `watch`): collections of each generation,
     the time they held the process and the longest one."""
